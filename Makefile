@@ -1,0 +1,54 @@
+# Two commands for newcomers: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test lint format browser-deps clean-db
+
+# The virtualenv, rebuilt only when pyproject.toml changes.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# axe-core for the accessibility tests, from the npm registry, pinned by package-lock.json.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium for the browser tests (`playwright install` cannot download here).
+browser-deps: node_modules/axe-core/axe.min.js
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium package for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Web server, Celery worker and Celery beat in one process group. Ctrl-C (or the end of
+# any one of them) stops them all. The trap signals only the three programs, not their
+# own children: Celery's pool processes must be stopped by the worker, or its warm
+# shutdown waits for them forever.
+run: $(VENV)/.installed
+	export DEBUG=true; \
+	$(BIN)/python manage.py migrate --noinput && \
+	$(BIN)/python manage.py seed_demo && \
+	{ trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
+	  $(BIN)/celery -A pb_platform worker --loglevel=info --concurrency=2 & \
+	  $(BIN)/celery -A pb_platform beat --loglevel=info & \
+	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
+	  wait -n; }
+
+test: $(VENV)/.installed browser-deps lint
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

@@ -1,0 +1,402 @@
+"""Forms parse and check the shape of input; the rules live in ``services``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from pb_platform.money import CURRENCY_CHOICES
+from proposals import services
+from proposals.models import (
+    PUBLIC_STATUSES,
+    Area,
+    BallotType,
+    BudgetRound,
+    Category,
+    CountingRule,
+    Proposal,
+    ProposalStatus,
+    RoundArea,
+)
+from proposals.models.proposals import (
+    COMMENT_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
+from proposals.models.proposals import DESCRIPTION_MAX_LENGTH as PROPOSAL_DESCRIPTION_MAX_LENGTH
+from proposals.phases import BOUNDARIES, Timeline
+
+MONEY_FIELD_KWARGS: dict[str, Any] = {
+    "max_digits": settings.MONEY_MAX_DIGITS,
+    "decimal_places": settings.MONEY_DECIMAL_PLACES,
+    "min_value": Decimal("0.01"),
+}
+
+
+class ResidentSignupForm(forms.Form):
+    """Extra sign-up fields (allauth calls ``signup`` once the account exists)."""
+
+    display_name = forms.CharField(
+        label=_("Your name"),
+        max_length=80,
+        help_text=_("Shown next to proposals and comments you write."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    area = forms.ModelChoiceField(
+        label=_("The area you live in"),
+        queryset=Area.objects.order_by("name"),
+        empty_label=_("Choose your area"),
+        help_text=_("You can vote on proposals for this area. An officer can change it later."),
+    )
+
+    def signup(self, request: HttpRequest, user: Any) -> None:
+        services.resident_register(
+            user=user,
+            display_name=self.cleaned_data["display_name"],
+            area=self.cleaned_data["area"],
+        )
+
+
+class AreaForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    population = forms.IntegerField(
+        label=_("Population (optional)"),
+        required=False,
+        min_value=0,
+        help_text=_("Used to explain how the budget is shared between areas."),
+    )
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class RoundForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=services.NAME_MAX_LENGTH)
+    description = forms.CharField(
+        label=_("Description"),
+        required=False,
+        max_length=services.DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Plain language: what the money is for and who can take part."),
+    )
+    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial="GBP")
+    total_budget = forms.DecimalField(label=_("Total budget"), **MONEY_FIELD_KWARGS)
+    counting_rule = forms.ChoiceField(
+        label=_("Counting rule"),
+        choices=CountingRule.choices,
+        initial=CountingRule.MES,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Greedy funds the most-voted proposals first. Equal Shares gives every voter an "
+            "equal share of the budget, so groups get proposals in proportion to their size."
+        ),
+    )
+    ballot_type = forms.ChoiceField(
+        label=_("Ballot"),
+        choices=BallotType.choices,
+        initial=BallotType.APPROVAL_WITHIN_BUDGET,
+        widget=forms.RadioSelect,
+    )
+    max_choices = forms.IntegerField(
+        label=_("Most proposals each voter may choose"),
+        required=False,
+        min_value=1,
+        max_value=1000,
+        help_text=_("Needed when voters choose up to a set number of proposals."),
+    )
+    submission_starts = forms.DateTimeField(
+        label=_("Proposal submission opens"), widget=DateTimeLocalInput()
+    )
+    review_starts = forms.DateTimeField(
+        label=_("Submission closes and review starts"), widget=DateTimeLocalInput()
+    )
+    voting_starts = forms.DateTimeField(label=_("Voting opens"), widget=DateTimeLocalInput())
+    voting_ends = forms.DateTimeField(
+        label=_("Voting closes (results are counted)"), widget=DateTimeLocalInput()
+    )
+    delivery_starts = forms.DateTimeField(label=_("Delivery starts"), widget=DateTimeLocalInput())
+    delivery_ends = forms.DateTimeField(label=_("Delivery ends"), widget=DateTimeLocalInput())
+
+    def __init__(self, *args: Any, areas: list[Area], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.areas = areas
+        for area in areas:
+            self.fields[self.area_field_name(area)] = forms.DecimalField(
+                label=area.name,
+                required=False,
+                help_text=_("Leave empty if this area is not part of the round."),
+                **MONEY_FIELD_KWARGS,
+            )
+
+    @staticmethod
+    def area_field_name(area: Area) -> str:
+        return f"area_{area.pk}"
+
+    @classmethod
+    def initial_for(cls, budget_round: BudgetRound) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            name: getattr(budget_round, name)
+            for name in (
+                "name",
+                "description",
+                "currency",
+                "total_budget",
+                "counting_rule",
+                "ballot_type",
+                "max_choices",
+                *(boundary for boundary, _p in BOUNDARIES),
+            )
+        }
+        for round_area in budget_round.round_areas.all():
+            initial[cls.area_field_name(round_area.area)] = round_area.budget
+        return initial
+
+    def timeline_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name, _p in BOUNDARIES]
+
+    def area_fields(self) -> list[forms.BoundField]:
+        return [self[self.area_field_name(area)] for area in self.areas]
+
+    def to_config(self) -> services.RoundConfig:
+        data = self.cleaned_data
+        return services.RoundConfig(
+            name=data["name"],
+            description=data["description"],
+            currency=data["currency"],
+            total_budget=data["total_budget"],
+            counting_rule=data["counting_rule"],
+            ballot_type=data["ballot_type"],
+            max_choices=data["max_choices"],
+            timeline=Timeline(**{name: data[name] for name, _p in BOUNDARIES}),
+        )
+
+    def to_area_budgets(self) -> dict[Area, Decimal]:
+        budgets = {}
+        for area in self.areas:
+            amount = self.cleaned_data.get(self.area_field_name(area))
+            if amount is not None:
+                budgets[area] = amount
+        return budgets
+
+
+class ResidentAreaForm(forms.Form):
+    area = forms.ModelChoiceField(label=_("New area"), queryset=Area.objects.order_by("name"))
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Recorded in the audit history, e.g. “moved house, proof of address seen”."),
+    )
+
+
+# --- Proposals --------------------------------------------------------------------------
+
+
+class RoundAreaChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.area.name
+
+
+class ProposalForm(forms.Form):
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=TITLE_MAX_LENGTH,
+        help_text=_("A short name for your idea, e.g. “Benches along the river path”."),
+    )
+    description = forms.CharField(
+        label=_("Describe your idea"),
+        max_length=PROPOSAL_DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("What should be done, where, and who would it help? Plain text."),
+    )
+    round_area = RoundAreaChoiceField(
+        label=_("Area"), queryset=RoundArea.objects.none(), empty_label=None
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"),
+        queryset=Category.objects.none(),
+        required=False,
+        empty_label=_("No category"),
+    )
+    estimated_cost = forms.DecimalField(
+        label=_("What do you think it would cost?"),
+        help_text=_("Your best guess in the round's currency. Officers will check it."),
+        **MONEY_FIELD_KWARGS,
+    )
+    location = forms.CharField(
+        label=_("Where (optional)"),
+        max_length=200,
+        required=False,
+        help_text=_("A street, park or landmark."),
+    )
+    image = forms.ImageField(
+        label=_("Photo or drawing (optional)"),
+        required=False,
+        help_text=_("JPEG, PNG or WebP, up to 5 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    image_description = forms.CharField(
+        label=_("Describe the image (optional)"),
+        max_length=200,
+        required=False,
+        help_text=_("For people who cannot see it. Needed if you add an image."),
+    )
+
+    def __init__(self, *args: Any, budget_round: BudgetRound, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget_round = budget_round
+        self.fields["round_area"].queryset = budget_round.round_areas.select_related("area")
+        categories = budget_round.categories.all()
+        self.fields["category"].queryset = categories
+        self.fields["image"].widget.clear_checkbox_label = _("Remove the current image")
+
+    @classmethod
+    def initial_for(cls, proposal: Proposal) -> dict[str, Any]:
+        return {
+            "title": proposal.title,
+            "description": proposal.description,
+            "round_area": proposal.round_area_id,
+            "category": proposal.category_id,
+            "estimated_cost": proposal.estimated_cost,
+            "location": proposal.location,
+            "image": proposal.image,
+            "image_description": proposal.image_description,
+        }
+
+    def to_content(self) -> services.ProposalContent:
+        data = self.cleaned_data
+        image = data.get("image")
+        return services.ProposalContent(
+            title=data["title"],
+            description=data["description"],
+            round_area=data["round_area"],
+            category=data["category"],
+            estimated_cost=data["estimated_cost"],
+            location=data["location"],
+            # False means "clear" (ClearableFileInput); an existing FieldFile means "keep".
+            image=image if image and hasattr(image, "content_type") else None,
+            image_description=data["image_description"],
+            remove_image=image is False,
+        )
+
+
+class ProposalFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    area = forms.TypedChoiceField(label=_("Area"), required=False, coerce=int, empty_value=None)
+    category = forms.TypedChoiceField(
+        label=_("Category"), required=False, coerce=int, empty_value=None
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("newest", _("Newest first")),
+            ("cost", _("Cost, lowest first")),
+            ("cost_desc", _("Cost, highest first")),
+            ("title", _("Title, A to Z")),
+        ],
+    )
+
+    def __init__(self, *args: Any, budget_round: BudgetRound, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        everything = [("", _("All"))]
+        self.fields["area"].choices = everything + [
+            (ra.pk, ra.area.name) for ra in budget_round.round_areas.all()
+        ]
+        self.fields["category"].choices = everything + [
+            (c.pk, c.name) for c in budget_round.categories.all()
+        ]
+        self.fields["status"].choices = everything + [
+            (value, label) for value, label in ProposalStatus.choices if value in PUBLIC_STATUSES
+        ]
+
+    def filters(self) -> dict[str, Any]:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "round_area_id": data["area"],
+            "category_id": data["category"],
+            "status": data["status"] or None,
+            "search": data["q"],
+            "sort": data["sort"] or "newest",
+        }
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        widget=forms.RadioSelect,
+        choices=[
+            ("feasible", _("Feasible: put it on the ballot")),
+            ("not_feasible", _("Not feasible")),
+        ],
+    )
+    official_cost = forms.DecimalField(
+        label=_("Official cost"),
+        required=False,
+        help_text=_("Needed when feasible. It must fit in the area's budget."),
+        **MONEY_FIELD_KWARGS,
+    )
+    reason = forms.CharField(
+        label=_("Public reason"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown to everyone. Needed when not feasible."),
+    )
+
+
+class ReturnForm(forms.Form):
+    message = forms.CharField(
+        label=_("Message to the author"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What should they improve? Shown publicly in the history."),
+    )
+
+
+class DuplicateForm(forms.Form):
+    original = forms.ModelChoiceField(label=_("Duplicate of"), queryset=Proposal.objects.none())
+    duplicate_reason = forms.CharField(
+        label=_("Public reason"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, proposal: Proposal, **kwargs: Any) -> None:
+        from proposals.selectors import proposals_for_duplicate_choice
+
+        super().__init__(*args, **kwargs)
+        self.fields["original"].queryset = proposals_for_duplicate_choice(proposal=proposal)
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your comment"),
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class HideCommentForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why hide this comment?"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Recorded in the proposal's public history."),
+    )
+
+
+class CategoryForm(forms.Form):
+    name = forms.CharField(label=_("Category name"), max_length=80)

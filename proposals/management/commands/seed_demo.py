@@ -1,0 +1,503 @@
+"""Demo data a council could show: areas, rounds in several phases and one account per
+role. Safe to run again: what exists is left as it is."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from pb_platform.roles import AUDITOR, OFFICER, RESIDENT, role_grant
+from proposals import services
+from proposals.models import (
+    Area,
+    BallotType,
+    BudgetRound,
+    CountingRule,
+    Proposal,
+    ProposalEvent,
+    ResidentProfile,
+)
+from proposals.phases import Timeline
+
+AREAS = [("Northfield", 12_400), ("Riverside", 9_800), ("Old Town", 7_600), ("Eastgate", 11_200)]
+
+# Demo accounts only: the command refuses to run on a live site (DEBUG off) unless told.
+ACCOUNTS = [
+    (RESIDENT, "resident@example.org", "resident-demo-2027", "Riverside", "Sam Resident"),
+    (OFFICER, "officer@example.org", "officer-demo-2027", None, "Olu Officer"),
+    (AUDITOR, "auditor@example.org", "auditor-demo-2027", None, "Ada Auditor"),
+]
+EXTRA_RESIDENTS = [
+    ("jo.northfield@example.org", "Jo from Northfield", "Northfield"),
+    ("priya.oldtown@example.org", "Priya from Old Town", "Old Town"),
+    ("kim.eastgate@example.org", "Kim from Eastgate", "Eastgate"),
+]
+
+# (title, description, area, category, estimate, author, fate) per round. Fates:
+# draft, submitted, returned, withdrawn, feasible:COST, not_feasible, duplicate:TITLE.
+GREEN_STREETS = [
+    (
+        "Benches along the river path",
+        "Six benches between the bridge and the weir, so "
+        "older residents can walk the path with a place to rest.",
+        "Riverside",
+        "Seating",
+        "12000",
+        "resident@example.org",
+        "submitted",
+    ),
+    (
+        "Herb planters outside the library",
+        "Raised planters anyone can pick herbs from.",
+        "Riverside",
+        "Trees and planting",
+        "3500",
+        "resident@example.org",
+        "draft",
+    ),
+    (
+        "Street trees on Mill Lane",
+        "Plant twelve street trees on Mill Lane for shade and to slow traffic.",
+        "Northfield",
+        "Trees and planting",
+        "36000",
+        "jo.northfield@example.org",
+        "submitted",
+    ),
+    (
+        "Bigger bins",
+        "Bigger bins.",
+        "Northfield",
+        None,
+        "5000",
+        "jo.northfield@example.org",
+        "returned",
+    ),
+    (
+        "Cycle racks at the station",
+        "Covered racks for 40 bikes at the station.",
+        "Old Town",
+        "Walking and cycling",
+        "18000",
+        "priya.oldtown@example.org",
+        "withdrawn",
+    ),
+]
+YOUTH_SPACES = [
+    (
+        "Skate park repairs",
+        "Fix the broken ramps and resurface the skate park.",
+        "Eastgate",
+        "Sport",
+        "42000",
+        "kim.eastgate@example.org",
+        "feasible:40000.00",
+    ),
+    (
+        "New skate park ramps",
+        "New ramps for the skate park in Eastgate.",
+        "Eastgate",
+        "Sport",
+        "30000",
+        "kim.eastgate@example.org",
+        "duplicate:Skate park repairs",
+    ),
+    (
+        "Youth music studio",
+        "A recording studio in the old fire station.",
+        "Northfield",
+        "Arts",
+        "70000",
+        "jo.northfield@example.org",
+        "not_feasible",
+    ),
+    (
+        "Floodlights for the football pitch",
+        "So teams can train on winter evenings.",
+        "Northfield",
+        "Sport",
+        "25000",
+        "jo.northfield@example.org",
+        "submitted",
+    ),
+    (
+        "Graffiti wall",
+        "A legal graffiti wall with workshops run by local artists.",
+        "Northfield",
+        "Arts",
+        "8000",
+        "jo.northfield@example.org",
+        "feasible:9500.00",
+    ),
+]
+NEIGHBOURHOOD_FUND = [
+    (
+        "Riverside playground upgrade",
+        "New swings and a step-free roundabout.",
+        "Riverside",
+        None,
+        "45000",
+        "resident@example.org",
+        "feasible:45000.00",
+    ),
+    (
+        "Community fridge",
+        "A shared fridge so surplus food is not wasted.",
+        "Riverside",
+        None,
+        "8000",
+        "resident@example.org",
+        "feasible:8000.00",
+    ),
+    (
+        "Path lighting by the canal",
+        "Solar lights along the canal towpath.",
+        "Riverside",
+        None,
+        "30000",
+        "resident@example.org",
+        "feasible:31500.00",
+    ),
+    (
+        "Wildflower verges",
+        "Sow wildflowers on the main road verges.",
+        "Riverside",
+        None,
+        "12000",
+        "resident@example.org",
+        "feasible:12000.00",
+    ),
+    (
+        "Heritage signs",
+        "Signs telling the history of Old Town's buildings.",
+        "Old Town",
+        None,
+        "15000",
+        "priya.oldtown@example.org",
+        "feasible:15000.00",
+    ),
+    (
+        "Market square planters",
+        "Large planters with seating in the market square.",
+        "Old Town",
+        None,
+        "20000",
+        "priya.oldtown@example.org",
+        "feasible:22000.00",
+    ),
+    (
+        "Eastgate library garden",
+        "Turn the library's yard into a reading garden.",
+        "Eastgate",
+        None,
+        "18000",
+        "kim.eastgate@example.org",
+        "feasible:18000.00",
+    ),
+    (
+        "Bike repair station",
+        "A public bike pump and tool stand.",
+        "Eastgate",
+        None,
+        "6000",
+        "kim.eastgate@example.org",
+        "feasible:6000.00",
+    ),
+]
+PROPOSALS = {
+    "Green Streets 2027": (["Trees and planting", "Seating", "Walking and cycling"], GREEN_STREETS),
+    "Youth Spaces 2027": (["Sport", "Arts"], YOUTH_SPACES),
+    "Neighbourhood Fund 2026": ([], NEIGHBOURHOOD_FUND),
+}
+
+
+def _timeline(
+    now: Any,
+    *,
+    submission: int,
+    review: int,
+    voting: int,
+    voting_minutes: int | None,
+    delivery: int,
+) -> Timeline:
+    """Days (from now) at which each phase starts; voting may end minutes from now."""
+    voting_ends = (
+        now + timedelta(minutes=voting_minutes)
+        if voting_minutes is not None
+        else now + timedelta(days=voting + 14)
+    )
+    return Timeline(
+        submission_starts=now + timedelta(days=submission),
+        review_starts=now + timedelta(days=review),
+        voting_starts=now + timedelta(days=voting),
+        voting_ends=voting_ends,
+        delivery_starts=max(voting_ends, now) + timedelta(days=7),
+        delivery_ends=now + timedelta(days=delivery),
+    )
+
+
+class Command(BaseCommand):
+    help = "Create demo areas, rounds and one account per role (safe to run twice)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--allow-without-debug",
+            action="store_true",
+            help="Seed even though DEBUG is off. The demo accounts have published passwords.",
+        )
+
+    def handle(self, *args: Any, allow_without_debug: bool = False, **options: Any) -> None:
+        if not settings.DEBUG and not allow_without_debug:
+            raise CommandError(
+                "seed_demo creates accounts with published passwords, so it only runs with "
+                "DEBUG=true (or --allow-without-debug on a throwaway site)."
+            )
+        with transaction.atomic():
+            areas = self._areas()
+            users = self._accounts(areas)
+            self._rounds(areas, officer=users[OFFICER])
+            self._proposals(officer=users[OFFICER])
+        for role, email, password, _area, _name in ACCOUNTS:
+            self.stdout.write(f"{role}: {email} / {password}")
+
+    def _areas(self) -> dict[str, Area]:
+        areas = {}
+        for name, population in AREAS:
+            area = Area.objects.filter(name=name).first()
+            areas[name] = area or services.area_create(name=name, population=population)
+        return areas
+
+    def _user(self, email: str, password: str | None) -> Any:
+        User = get_user_model()
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                username=email.split("@")[0], email=email, password=password
+            )
+            if password is None:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+        EmailAddress.objects.get_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        return user
+
+    def _accounts(self, areas: dict[str, Area]) -> dict[str, Any]:
+        users = {}
+        for role, email, password, area_name, display_name in ACCOUNTS:
+            user = self._user(email, password)
+            if area_name and not ResidentProfile.objects.filter(user=user).exists():
+                services.resident_register(
+                    user=user, display_name=display_name, area=areas[area_name]
+                )
+            role_grant(user=user, role=role)
+            users[role] = user
+        for email, display_name, area_name in EXTRA_RESIDENTS:
+            user = self._user(email, None)
+            if not ResidentProfile.objects.filter(user=user).exists():
+                services.resident_register(
+                    user=user, display_name=display_name, area=areas[area_name]
+                )
+        return users
+
+    def _rounds(self, areas: dict[str, Area], *, officer: Any) -> None:
+        now = timezone.now().replace(second=0, microsecond=0)
+        rounds = [
+            (
+                "Green Streets 2027",
+                "Ideas for trees, planters, benches and safer walking routes. Anyone who lives "
+                "in Northfield, Riverside or Old Town can suggest an idea until submission closes.",
+                Decimal("300000.00"),
+                {
+                    "Northfield": Decimal("120000.00"),
+                    "Riverside": Decimal("100000.00"),
+                    "Old Town": Decimal("80000.00"),
+                },
+                _timeline(
+                    now, submission=-3, review=14, voting=28, voting_minutes=None, delivery=365
+                ),
+                CountingRule.MES,
+                BallotType.APPROVAL_WITHIN_BUDGET,
+                None,
+            ),
+            (
+                "Youth Spaces 2027",
+                "Places and activities for young people. Officers are checking each idea's "
+                "cost and feasibility; voting opens soon.",
+                Decimal("150000.00"),
+                {"Eastgate": Decimal("75000.00"), "Northfield": Decimal("75000.00")},
+                _timeline(
+                    now, submission=-40, review=-5, voting=10, voting_minutes=None, delivery=365
+                ),
+                CountingRule.GREEDY,
+                BallotType.K_APPROVAL,
+                3,
+            ),
+            (
+                "Neighbourhood Fund 2026",
+                "Small neighbourhood improvements. Voting closes a few minutes after the demo "
+                "was set up, so you can watch the scheduled close happen.",
+                Decimal("200000.00"),
+                {
+                    "Riverside": Decimal("100000.00"),
+                    "Old Town": Decimal("60000.00"),
+                    "Eastgate": Decimal("40000.00"),
+                },
+                _timeline(
+                    now, submission=-60, review=-30, voting=-7, voting_minutes=5, delivery=300
+                ),
+                CountingRule.MES,
+                BallotType.APPROVAL_WITHIN_BUDGET,
+                None,
+            ),
+        ]
+        for name, description, total, budgets, timeline, rule, ballot, k in rounds:
+            if BudgetRound.objects.filter(name=name).exists():
+                continue
+            services.round_create(
+                created_by=officer,
+                config=services.RoundConfig(
+                    name=name,
+                    description=description,
+                    currency="GBP",
+                    total_budget=total,
+                    counting_rule=rule,
+                    ballot_type=ballot,
+                    max_choices=k,
+                    timeline=timeline,
+                ),
+                area_budgets={areas[area]: amount for area, amount in budgets.items()},
+            )
+
+    def _proposals(self, *, officer: Any) -> None:
+        """Ideas in every state, written and reviewed at the times the phases allow."""
+        User = get_user_model()
+        now = timezone.now()
+        for round_name, (category_names, entries) in PROPOSALS.items():
+            budget_round = BudgetRound.objects.filter(name=round_name).first()
+            if budget_round is None or budget_round.proposals.exists():
+                continue
+            for name in category_names:
+                services.category_create(budget_round=budget_round, name=name, officer=officer)
+            categories = {c.name: c for c in budget_round.categories.all()}
+            round_areas = {
+                ra.area.name: ra for ra in budget_round.round_areas.select_related("area")
+            }
+            written_at = min(budget_round.submission_starts + timedelta(hours=2), now)
+            reviewed_at = max(budget_round.review_starts + timedelta(hours=2), written_at)
+            made: dict[str, Proposal] = {}
+            for title, description, area, category, estimate, email, fate in entries:
+                made[title] = services.proposal_create(
+                    author=User.objects.get(email=email),
+                    budget_round=budget_round,
+                    content=services.ProposalContent(
+                        title=title,
+                        description=description,
+                        round_area=round_areas[area],
+                        category=categories.get(category) if category else None,
+                        estimated_cost=Decimal(estimate),
+                    ),
+                    submit=fate != "draft",
+                    now=written_at,
+                )
+            for title, *_rest, email, fate in entries:
+                self._decide(made, made[title], fate, officer, email, written_at, reviewed_at)
+            self._conversation(made, officer, written_at)
+        # The demo's history is not news: do not email the demo residents about it.
+        ProposalEvent.objects.filter(notified_at__isnull=True).update(notified_at=now)
+
+    def _decide(
+        self,
+        made: dict[str, Proposal],
+        proposal: Proposal,
+        fate: str,
+        officer: Any,
+        email: str,
+        written_at: Any,
+        reviewed_at: Any,
+    ) -> None:
+        kind, _sep, value = fate.partition(":")
+        if kind == "returned":
+            services.proposal_return_to_author(
+                proposal=proposal,
+                officer=officer,
+                now=written_at + timedelta(hours=1),
+                message="Please say where the bins should go and how many you have in mind.",
+            )
+        elif kind == "withdrawn":
+            services.proposal_withdraw(
+                proposal=proposal, author=proposal.author, now=written_at + timedelta(hours=1)
+            )
+        elif kind == "feasible":
+            services.proposal_review(
+                proposal=proposal,
+                officer=officer,
+                feasible=True,
+                official_cost=Decimal(value),
+                reason="Checked with the parks team; the cost includes installation.",
+                now=reviewed_at,
+            )
+        elif kind == "not_feasible":
+            services.proposal_review(
+                proposal=proposal,
+                officer=officer,
+                feasible=False,
+                official_cost=None,
+                reason="The building is listed and cannot be soundproofed within the budget.",
+                now=reviewed_at,
+            )
+        elif kind == "duplicate":
+            services.proposal_mark_duplicate(
+                proposal=proposal,
+                officer=officer,
+                original=made[value],
+                now=reviewed_at,
+                reason="Covered by the skate park repairs proposal.",
+            )
+
+    def _conversation(self, made: dict[str, Proposal], officer: Any, written_at: Any) -> None:
+        trees = made.get("Street trees on Mill Lane")
+        if trees is None:
+            return
+        User = get_user_model()
+        sam = User.objects.get(email="resident@example.org")
+        at = written_at + timedelta(hours=3)
+        question = services.comment_add(
+            proposal=trees,
+            author=sam,
+            now=at,
+            body="Would the trees block the bus stop? Otherwise a great idea.",
+        )
+        services.comment_reply(
+            parent=question,
+            author=trees.author,
+            now=at + timedelta(minutes=30),
+            body="No, they would start after the bus stop, near the school.",
+        )
+        services.comment_reply(
+            parent=question,
+            author=officer,
+            now=at + timedelta(hours=1),
+            body="Highways will check the sight lines during review.",
+        )
+        rude = services.comment_add(
+            proposal=trees,
+            author=User.objects.get(email="priya.oldtown@example.org"),
+            now=at + timedelta(hours=2),
+            body="Whoever wrote this has no idea. Typical.",
+        )
+        services.comment_flag(comment=rude, user=sam, now=at + timedelta(hours=3))
+        services.comment_hide(
+            comment=rude,
+            officer=officer,
+            now=at + timedelta(hours=4),
+            reason="Personal remark about the author, against the house rules.",
+        )

@@ -1,0 +1,40 @@
+from proposals.models.proposals import (
+    AUTHOR_EDITABLE_STATUSES,
+    PUBLIC_STATUSES,
+    REVIEWABLE_STATUSES,
+    Category,
+    Comment,
+    CommentFlag,
+    Proposal,
+    ProposalEvent,
+    ProposalStatus,
+)
+from proposals.models.residents import ResidentAreaChange, ResidentProfile
+from proposals.models.rounds import (
+    Area,
+    BallotType,
+    BudgetRound,
+    CountingRule,
+    RoundArea,
+    RoundChange,
+)
+
+__all__ = [
+    "AUTHOR_EDITABLE_STATUSES",
+    "PUBLIC_STATUSES",
+    "REVIEWABLE_STATUSES",
+    "Area",
+    "BallotType",
+    "BudgetRound",
+    "Category",
+    "Comment",
+    "CommentFlag",
+    "CountingRule",
+    "Proposal",
+    "ProposalEvent",
+    "ProposalStatus",
+    "ResidentAreaChange",
+    "ResidentProfile",
+    "RoundArea",
+    "RoundChange",
+]

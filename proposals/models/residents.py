@@ -1,0 +1,50 @@
+"""What the platform knows of residents beyond their login."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from proposals.models.rounds import Area
+
+
+class ResidentProfile(models.Model):
+    """What the platform knows of a person beyond their login: name shown and home area."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resident_profile"
+    )
+    display_name = models.CharField(_("name shown publicly"), max_length=80)
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="residents")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        permissions = [("change_resident_area", "Can move a resident to another area")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class ResidentAreaChange(models.Model):
+    """Append-only record of an officer moving a resident to another area."""
+
+    profile = models.ForeignKey(
+        ResidentProfile, on_delete=models.CASCADE, related_name="area_changes"
+    )
+    from_area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    to_area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=500)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id}: {self.from_area_id} -> {self.to_area_id}"

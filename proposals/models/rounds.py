@@ -1,0 +1,171 @@
+"""Areas, budget rounds and resident profiles: the ground every other app stands on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from pb_platform.money import CURRENCY_CHOICES, CURRENCY_CODES, money_field
+from proposals.phases import Phase, Timeline
+
+
+class CountingRule(models.TextChoices):
+    """How a round's votes are turned into funded proposals (implemented in ``voting``)."""
+
+    GREEDY = "greedy", _("Greedy by votes")
+    MES = "mes", _("Method of Equal Shares")
+
+
+class BallotType(models.TextChoices):
+    APPROVAL_WITHIN_BUDGET = "approval_budget", _("Choose proposals up to the area's budget")
+    K_APPROVAL = "k_approval", _("Choose up to a set number of proposals")
+
+
+class Area(models.Model):
+    """A part of the council's territory where residents live, e.g. a ward."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    population = models.PositiveIntegerField(_("population"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BudgetRound(models.Model):
+    """One participatory budget: its money, its areas and its timeline."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES)
+    total_budget = money_field(verbose_name=_("total budget"))
+    counting_rule = models.CharField(
+        _("counting rule"), max_length=16, choices=CountingRule.choices, default=CountingRule.MES
+    )
+    ballot_type = models.CharField(
+        _("ballot type"),
+        max_length=20,
+        choices=BallotType.choices,
+        default=BallotType.APPROVAL_WITHIN_BUDGET,
+    )
+    max_choices = models.PositiveSmallIntegerField(
+        _("most proposals a voter may choose"), null=True, blank=True
+    )
+
+    submission_starts = models.DateTimeField(_("proposal submission opens"))
+    review_starts = models.DateTimeField(_("review starts (submission closes)"))
+    voting_starts = models.DateTimeField(_("voting opens"))
+    voting_ends = models.DateTimeField(_("voting closes"))
+    delivery_starts = models.DateTimeField(_("delivery starts (results period ends)"))
+    delivery_ends = models.DateTimeField(_("delivery ends"))
+
+    # Historical rounds loaded from a Pabulib file: their ballots are kept as recorded,
+    # and the ballot limits were never checked by this platform.
+    is_imported = models.BooleanField(default=False)
+
+    # How far the beat task has moved the round; pages derive the phase from the clock.
+    state = models.CharField(max_length=16, choices=Phase.choices, default=Phase.UPCOMING)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-voting_starts", "name"]
+        permissions = [("audit_round", "Can see the full change history of budget rounds")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(submission_starts__lt=F("review_starts"))
+                & Q(review_starts__lt=F("voting_starts"))
+                & Q(voting_starts__lt=F("voting_ends"))
+                & Q(voting_ends__lt=F("delivery_starts"))
+                & Q(delivery_starts__lt=F("delivery_ends")),
+                name="round_phases_in_order",
+                violation_error_message=_("The phases must be in order."),
+            ),
+            models.CheckConstraint(
+                condition=Q(total_budget__gt=0), name="round_total_budget_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__in=CURRENCY_CODES), name="round_currency_known"
+            ),
+            models.CheckConstraint(
+                condition=~Q(ballot_type=BallotType.K_APPROVAL) | Q(max_choices__gte=1),
+                name="round_k_approval_has_limit",
+            ),
+            models.CheckConstraint(condition=Q(state__in=Phase.values), name="round_state_known"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("proposals:round_detail", kwargs={"slug": self.slug})
+
+    @property
+    def timeline(self) -> Timeline:
+        return Timeline.of(self)
+
+    def phase_at(self, now: datetime) -> Phase:
+        return self.timeline.phase_at(now)
+
+    @property
+    def current_phase(self) -> Phase:
+        return self.timeline.phase_at(timezone.now())
+
+    @property
+    def next_deadline(self) -> tuple[str, datetime] | None:
+        return self.timeline.next_deadline(timezone.now())
+
+
+class RoundArea(models.Model):
+    """An area's share of a round's budget."""
+
+    budget_round = models.ForeignKey(
+        BudgetRound, on_delete=models.CASCADE, related_name="round_areas"
+    )
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="round_areas")
+    budget = money_field(verbose_name=_("budget"))
+
+    class Meta:
+        ordering = ["area__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["budget_round", "area"], name="round_area_once"),
+            models.CheckConstraint(condition=Q(budget__gt=0), name="round_area_budget_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area} in {self.budget_round}"
+
+
+class RoundChange(models.Model):
+    """Append-only history of a round's configuration and state, for auditors."""
+
+    budget_round = models.ForeignKey(BudgetRound, on_delete=models.CASCADE, related_name="changes")
+    # Null when the clock (the beat task) made the change.
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=20)
+    # {"field": ["old", "new"], ...} with values as display strings.
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.budget_round_id} at {self.changed_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,93 @@
+"""Who may do what in the proposals app. Views and templates both ask here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from proposals.models import ResidentProfile
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def can_manage_rounds(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.change_budgetround")
+
+
+def can_manage_areas(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.change_area")
+
+
+def can_view_residents(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.view_residentprofile")
+
+
+def can_change_resident_area(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.change_resident_area")
+
+
+def can_audit_rounds(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.audit_round")
+
+
+def can_use_officer_pages(user: User) -> bool:
+    return can_manage_rounds(user) or can_manage_areas(user) or can_view_residents(user)
+
+
+# --- Proposals --------------------------------------------------------------------------
+# Phase rules (when) live in the services; these say who.
+
+
+def is_verified_resident(user: User) -> bool:
+    """Signed in, in the resident role, with a verified email and a home area."""
+    if not user.is_authenticated or not user.has_perm("proposals.add_proposal"):
+        return False
+    return (
+        ResidentProfile.objects.filter(user=user).exists()
+        and EmailAddress.objects.filter(user=user, verified=True).exists()
+    )
+
+
+def should_offer_submission(user: User) -> bool:
+    """Show "Suggest an idea" to visitors (they are asked to sign in) and to residents
+    who may submit; not to staff accounts, who would only be refused."""
+    return not user.is_authenticated or is_verified_resident(user)
+
+
+def can_review_proposals(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.review_proposal")
+
+
+def can_manage_categories(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.change_category")
+
+
+def can_moderate_comments(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.change_comment")
+
+
+def can_see_officer_identities(user: User) -> bool:
+    """Officers and auditors see who did what; the public sees "an officer"."""
+    return user.is_authenticated and user.has_perm("proposals.view_proposalevent")
+
+
+def can_see_hidden_comments(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.view_comment")
+
+
+def can_flag_comments(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.add_commentflag")
+
+
+def can_see_proposal(user: User, proposal: Any) -> bool:
+    """What was never submitted (a draft, or a draft withdrawn) is the author's alone;
+    everything submitted stays public, whatever became of it."""
+    return proposal.submitted_at is not None or (
+        user.is_authenticated and proposal.author_id == user.pk
+    )
+
+
+def is_author(user: User, proposal: Any) -> bool:
+    return user.is_authenticated and proposal.author_id == user.pk

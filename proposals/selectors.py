@@ -1,0 +1,168 @@
+"""Reads for pages: each returns a QuerySet that already fetches what the page shows,
+so a page makes the same number of queries however many rows there are."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Lower
+
+from proposals.models import (
+    PUBLIC_STATUSES,
+    Area,
+    BudgetRound,
+    Comment,
+    Proposal,
+    ProposalEvent,
+    ProposalStatus,
+    ResidentAreaChange,
+    ResidentProfile,
+    RoundArea,
+    RoundChange,
+)
+
+
+def round_list() -> QuerySet[BudgetRound]:
+    return BudgetRound.objects.annotate(area_count=Count("round_areas")).order_by(
+        "-voting_starts", "name"
+    )
+
+
+def round_detail(*, slug: str) -> QuerySet[BudgetRound]:
+    return (
+        BudgetRound.objects.filter(slug=slug)
+        .prefetch_related(
+            Prefetch("round_areas", queryset=RoundArea.objects.select_related("area"))
+        )
+        .annotate(areas_total=Sum("round_areas__budget"))
+    )
+
+
+def area_list() -> QuerySet[Area]:
+    return Area.objects.annotate(resident_count=Count("residents")).order_by("name")
+
+
+def resident_list(*, search: str = "") -> QuerySet[ResidentProfile]:
+    residents = ResidentProfile.objects.select_related("user", "area").order_by(
+        "display_name", "pk"
+    )
+    search = search.strip()
+    if search:
+        residents = residents.filter(
+            Q(display_name__icontains=search) | Q(user__email__icontains=search)
+        )
+    return residents
+
+
+def round_change_list() -> QuerySet[RoundChange]:
+    return RoundChange.objects.select_related("budget_round", "changed_by").order_by(
+        "-changed_at", "-pk"
+    )
+
+
+def area_change_list() -> QuerySet[ResidentAreaChange]:
+    return ResidentAreaChange.objects.select_related(
+        "profile", "profile__user", "from_area", "to_area", "changed_by"
+    ).order_by("-changed_at", "-pk")
+
+
+# --- Proposals --------------------------------------------------------------------------
+
+SORTS = {
+    "newest": ("-submitted_at", "-created_at", "-pk"),
+    "cost": ("cost_for_sorting", "pk"),
+    "cost_desc": ("-cost_for_sorting", "pk"),
+    "title": ("title_lower", "pk"),
+}
+
+
+def _proposals_with_card_data(queryset: QuerySet[Proposal]) -> QuerySet[Proposal]:
+    return queryset.select_related(
+        "round_area__area", "category", "budget_round", "author__resident_profile"
+    ).annotate(
+        comment_count=Count("comments", filter=Q(comments__hidden_at__isnull=True)),
+        cost_for_sorting=Coalesce("official_cost", "estimated_cost"),
+        title_lower=Lower("title"),
+    )
+
+
+def proposal_list(
+    *,
+    budget_round: BudgetRound,
+    round_area_id: int | None = None,
+    category_id: int | None = None,
+    status: str | None = None,
+    search: str = "",
+    sort: str = "newest",
+) -> QuerySet[Proposal]:
+    """A round's public proposals (never drafts), filtered, searched and sorted."""
+    proposals = Proposal.objects.filter(
+        budget_round=budget_round, status__in=PUBLIC_STATUSES, submitted_at__isnull=False
+    )
+    if round_area_id is not None:
+        proposals = proposals.filter(round_area_id=round_area_id)
+    if category_id is not None:
+        proposals = proposals.filter(category_id=category_id)
+    if status:
+        proposals = proposals.filter(status=status)
+    search = search.strip()
+    if search:
+        proposals = proposals.filter(
+            Q(title__icontains=search)
+            | Q(description__icontains=search)
+            | Q(location__icontains=search)
+        )
+    return _proposals_with_card_data(proposals).order_by(*SORTS.get(sort, SORTS["newest"]))
+
+
+def proposals_of_author(*, author: object) -> QuerySet[Proposal]:
+    return _proposals_with_card_data(Proposal.objects.filter(author=author)).order_by(
+        "-created_at", "-pk"
+    )
+
+
+def proposal_detail(*, pk: int) -> QuerySet[Proposal]:
+    replies = Comment.objects.select_related("author__resident_profile", "hidden_by").annotate(
+        flag_count=Count("flags")
+    )
+    return (
+        Proposal.objects.filter(pk=pk)
+        .select_related(
+            "round_area__area",
+            "category",
+            "budget_round",
+            "author__resident_profile",
+            "duplicate_of",
+        )
+        .prefetch_related(
+            Prefetch("events", queryset=ProposalEvent.objects.select_related("actor")),
+            Prefetch(
+                "comments",
+                queryset=replies.filter(parent__isnull=True).prefetch_related(
+                    Prefetch("replies", queryset=replies)
+                ),
+                to_attr="top_level_comments",
+            ),
+        )
+    )
+
+
+def proposals_for_duplicate_choice(*, proposal: Proposal) -> QuerySet[Proposal]:
+    return (
+        Proposal.objects.filter(budget_round_id=proposal.budget_round_id)
+        .exclude(pk=proposal.pk)
+        .exclude(
+            status__in=[ProposalStatus.DRAFT, ProposalStatus.WITHDRAWN, ProposalStatus.DUPLICATE]
+        )
+        .order_by("title")
+    )
+
+
+def flagged_comment_list() -> QuerySet[Comment]:
+    """Visible comments people have reported, most reported first, for moderators."""
+    return (
+        Comment.objects.filter(hidden_at__isnull=True)
+        .annotate(flag_count=Count("flags"))
+        .filter(flag_count__gt=0)
+        .select_related("proposal", "author__resident_profile")
+        .order_by("-flag_count", "-created_at", "pk")
+    )

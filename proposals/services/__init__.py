@@ -1,0 +1,53 @@
+"""Writes for the proposals app, one module per subject. The names most callers need are
+re-exported here, so ``services.round_create(...)`` reads the same everywhere."""
+
+from proposals.services.areas import area_create, area_update
+from proposals.services.comments import comment_add, comment_flag, comment_hide, comment_reply
+from proposals.services.proposals import (
+    ProposalContent,
+    category_create,
+    proposal_content_validate,
+    proposal_create,
+    proposal_mark_duplicate,
+    proposal_return_to_author,
+    proposal_review,
+    proposal_update,
+    proposal_withdraw,
+)
+from proposals.services.residents import resident_change_area, resident_register
+from proposals.services.rounds import (
+    DESCRIPTION_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    RoundConfig,
+    round_config_validate,
+    round_create,
+    round_update,
+    rounds_advance_phases,
+)
+
+__all__ = [
+    "DESCRIPTION_MAX_LENGTH",
+    "NAME_MAX_LENGTH",
+    "ProposalContent",
+    "RoundConfig",
+    "area_create",
+    "area_update",
+    "category_create",
+    "comment_add",
+    "comment_flag",
+    "comment_hide",
+    "comment_reply",
+    "proposal_content_validate",
+    "proposal_create",
+    "proposal_mark_duplicate",
+    "proposal_return_to_author",
+    "proposal_review",
+    "proposal_update",
+    "proposal_withdraw",
+    "resident_change_area",
+    "resident_register",
+    "round_config_validate",
+    "round_create",
+    "round_update",
+    "rounds_advance_phases",
+]

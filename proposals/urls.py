@@ -1,0 +1,45 @@
+from django.urls import path
+
+from proposals.views import proposals as proposal_views
+from proposals.views import rounds as views
+
+app_name = "proposals"
+
+urlpatterns = [
+    path("rounds/", views.round_list, name="round_list"),
+    path("rounds/<slug:slug>/", views.round_detail, name="round_detail"),
+    path("officer/", views.officer_dashboard, name="officer_dashboard"),
+    path("officer/rounds/new/", views.officer_round_create, name="officer_round_create"),
+    path("officer/rounds/<slug:slug>/edit/", views.officer_round_edit, name="officer_round_edit"),
+    path("officer/areas/", views.officer_areas, name="officer_areas"),
+    path("officer/areas/<int:pk>/edit/", views.officer_area_edit, name="officer_area_edit"),
+    path("officer/residents/", views.officer_residents, name="officer_residents"),
+    path(
+        "officer/residents/<int:pk>/area/",
+        views.officer_resident_area,
+        name="officer_resident_area",
+    ),
+    path("audit/", views.audit_overview, name="audit_overview"),
+    path("rounds/<slug:slug>/proposals/", proposal_views.round_proposals, name="round_proposals"),
+    path("rounds/<slug:slug>/proposals/new/", proposal_views.proposal_new, name="proposal_new"),
+    path("proposals/<int:pk>/", proposal_views.proposal_detail, name="proposal_detail"),
+    path("proposals/<int:pk>/edit/", proposal_views.proposal_edit, name="proposal_edit"),
+    path(
+        "proposals/<int:pk>/withdraw/", proposal_views.proposal_withdraw, name="proposal_withdraw"
+    ),
+    path("proposals/<int:pk>/review/", proposal_views.proposal_review, name="proposal_review"),
+    path("comments/<int:pk>/hide/", proposal_views.comment_hide, name="comment_hide"),
+    path("comments/<int:pk>/flag/", proposal_views.comment_flag, name="comment_flag"),
+    path("my/proposals/", proposal_views.my_proposals, name="my_proposals"),
+    path(
+        "officer/comments/reported/",
+        proposal_views.officer_flagged_comments,
+        name="officer_flagged_comments",
+    ),
+    path(
+        "officer/rounds/<slug:slug>/categories/",
+        proposal_views.officer_categories,
+        name="officer_categories",
+    ),
+    path("accounts/profile/", views.my_account, name="my_account"),
+]

@@ -1,0 +1,193 @@
+"""Pages for rounds, areas and residents. Each view parses input, checks permission,
+calls one service or selector and renders."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from pb_platform.access import require
+from pb_platform.forms import form_add_service_errors
+from proposals import permissions, selectors, services
+from proposals.forms import AreaForm, ResidentAreaForm, RoundForm
+from proposals.models import Area, ResidentProfile
+from proposals.phases import PHASE_ORDER, Phase
+
+PAGE_SIZE = 25
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    rounds = [r for r in selectors.round_list() if r.phase_at(now) != Phase.CLOSED]
+    return render(request, "proposals/home.html", {"rounds": rounds})
+
+
+def round_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "proposals/round_list.html", {"rounds": selectors.round_list()})
+
+
+def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    budget_round = get_object_or_404(selectors.round_detail(slug=slug))
+    now = timezone.now()
+    current = budget_round.phase_at(now)
+    steps = [
+        {
+            "phase": phase,
+            "starts": starts,
+            "is_current": phase == current,
+            "is_past": PHASE_ORDER.index(phase) < PHASE_ORDER.index(current),
+        }
+        for _name, phase, starts in budget_round.timeline.boundaries()
+        if phase != Phase.CLOSED
+    ]
+    return render(
+        request,
+        "proposals/round_detail.html",
+        {"round": budget_round, "phase": current, "steps": steps},
+    )
+
+
+@require(permissions.can_use_officer_pages)
+def officer_dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "proposals/officer/dashboard.html", {"rounds": selectors.round_list()})
+
+
+@require_http_methods(["GET", "POST"])
+@require(permissions.can_manage_rounds)
+def officer_round_create(request: HttpRequest) -> HttpResponse:
+    areas = list(Area.objects.order_by("name"))
+    form = RoundForm(request.POST or None, areas=areas)
+    if request.method == "POST" and form.is_valid():
+        try:
+            budget_round = services.round_create(
+                created_by=request.user,
+                config=form.to_config(),
+                area_budgets=form.to_area_budgets(),
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(request, _("The round “%s” was created.") % budget_round.name)
+            return redirect(budget_round)
+    return render(request, "proposals/officer/round_form.html", {"form": form, "round": None})
+
+
+@require_http_methods(["GET", "POST"])
+@require(permissions.can_manage_rounds)
+def officer_round_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    budget_round = get_object_or_404(selectors.round_detail(slug=slug))
+    areas = list(Area.objects.order_by("name"))
+    form = RoundForm(request.POST or None, areas=areas, initial=RoundForm.initial_for(budget_round))
+    if request.method == "POST" and form.is_valid():
+        try:
+            budget_round = services.round_update(
+                budget_round=budget_round,
+                changed_by=request.user,
+                config=form.to_config(),
+                area_budgets=form.to_area_budgets(),
+                now=timezone.now(),
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(request, _("Your changes to “%s” were saved.") % budget_round.name)
+            return redirect(budget_round)
+    return render(
+        request, "proposals/officer/round_form.html", {"form": form, "round": budget_round}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(permissions.can_manage_areas)
+def officer_areas(request: HttpRequest) -> HttpResponse:
+    form = AreaForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            area = services.area_create(**form.cleaned_data)
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(request, _("The area “%s” was added.") % area.name)
+            return redirect("proposals:officer_areas")
+    return render(
+        request, "proposals/officer/areas.html", {"form": form, "areas": selectors.area_list()}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require(permissions.can_manage_areas)
+def officer_area_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    area = get_object_or_404(Area, pk=pk)
+    form = AreaForm(
+        request.POST or None, initial={"name": area.name, "population": area.population}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.area_update(area=area, **form.cleaned_data)
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(request, _("The area “%s” was saved.") % area.name)
+            return redirect("proposals:officer_areas")
+    return render(request, "proposals/officer/area_form.html", {"form": form, "area": area})
+
+
+@require(permissions.can_view_residents)
+def officer_residents(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "")[:200]
+    page = Paginator(selectors.resident_list(search=search), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "proposals/officer/residents.html", {"page": page, "search": search})
+
+
+@require_http_methods(["GET", "POST"])
+@require(permissions.can_change_resident_area)
+def officer_resident_area(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = get_object_or_404(ResidentProfile.objects.select_related("user", "area"), pk=pk)
+    form = ResidentAreaForm(request.POST or None, initial={"area": profile.area_id})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.resident_change_area(
+                profile=profile,
+                area=form.cleaned_data["area"],
+                changed_by=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s now lives in %(area)s.")
+                % {"name": profile.display_name, "area": profile.area.name},
+            )
+            return redirect("proposals:officer_residents")
+    return render(
+        request, "proposals/officer/resident_area.html", {"form": form, "profile": profile}
+    )
+
+
+@require(permissions.can_audit_rounds)
+def audit_overview(request: HttpRequest) -> HttpResponse:
+    round_changes = Paginator(selectors.round_change_list(), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "proposals/audit/overview.html",
+        {"round_changes": round_changes, "area_changes": selectors.area_change_list()[:PAGE_SIZE]},
+    )
+
+
+@login_required
+def my_account(request: HttpRequest) -> HttpResponse:
+    profile = ResidentProfile.objects.select_related("area").filter(user=request.user).first()
+    return render(request, "proposals/my_account.html", {"profile": profile})

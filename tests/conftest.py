@@ -1,0 +1,145 @@
+"""Shared fixtures: personas (anonymous, resident of area A, resident of area B, officer,
+auditor), the backend banner and the CI guarantees (real PostgreSQL and Redis)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
+from django.test import Client
+
+from pb_platform.roles import AUDITOR, OFFICER, RESIDENT, role_grant
+from tests.browser import browser  # noqa: F401  (registers the session-wide Chromium fixture)
+from tests.factories import AreaFactory, ResidentProfileFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def database_backend() -> str:
+    return settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1].replace("sqlite3", "sqlite")
+
+
+def _redis_reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), 3):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [f"database backend: {database_backend()}"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not IN_CI:
+        return
+    problems = []
+    if database_backend() != "postgresql":
+        problems.append("CI=true but DATABASE_URL is not PostgreSQL")
+    if not settings.REDIS_URL:
+        problems.append("CI=true but REDIS_URL is not set")
+    elif not _redis_reachable(settings.REDIS_URL):
+        problems.append(f"CI=true but Redis at {settings.REDIS_URL} is unreachable")
+    if problems:
+        pytest.exit("; ".join(problems), returncode=3)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgresql") and database_backend() != "postgresql":
+        if IN_CI:
+            pytest.fail("PostgreSQL-only test, but CI is not running on PostgreSQL")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+def _clear_cache() -> None:
+    if isinstance(cache, RedisCache):
+        # Only our keys: FLUSHDB would also empty the Celery queues sharing this Redis.
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """allauth keeps rate limits in the cache; a test must not inherit another's."""
+    _clear_cache()
+    yield
+    _clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Hashing test passwords with PBKDF2 takes most of the suite's time; tests that
+    check real sign-in still go through Django's hashing API, only faster."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- Personas ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def area_a(db):
+    return AreaFactory(name="Area A", slug="area-a")
+
+
+@pytest.fixture
+def area_b(db):
+    return AreaFactory(name="Area B", slug="area-b")
+
+
+@pytest.fixture
+def resident_a(area_a):
+    profile = ResidentProfileFactory(area=area_a, display_name="Alex of A")
+    role_grant(user=profile.user, role=RESIDENT)
+    return profile.user
+
+
+@pytest.fixture
+def resident_b(area_b):
+    profile = ResidentProfileFactory(area=area_b, display_name="Bea of B")
+    role_grant(user=profile.user, role=RESIDENT)
+    return profile.user
+
+
+@pytest.fixture
+def officer(db):
+    user = UserFactory(email="officer@example.org")
+    role_grant(user=user, role=OFFICER)
+    return user
+
+
+@pytest.fixture
+def auditor(db):
+    user = UserFactory(email="auditor@example.org")
+    role_grant(user=user, role=AUDITOR)
+    return user
+
+
+@pytest.fixture
+def anonymous_client() -> Client:
+    return Client()
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def persona_client(request):
+    """A client for a persona fixture named in ``request.param`` ("anonymous" for none)."""
+    name = request.param
+    if name == "anonymous":
+        return Client()
+    return client_for(request.getfixturevalue(name))

@@ -1,0 +1,373 @@
+"""Settings come from the environment, and a malformed value stops the process loudly.
+
+The helpers in ``pb_platform/env.py`` are tested directly with an explicit ``environ``;
+the settings module as a whole is tested in fresh ``manage.py`` processes, because
+settings are read once per process and a failure must stop start-up itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from pb_platform.env import (
+    env_bool,
+    env_database,
+    env_int,
+    env_list,
+    env_redis_url,
+    env_str,
+    env_time_zone,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# --- The helpers, one by one ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["1", "true", "True", "TRUE", "yes", "on", " true "])
+def test_env_bool_true_variants(raw):
+    assert env_bool("DEBUG", False, environ={"DEBUG": raw}) is True
+
+
+@pytest.mark.parametrize("raw", ["0", "false", "False", "no", "NO", "off", " off "])
+def test_env_bool_false_variants(raw):
+    assert env_bool("DEBUG", True, environ={"DEBUG": raw}) is False
+
+
+@pytest.mark.parametrize("environ", [{}, {"DEBUG": ""}, {"DEBUG": "  "}])
+def test_env_bool_unset_or_blank_gives_the_default(environ):
+    assert env_bool("DEBUG", True, environ=environ) is True
+    assert env_bool("DEBUG", False, environ=environ) is False
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "y", "enabled", "tru"])
+def test_env_bool_garbage_names_the_variable(raw):
+    with pytest.raises(ImproperlyConfigured, match=r"^EMAIL_USE_TLS must be one of") as info:
+        env_bool("EMAIL_USE_TLS", True, environ={"EMAIL_USE_TLS": raw})
+    assert repr(raw) in str(info.value)
+
+
+def test_env_str_required_and_missing_names_the_variable():
+    with pytest.raises(ImproperlyConfigured, match=r"^SECRET_KEY must be set"):
+        env_str("SECRET_KEY", environ={})
+    with pytest.raises(ImproperlyConfigured, match=r"^SECRET_KEY must be set"):
+        env_str("SECRET_KEY", environ={"SECRET_KEY": ""})
+    assert env_str("SECRET_KEY", environ={"SECRET_KEY": "s3cret"}) == "s3cret"
+    assert env_str("LOG_LEVEL", "INFO", environ={}) == "INFO"
+
+
+def test_env_int_parses_and_defaults():
+    assert env_int("EMAIL_PORT", 587, environ={}) == 587
+    assert env_int("EMAIL_PORT", 587, environ={"EMAIL_PORT": ""}) == 587
+    assert env_int("EMAIL_PORT", 587, environ={"EMAIL_PORT": " 25 "}) == 25
+    assert env_int("SECURE_HSTS_SECONDS", 1, minimum=0, environ={"SECURE_HSTS_SECONDS": "0"}) == 0
+
+
+@pytest.mark.parametrize("raw", ["abc", "1.5", "30s", "0x10"])
+def test_env_int_garbage_names_the_variable(raw):
+    with pytest.raises(ImproperlyConfigured, match=r"^PHASE_TICK_SECONDS must be a whole number"):
+        env_int("PHASE_TICK_SECONDS", 30, minimum=1, environ={"PHASE_TICK_SECONDS": raw})
+
+
+def test_env_int_below_minimum_names_the_variable_and_the_minimum():
+    with pytest.raises(
+        ImproperlyConfigured, match=r"^PHASE_TICK_SECONDS must be at least 1, not 0\."
+    ):
+        env_int("PHASE_TICK_SECONDS", 30, minimum=1, environ={"PHASE_TICK_SECONDS": "0"})
+    with pytest.raises(ImproperlyConfigured, match=r"^EMAIL_PORT must be at least 1, not -5\."):
+        env_int("EMAIL_PORT", 587, minimum=1, environ={"EMAIL_PORT": "-5"})
+
+
+def test_env_list_splits_and_strips():
+    environ = {"ALLOWED_HOSTS": "pb.example.org, www.pb.example.org"}
+    assert env_list("ALLOWED_HOSTS", [], environ=environ) == [
+        "pb.example.org",
+        "www.pb.example.org",
+    ]
+    assert env_list("ALLOWED_HOSTS", ["x"], environ={"ALLOWED_HOSTS": "one"}) == ["one"]
+
+
+def test_env_list_default_is_a_copy():
+    default = ["localhost"]
+    value = env_list("ALLOWED_HOSTS", default, environ={})
+    assert value == default
+    assert value is not default
+
+
+@pytest.mark.parametrize("raw", ["a,,b", "a,", ",a", "a, ,b"])
+def test_env_list_empty_item_names_the_variable(raw):
+    with pytest.raises(ImproperlyConfigured, match=r"^ALLOWED_HOSTS is a comma-separated list"):
+        env_list("ALLOWED_HOSTS", [], environ={"ALLOWED_HOSTS": raw})
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "UTC", "America/New_York"])
+def test_env_time_zone_accepts_iana_names(zone):
+    assert env_time_zone("TIME_ZONE", "UTC", environ={"TIME_ZONE": zone}) == zone
+
+
+def test_env_time_zone_default():
+    assert env_time_zone("TIME_ZONE", "Europe/London", environ={}) == "Europe/London"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "Nowhere/Land", "../../etc/passwd", "GMT+1"])
+def test_env_time_zone_rejects_unknown_zones(zone):
+    with pytest.raises(ImproperlyConfigured, match=r"^TIME_ZONE (must be|is not) .*IANA"):
+        env_time_zone("TIME_ZONE", "UTC", environ={"TIME_ZONE": zone})
+
+
+def test_env_database_default_is_sqlite(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    config = env_database("DATABASE_URL", f"sqlite:///{path}", environ={})
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["NAME"] == str(path)
+
+
+def test_env_database_postgres_url():
+    environ = {"DATABASE_URL": "postgres://pb:pa%40ss@db.internal:6543/commonpurse"}
+    config = env_database("DATABASE_URL", "sqlite:///unused", environ=environ)
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["NAME"] == "commonpurse"
+    assert config["USER"] == "pb"
+    assert config["PASSWORD"] == "pa@ss"
+    assert config["HOST"] == "db.internal"
+    assert int(config["PORT"]) == 6543
+
+
+def test_env_database_postgres_socket_path_url():
+    environ = {"DATABASE_URL": "postgres://%2Fvar%2Frun%2Fpostgresql/db"}
+    config = env_database("DATABASE_URL", "sqlite:///unused", environ=environ)
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["HOST"] == "/var/run/postgresql"
+    assert config["NAME"] == "db"
+
+
+def test_env_database_rejects_mysql():
+    with pytest.raises(ImproperlyConfigured, match=r"^DATABASE_URL must be a postgres:// or"):
+        env_database(
+            "DATABASE_URL", "sqlite:///unused", environ={"DATABASE_URL": "mysql://u:p@h/db"}
+        )
+
+
+@pytest.mark.parametrize("url", ["nonsense", "http://example.org/db", "postgres://db.internal"])
+def test_env_database_rejects_what_it_cannot_use(url):
+    with pytest.raises(ImproperlyConfigured, match=r"^DATABASE_URL "):
+        env_database("DATABASE_URL", "sqlite:///unused", environ={"DATABASE_URL": url})
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://127.0.0.1:6379/0", "rediss://:pw@cache.internal:6380/1", "unix:///run/redis.sock"],
+)
+def test_env_redis_url_accepts_redis_urls(url):
+    assert env_redis_url("REDIS_URL", environ={"REDIS_URL": url}) == url
+
+
+@pytest.mark.parametrize("environ", [{}, {"REDIS_URL": ""}, {"REDIS_URL": "  "}])
+def test_env_redis_url_unset_is_empty(environ):
+    assert env_redis_url("REDIS_URL", environ=environ) == ""
+
+
+@pytest.mark.parametrize("url", ["http://x", "127.0.0.1:6379", "memcached://x"])
+def test_env_redis_url_rejects_other_schemes(url):
+    with pytest.raises(ImproperlyConfigured, match=r"^REDIS_URL must start with redis://"):
+        env_redis_url("REDIS_URL", environ={"REDIS_URL": url})
+
+
+# --- The settings module, in fresh processes --------------------------------------------
+
+# Every variable settings.py reads, so the parent's values (pytest-env's defaults, CI's
+# DATABASE_URL and REDIS_URL) never leak into a process that is meant to start bare.
+_SETTINGS_SOURCE = (PROJECT_ROOT / "pb_platform" / "settings.py").read_text()
+SETTINGS_VARIABLES = frozenset(re.findall(r'\benv_\w+\(\s*"([A-Z][A-Z0-9_]*)"', _SETTINGS_SOURCE))
+STRIPPED_PREFIXES = ("SECURE_", "EMAIL_", "CELERY_", "DATABASE_", "DJANGO_")
+
+
+def test_every_settings_variable_is_stripped():
+    """Guards the regex above: if it stopped matching, the process tests would lie."""
+    expected = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "VAR_DIR"}
+    assert expected <= SETTINGS_VARIABLES
+
+
+def strong_secret_key() -> str:
+    return secrets.token_urlsafe(50)
+
+
+@pytest.fixture
+def bare_env(tmp_path) -> dict[str, str]:
+    """The parent environment without any setting, and a throwaway VAR_DIR."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in SETTINGS_VARIABLES and not name.startswith(STRIPPED_PREFIXES)
+    }
+    env["DJANGO_SETTINGS_MODULE"] = "pb_platform.settings"
+    env["VAR_DIR"] = str(tmp_path / "var")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+@pytest.fixture
+def production_env(bare_env) -> dict[str, str]:
+    """The least a production deployment must set."""
+    return {
+        **bare_env,
+        "DEBUG": "false",
+        "SECRET_KEY": strong_secret_key(),
+        "ALLOWED_HOSTS": "pb.example.org",
+    }
+
+
+def run_python(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return run_python(env, "manage.py", *args)
+
+
+def improperly_configured(result: subprocess.CompletedProcess[str]) -> str:
+    """The ImproperlyConfigured message a failed start-up ended with."""
+    assert result.returncode != 0, f"expected a failure, got:\n{result.stdout}{result.stderr}"
+    prefix = "django.core.exceptions.ImproperlyConfigured: "
+    lines = [line for line in result.stderr.splitlines() if line.startswith(prefix)]
+    assert lines, f"no ImproperlyConfigured in stderr:\n{result.stderr}"
+    return lines[-1].removeprefix(prefix)
+
+
+_PRINT_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({
+    "DEBUG": s.DEBUG,
+    "EMAIL_BACKEND": s.EMAIL_BACKEND,
+    "CELERY_BROKER_URL": s.CELERY_BROKER_URL,
+    "CELERY_BROKER_TRANSPORT_OPTIONS": s.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "CELERY_TASK_DEFAULT_QUEUE": s.CELERY_TASK_DEFAULT_QUEUE,
+    "CELERY_BEAT_SCHEDULE_FILENAME": s.CELERY_BEAT_SCHEDULE_FILENAME,
+    "CACHE_BACKEND": s.CACHES["default"]["BACKEND"],
+    "VAR_DIR": str(s.VAR_DIR),
+}))
+"""
+
+
+def settings_in(env: dict[str, str]) -> dict[str, object]:
+    result = run_python(env, "-c", _PRINT_SETTINGS)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_without_secret_key_refuses_to_start(bare_env):
+    result = manage({**bare_env, "DEBUG": "false", "ALLOWED_HOSTS": "pb.example.org"}, "check")
+    assert "SECRET_KEY must be set when DEBUG is false" in improperly_configured(result)
+
+
+def test_production_with_debug_unset_refuses_to_start_without_secret_key(bare_env):
+    """DEBUG defaults to off, so a forgotten DEBUG is production, not development."""
+    assert "SECRET_KEY" in improperly_configured(manage(bare_env, "check"))
+
+
+@pytest.mark.parametrize("key", ["short", "django-insecure-" + "x" * 60])
+def test_production_with_weak_secret_key_refuses_to_start(bare_env, key):
+    env = {**bare_env, "DEBUG": "false", "SECRET_KEY": key, "ALLOWED_HOSTS": "pb.example.org"}
+    assert "SECRET_KEY is too weak" in improperly_configured(manage(env, "check"))
+
+
+def test_production_without_allowed_hosts_refuses_to_start(bare_env):
+    env = {**bare_env, "DEBUG": "false", "SECRET_KEY": strong_secret_key()}
+    assert "ALLOWED_HOSTS must be set when DEBUG is false" in improperly_configured(
+        manage(env, "check")
+    )
+
+
+def test_production_minimum_passes_the_deployment_checks(production_env):
+    result = manage(production_env, "check", "--deploy")
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNINGS" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG must be one of"),
+        ("DATABASE_URL", "mysql://pb@127.0.0.1/commonpurse", "DATABASE_URL must be a postgres://"),
+        ("DATABASE_URL", "nonsense", "DATABASE_URL is not a database URL"),
+        ("TIME_ZONE", "Nowhere/Land", "TIME_ZONE must be an IANA time zone"),
+        ("REDIS_URL", "http://x", "REDIS_URL must start with redis://"),
+        ("ALLOWED_HOSTS", "pb.example.org,", "ALLOWED_HOSTS is a comma-separated list"),
+        ("PHASE_TICK_SECONDS", "0", "PHASE_TICK_SECONDS must be at least 1"),
+        ("EMAIL_PORT", "smtp", "EMAIL_PORT must be a whole number"),
+    ],
+)
+def test_malformed_value_stops_start_up_naming_the_variable(production_env, name, value, message):
+    result = manage({**production_env, name: value}, "check")
+    assert message in improperly_configured(result)
+
+
+def test_development_needs_nothing_else(bare_env):
+    env = {**bare_env, "DEBUG": "true"}
+    result = manage(env, "check")
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+    values = settings_in(env)
+    assert values["DEBUG"] is True
+    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert values["CACHE_BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_development_with_an_email_host_sends_real_mail(bare_env):
+    values = settings_in({**bare_env, "DEBUG": "true", "EMAIL_HOST": "smtp.example.org"})
+    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_production_sends_real_mail(production_env):
+    values = settings_in(production_env)
+    assert values["DEBUG"] is False
+    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_without_redis_the_broker_is_one_existing_folder(bare_env):
+    values = settings_in({**bare_env, "DEBUG": "true"})
+    assert values["CELERY_BROKER_URL"] == "filesystem://"
+    options = values["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    assert isinstance(options, dict)
+    # Different folders would mean the worker reads where nobody writes.
+    assert options["data_folder_in"] == options["data_folder_out"]
+    folder = Path(options["data_folder_in"])
+    assert folder.is_dir()
+    assert folder.is_relative_to(bare_env["VAR_DIR"])
+    assert Path(str(values["CELERY_BEAT_SCHEDULE_FILENAME"])).parent == Path(bare_env["VAR_DIR"])
+    assert values["CACHE_BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_with_redis_the_broker_and_cache_use_it(bare_env):
+    url = "redis://127.0.0.1:6379/0"
+    values = settings_in({**bare_env, "DEBUG": "true", "REDIS_URL": url})
+    assert values["CELERY_BROKER_URL"] == url
+    assert values["CELERY_BROKER_TRANSPORT_OPTIONS"] == {}
+    assert values["CACHE_BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert not (Path(bare_env["VAR_DIR"]) / "celery-broker").exists()
+
+
+def test_celery_queue_defaults_and_can_be_set(bare_env):
+    assert settings_in({**bare_env, "DEBUG": "true"})["CELERY_TASK_DEFAULT_QUEUE"] == "commonpurse"
+    values = settings_in({**bare_env, "DEBUG": "true", "CELERY_QUEUE": "commonpurse-test-1"})
+    assert values["CELERY_TASK_DEFAULT_QUEUE"] == "commonpurse-test-1"

@@ -1,0 +1,115 @@
+"""Property tests on random small elections: our rules give exactly pabutools' outcome
+(the README's rule calls), never spend more than the budget, and do not depend on the
+order of the ballots or on how precise the engine's internal guide is."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pabutools.election import ApprovalBallot, ApprovalProfile, Cost_Sat, Instance
+from pabutools.election import Project as PabuProject
+from pabutools.rules import (
+    completion_by_rule_combination,
+    greedy_utilitarian_welfare,
+    method_of_equal_shares,
+)
+
+from voting import rules
+
+# Ids chosen so that string order and number order disagree ("10" < "9").
+IDS = ["1", "2", "9", "10", "11", "a", "B", "b", "x_1"]
+
+PROPERTY_SETTINGS = settings(
+    max_examples=200,
+    deadline=None,
+    database=None,  # no .hypothesis folder in the checkout
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@st.composite
+def elections(draw: st.DrawFn) -> tuple[list[rules.Project], list[frozenset[str]], Decimal]:
+    ids = draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=6, unique=True))
+    # Whole amounts make exact ties common; tenths exercise decimal money.
+    amount = st.one_of(
+        st.integers(1, 40).map(Decimal), st.integers(1, 400).map(lambda n: Decimal(n) / 10)
+    )
+    costs = [rules.Project(project_id, draw(amount)) for project_id in ids]
+    # A few shared ballot shapes make identical ballots (grouping) and ties likely.
+    shapes = draw(st.lists(st.frozensets(st.sampled_from(ids)), min_size=1, max_size=4))
+    ballot = st.one_of(st.sampled_from(shapes), st.frozensets(st.sampled_from(ids)))
+    ballots = draw(st.lists(ballot, max_size=12))
+    budget = draw(
+        st.one_of(
+            st.integers(0, 90).map(Decimal), st.integers(0, 900).map(lambda n: Decimal(n) / 10)
+        )
+    )
+    return costs, ballots, budget
+
+
+def pabutools_outcomes(
+    costs: list[rules.Project], ballots: list[frozenset[str]], budget: Decimal
+) -> tuple[list[str], list[str]]:
+    """greedy and MES as shared/pabulib/README.md defines them, computed by pabutools."""
+    instance = Instance(budget_limit=Fraction(budget))
+    by_id = {project.id: PabuProject(project.id, Fraction(project.cost)) for project in costs}
+    for project in by_id.values():
+        instance.add(project)
+    profile = ApprovalProfile([ApprovalBallot([by_id[i] for i in sorted(b)]) for b in ballots])
+    greedy_outcome = greedy_utilitarian_welfare(instance, profile, sat_class=Cost_Sat)
+    mes_outcome = completion_by_rule_combination(
+        instance,
+        profile,
+        [method_of_equal_shares, greedy_utilitarian_welfare],
+        [{"sat_class": Cost_Sat, "voter_budget_increment": 1}, {"sat_class": Cost_Sat}],
+    )
+    return [p.name for p in greedy_outcome], [p.name for p in mes_outcome]
+
+
+@PROPERTY_SETTINGS
+@given(elections())
+def test_rules_match_pabutools_exactly(election) -> None:
+    costs, ballots, budget = election
+    expected_greedy, expected_mes = pabutools_outcomes(costs, ballots, budget)
+
+    assert list(rules.greedy(costs, ballots, budget).winners) == expected_greedy
+    assert list(rules.method_of_equal_shares(costs, ballots, budget).winners) == expected_mes
+
+
+@PROPERTY_SETTINGS
+@given(elections())
+def test_outcome_fits_the_budget_and_reports_its_cost(election) -> None:
+    costs, ballots, budget = election
+    cost_of = {project.id: project.cost for project in costs}
+    for rule in (rules.greedy, rules.method_of_equal_shares):
+        outcome = rule(costs, ballots, budget)
+        assert outcome.cost == sum((cost_of[i] for i in outcome.winners), Decimal(0))
+        assert outcome.cost <= budget
+        assert len(set(outcome.winners)) == len(outcome.winners)
+
+
+@PROPERTY_SETTINGS
+@given(elections(), st.randoms(use_true_random=False))
+def test_outcome_does_not_depend_on_ballot_or_project_order(election, random) -> None:
+    costs, ballots, budget = election
+    shuffled_ballots, shuffled_costs = list(ballots), list(costs)
+    random.shuffle(shuffled_ballots)
+    random.shuffle(shuffled_costs)
+    for rule in (rules.greedy, rules.method_of_equal_shares):
+        assert rule(shuffled_costs, shuffled_ballots, budget) == rule(costs, ballots, budget)
+
+
+@PROPERTY_SETTINGS
+@given(elections())
+def test_coarse_guides_only_move_work_to_the_exact_fallbacks(election) -> None:
+    # With no precision at all in the engine's integer guide, nearly every decision goes
+    # through the exact Fraction fallbacks; the outcome must not change.
+    costs, ballots, budget = election
+    expected = rules.method_of_equal_shares(costs, ballots, budget)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rules._MesEngine, "GUIDE_BITS", 0)
+        assert rules.method_of_equal_shares(costs, ballots, budget) == expected

@@ -1,0 +1,129 @@
+"""Ballots and results.
+
+Secrecy: a ``Ballot`` knows its voter only so that each person votes once per area (a
+database constraint) and may change their vote until voting closes. No page, export or
+admin screen shows the voter beside the choices; receipts let voters check their
+ballot was counted without revealing it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from pb_platform.money import money_field
+from proposals.models import CountingRule, Proposal, RoundArea
+
+
+class BallotChannel(models.TextChoices):
+    ONLINE = "online", _("Online")
+    PAPER = "paper", _("Paper, recorded by an officer")
+    IMPORTED = "imported", _("Imported historical ballot")
+
+
+class Ballot(models.Model):
+    round_area = models.ForeignKey(RoundArea, on_delete=models.PROTECT, related_name="ballots")
+    # Empty only for imported historical ballots, which are anonymous.
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ballots",
+    )
+    channel = models.CharField(max_length=10, choices=BallotChannel.choices)
+    # The officer who recorded a paper ballot.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    receipt_code = models.CharField(max_length=24, unique=True)
+    cast_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # One ballot per person per area, whatever the channel.
+            models.UniqueConstraint(fields=["round_area", "voter"], name="one_ballot_per_voter"),
+            models.CheckConstraint(
+                condition=Q(channel__in=BallotChannel.values), name="ballot_channel_known"
+            ),
+            models.CheckConstraint(
+                condition=(Q(channel=BallotChannel.IMPORTED) & Q(voter__isnull=True))
+                | (~Q(channel=BallotChannel.IMPORTED) & Q(voter__isnull=False)),
+                name="ballot_voter_unless_imported",
+            ),
+            models.CheckConstraint(
+                condition=~Q(channel=BallotChannel.PAPER) | Q(recorded_by__isnull=False),
+                name="paper_ballot_has_officer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Ballot {self.receipt_code}"
+
+
+class BallotChoice(models.Model):
+    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE, related_name="choices")
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="ballot_choices")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ballot", "proposal"], name="choice_once_per_ballot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ballot_id} -> {self.proposal_id}"
+
+
+class AreaResult(models.Model):
+    """The count of one area of a round, by the round's declared rule."""
+
+    round_area = models.OneToOneField(RoundArea, on_delete=models.PROTECT, related_name="result")
+    rule = models.CharField(max_length=16, choices=CountingRule.choices)
+    ballots_counted = models.PositiveIntegerField()
+    budget = money_field()
+    budget_used = money_field()
+    counted_at = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(budget_used__gte=0) & Q(budget_used__lte=models.F("budget")),
+                name="result_within_budget",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Result for {self.round_area_id}"
+
+
+class ResultLine(models.Model):
+    result = models.ForeignKey(AreaResult, on_delete=models.CASCADE, related_name="lines")
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="result_lines")
+    votes = models.PositiveIntegerField()
+    cost = money_field()
+    funded = models.BooleanField()
+    # 1, 2, ... in the order the rule selected the funded proposals.
+    selection_order = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["selection_order", "-votes", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["result", "proposal"], name="result_line_once"),
+            models.CheckConstraint(
+                condition=Q(funded=True, selection_order__isnull=False)
+                | Q(funded=False, selection_order__isnull=True),
+                name="funded_lines_have_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id}: {self.votes}"
