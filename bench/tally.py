@@ -122,9 +122,17 @@ def main() -> None:
             if not args.skip_pabutools:
                 result = run_pabutools(path, rule, timeout)
                 if result is None:
-                    recorded = reference.get(path.name, {}).get(rule, {}).get("pabutools_seconds")
+                    # Stopped: compare with the winners pabutools recorded in reference.json.
+                    recorded = reference.get(path.name, {}).get(rule, {})
+                    expected = recorded.get("selection_order") or recorded.get("winners")
+                    ours_winners = list(outcome.winners)
+                    if "selection_order" not in recorded:
+                        ours_winners = sorted(ours_winners)
                     theirs_text = f">{timeout:.0f}"
-                    same = f"not run to the end (reference.json: {recorded} s)"
+                    same = (
+                        f"{'yes' if ours_winners == expected else 'NO'} (vs reference.json; "
+                        f"pabutools took {recorded.get('pabutools_seconds')} s there)"
+                    )
                 else:
                     theirs, winners = result
                     theirs_text, ratio = f"{theirs:.3f}", f"{theirs / ours:.1f}x"

@@ -182,6 +182,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "proposals.tasks.send_pending_notifications",
         "schedule": 300.0,
     },
+    # voting: close, count and publish every area whose voting phase the clock has ended.
+    "voting-close-count-publish": {
+        "task": "voting.tasks.close_count_publish",
+        "schedule": float(PHASE_TICK_SECONDS),
+    },
+    # ledgers: allocate each winning proposal of a published result its official cost.
+    "ledgers-allocate-published-results": {
+        "task": "ledgers.tasks.allocate_published_results",
+        "schedule": float(PHASE_TICK_SECONDS),
+    },
+    # voting: the outbox sweep for receipt emails the on-commit fast path did not send.
+    "voting-send-pending-receipts": {
+        "task": "voting.tasks.send_pending_receipts",
+        "schedule": 300.0,
+    },
 }
 
 # --- Accounts ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("proposals.urls")),
+    path("", include("voting.urls")),
 ]
 
 if settings.DEBUG:

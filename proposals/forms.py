@@ -49,7 +49,7 @@ class ResidentSignupForm(forms.Form):
     )
     area = forms.ModelChoiceField(
         label=_("The area you live in"),
-        queryset=Area.objects.order_by("name"),
+        queryset=Area.objects.filter(is_city_wide=False).order_by("name"),
         empty_label=_("Choose your area"),
         help_text=_("You can vote on proposals for this area. An officer can change it later."),
     )
@@ -69,6 +69,14 @@ class AreaForm(forms.Form):
         required=False,
         min_value=0,
         help_text=_("Used to explain how the budget is shared between areas."),
+    )
+    is_city_wide = forms.BooleanField(
+        label=_("This is the whole council"),
+        required=False,
+        help_text=_(
+            "For a council-wide budget: every resident may vote on it, whatever their area. "
+            "Nobody can have it as their home area."
+        ),
     )
 
 
@@ -189,7 +197,9 @@ class RoundForm(forms.Form):
 
 
 class ResidentAreaForm(forms.Form):
-    area = forms.ModelChoiceField(label=_("New area"), queryset=Area.objects.order_by("name"))
+    area = forms.ModelChoiceField(
+        label=_("New area"), queryset=Area.objects.filter(is_city_wide=False).order_by("name")
+    )
     reason = forms.CharField(
         label=_("Reason"),
         max_length=500,

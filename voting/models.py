@@ -46,8 +46,16 @@ class Ballot(models.Model):
     receipt_code = models.CharField(max_length=24, unique=True)
     cast_at = models.DateTimeField(default=timezone.now)
     changed_at = models.DateTimeField(default=timezone.now)
+    # Outbox for the receipt email: empty until a sender claims it; emptied again when an
+    # online voter changes their ballot, so they hear that the change was saved.
+    receipt_emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        permissions = [
+            ("cast_ballot", "Can vote online"),
+            ("record_paper_ballot", "Can record paper ballots and register walk-in voters"),
+            ("view_turnout", "Can see turnout per area and channel"),
+        ]
         constraints = [
             # One ballot per person per area, whatever the channel.
             models.UniqueConstraint(fields=["round_area", "voter"], name="one_ballot_per_voter"),

@@ -18,12 +18,29 @@ class ResidentProfile(models.Model):
     )
     display_name = models.CharField(_("name shown publicly"), max_length=80)
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="residents")
+    # Walk-in voters registered by an officer at a polling place have no login of their
+    # own; the officer checked their name, address area and date of birth.
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["display_name"]
         permissions = [("change_resident_area", "Can move a resident to another area")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(registered_by__isnull=True)
+                | models.Q(date_of_birth__isnull=False),
+                name="walk_in_resident_has_date_of_birth",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name

@@ -33,6 +33,9 @@ class Area(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
     population = models.PositiveIntegerField(_("population"), null=True, blank=True)
+    # A council-wide pot ("the whole city"): every resident may vote in it, whatever
+    # their home area, and nobody has it as their home area.
+    is_city_wide = models.BooleanField(_("whole council"), default=False)
 
     class Meta:
         ordering = ["name"]
@@ -139,6 +142,9 @@ class RoundArea(models.Model):
     )
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="round_areas")
     budget = money_field(verbose_name=_("budget"))
+    # Set once, by voting's close job, in the transaction that counts and publishes the
+    # area: the conditional update that claims that work (see ``voting.services``).
+    voting_closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["area__name"]

@@ -22,18 +22,31 @@ def _area_validate(*, name: str, population: int | None, exclude_pk: int | None)
     return name
 
 
-def area_create(*, name: str, population: int | None = None) -> Area:
+def area_create(*, name: str, population: int | None = None, is_city_wide: bool = False) -> Area:
     name = _area_validate(name=name, population=population, exclude_pk=None)
     base = slugify(name)[:100] or "area"
     slug, n = base, 1
     while Area.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
-    return Area.objects.create(name=name, slug=slug, population=population)
+    return Area.objects.create(
+        name=name, slug=slug, population=population, is_city_wide=is_city_wide
+    )
 
 
-def area_update(*, area: Area, name: str, population: int | None) -> Area:
+def area_update(
+    *, area: Area, name: str, population: int | None, is_city_wide: bool = False
+) -> Area:
     area.name = _area_validate(name=name, population=population, exclude_pk=area.pk)
+    if is_city_wide and not area.is_city_wide and area.residents.exists():
+        raise ValidationError(
+            {
+                "is_city_wide": [
+                    _("Residents live in this area, so it cannot become the whole council.")
+                ]
+            }
+        )
     area.population = population
-    area.save(update_fields=["name", "population"])
+    area.is_city_wide = is_city_wide
+    area.save(update_fields=["name", "population", "is_city_wide"])
     return area

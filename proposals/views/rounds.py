@@ -126,7 +126,12 @@ def officer_areas(request: HttpRequest) -> HttpResponse:
 def officer_area_edit(request: HttpRequest, pk: int) -> HttpResponse:
     area = get_object_or_404(Area, pk=pk)
     form = AreaForm(
-        request.POST or None, initial={"name": area.name, "population": area.population}
+        request.POST or None,
+        initial={
+            "name": area.name,
+            "population": area.population,
+            "is_city_wide": area.is_city_wide,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -19,7 +19,7 @@ from proposals.phases import Phase
 from tests.voting.conftest import require_pabulib_dir
 from voting.models import Ballot, BallotChannel, BallotChoice
 from voting.pabulib import parse_pabulib, read_pabulib
-from voting.services.results import result_store
+from voting.services.results import area_close_count_publish
 
 SMALL = """\ufeffMETA
 key;value
@@ -127,7 +127,7 @@ def test_a_bad_file_is_refused_and_creates_nothing(db, tmp_path, text, message):
 def test_round_trip_tallying_the_export_gives_the_stored_winners(db, small_file, rule, tmp_path):
     round_id = int(run("import_pabulib", str(small_file), "--rule", rule).strip())
     round_area = BudgetRound.objects.get(pk=round_id).round_areas.get()
-    stored = result_store(round_area=round_area, now=timezone.now())
+    stored = area_close_count_publish(round_area_id=round_area.pk, now=timezone.now())
     stored_winners = list(
         stored.lines.filter(funded=True)
         .order_by("selection_order")
@@ -174,7 +174,7 @@ def test_real_election_round_trip(db, tmp_path):
     folder = require_pabulib_dir()
     round_id = int(run("import_pabulib", str(folder / "Netherlands_Assen_2024.pb")).strip())
     round_area = BudgetRound.objects.get(pk=round_id).round_areas.get()
-    stored = result_store(round_area=round_area, now=timezone.now())
+    stored = area_close_count_publish(round_area_id=round_area.pk, now=timezone.now())
     reference = json.loads((folder / "reference.json").read_text())["Netherlands_Assen_2024.pb"]
     winners = list(
         stored.lines.filter(funded=True)

@@ -28,16 +28,9 @@ from proposals.models import (
 from proposals.phases import Phase
 from voting.models import AreaResult, Ballot, BallotChannel, BallotChoice
 from voting.pabulib import PabulibFile, PabulibProject, write_pabulib
+from voting.services.ballots import receipt_code_new
 
 BATCH = 5_000
-
-
-def receipt_code_new() -> str:
-    """A random code a voter can look for in the published list: 16 characters in
-    groups of four, from an alphabet without look-alike characters."""
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    raw = "".join(secrets.choice(alphabet) for _ in range(16))
-    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
 def _unique_name(model: type, base: str, limit: int) -> str:

@@ -6,28 +6,18 @@ from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from pb_platform.money import money_quantize
-from proposals.models import CountingRule, Proposal, ProposalStatus, RoundArea
+from proposals.models import CountingRule, Proposal, RoundArea
 from voting import rules
 from voting.models import AreaResult, BallotChoice, ResultLine
+from voting.selectors import area_ballot_proposals
 
 RULES = {
     CountingRule.GREEDY: rules.greedy,
     CountingRule.MES: rules.method_of_equal_shares,
 }
-
-
-def area_ballot_proposals(*, round_area: RoundArea) -> list[Proposal]:
-    """The proposals on an area's ballot: feasible, with an official cost."""
-    return list(
-        Proposal.objects.filter(
-            round_area=round_area,
-            status=ProposalStatus.FEASIBLE,
-            official_cost__isnull=False,
-        ).order_by("pk")
-    )
 
 
 def area_ballots(*, round_area: RoundArea) -> list[frozenset[int]]:
@@ -62,41 +52,56 @@ def area_count(
     return outcome, proposals, votes
 
 
-def result_store(*, round_area: RoundArea, now: datetime) -> AreaResult:
-    """Count the area by its round's rule and store the result, once.
+def due_round_area_ids(*, now: datetime) -> list[int]:
+    """Areas whose voting has ended by the clock and which are not yet counted."""
+    return list(
+        RoundArea.objects.filter(budget_round__voting_ends__lte=now, voting_closed_at__isnull=True)
+        .order_by("budget_round__voting_ends", "pk")
+        .values_list("pk", flat=True)
+    )
 
-    Running it again returns the stored result unchanged: the one-to-one link between
-    an area and its result lets only the first count be stored.
+
+def area_close_count_publish(*, round_area_id: int, now: datetime) -> AreaResult | None:
+    """Close an area whose voting has ended, count it by the round's rule, store and
+    publish the result, all in one transaction. Returns None if there was nothing to do.
+
+    The work is claimed with a conditional update (``voting_closed_at`` empty -> now):
+    a second run, concurrent or later, updates no row and does nothing. On PostgreSQL
+    the claim also waits for ballots still being written (they hold a shared lock on the
+    row), so none is missed. If the run fails midway, the transaction undoes the claim
+    with everything else and the next run counts the area from scratch; the count is
+    deterministic, so that gives the same result.
     """
-    existing = AreaResult.objects.filter(round_area=round_area).first()
-    if existing is not None:
-        return existing
-    rule = round_area.budget_round.counting_rule
-    outcome, proposals, votes = area_count(round_area=round_area, rule=rule)
-    order = {pabulib_id: index for index, pabulib_id in enumerate(outcome.winners, start=1)}
-    ballots_counted = round_area.ballots.count()
-    try:
-        with transaction.atomic():
-            result = AreaResult.objects.create(
-                round_area=round_area,
-                rule=rule,
-                ballots_counted=ballots_counted,
-                budget=round_area.budget,
-                budget_used=money_quantize(outcome.cost),
-                counted_at=now,
+    round_area = RoundArea.objects.select_related("budget_round").get(pk=round_area_id)
+    if round_area.budget_round.voting_ends > now:
+        return None  # still open: never count early
+    with transaction.atomic():
+        claimed = RoundArea.objects.filter(pk=round_area_id, voting_closed_at__isnull=True).update(
+            voting_closed_at=now
+        )
+        if not claimed:
+            return None
+        rule = round_area.budget_round.counting_rule
+        outcome, proposals, votes = area_count(round_area=round_area, rule=rule)
+        order = {pabulib_id: index for index, pabulib_id in enumerate(outcome.winners, start=1)}
+        result = AreaResult.objects.create(
+            round_area=round_area,
+            rule=rule,
+            ballots_counted=round_area.ballots.count(),
+            budget=round_area.budget,
+            budget_used=money_quantize(outcome.cost),
+            counted_at=now,
+            published_at=now,
+        )
+        ResultLine.objects.bulk_create(
+            ResultLine(
+                result=result,
+                proposal=proposal,
+                votes=votes[proposal.pk],
+                cost=proposal.official_cost or Decimal(0),
+                funded=proposal.pabulib_id in order,
+                selection_order=order.get(proposal.pabulib_id),
             )
-            ResultLine.objects.bulk_create(
-                ResultLine(
-                    result=result,
-                    proposal=proposal,
-                    votes=votes[proposal.pk],
-                    cost=proposal.official_cost or Decimal(0),
-                    funded=proposal.pabulib_id in order,
-                    selection_order=order.get(proposal.pabulib_id),
-                )
-                for proposal in proposals
-            )
-    except IntegrityError:
-        # Another run stored it between our check and our insert: theirs stands.
-        return AreaResult.objects.get(round_area=round_area)
+            for proposal in proposals
+        )
     return result

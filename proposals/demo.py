@@ -1,5 +1,6 @@
-"""Demo data a council could show: areas, rounds in several phases and one account per
-role. Safe to run again: what exists is left as it is."""
+"""The proposals part of the demo (``manage.py seed_demo``): areas, rounds in several
+phases, proposals in every state and one account per role. Safe to run again: what
+exists is left as it is."""
 
 from __future__ import annotations
 
@@ -8,10 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 from django.utils import timezone
 
 from pb_platform.roles import AUDITOR, OFFICER, RESIDENT, role_grant
@@ -28,6 +26,12 @@ from proposals.models import (
 from proposals.phases import Timeline
 
 AREAS = [("Northfield", 12_400), ("Riverside", 9_800), ("Old Town", 7_600), ("Eastgate", 11_200)]
+# A council-wide pot: every resident may vote on it, whatever their area.
+CITY_WIDE_AREA = ("Whole borough", 41_000)
+
+# Long enough to sign in and vote after `make run` starts, short enough to watch the
+# scheduled job count and publish the results.
+VOTING_CLOSES_IN_MINUTES = 10
 
 # Demo accounts only: the command refuses to run on a live site (DEBUG off) unless told.
 ACCOUNTS = [
@@ -212,7 +216,102 @@ NEIGHBOURHOOD_FUND = [
         "feasible:6000.00",
     ),
 ]
+NEIGHBOURHOOD_FUND += [
+    (
+        "Free drinking water fountains",
+        "Four drinking fountains in the busiest parks and squares.",
+        "Whole borough",
+        None,
+        "24000",
+        "priya.oldtown@example.org",
+        "feasible:24000.00",
+    ),
+    (
+        "Borough-wide tool library",
+        "Lend ladders, drills and garden tools from the libraries.",
+        "Whole borough",
+        None,
+        "15000",
+        "kim.eastgate@example.org",
+        "feasible:16000.00",
+    ),
+    (
+        "Community minibus",
+        "An accessible minibus community groups can book.",
+        "Whole borough",
+        None,
+        "45000",
+        "jo.northfield@example.org",
+        "feasible:45000.00",
+    ),
+]
+PARKS_2026 = [
+    (
+        "Riverside pond clean-up",
+        "Dredge the pond and plant its banks.",
+        "Riverside",
+        None,
+        "30000",
+        "resident@example.org",
+        "feasible:30000.00",
+    ),
+    (
+        "Outdoor gym in Riverside Park",
+        "Six outdoor exercise machines.",
+        "Riverside",
+        None,
+        "25000",
+        "resident@example.org",
+        "feasible:25000.00",
+    ),
+    (
+        "Dog-free picnic lawn",
+        "Fence a lawn for picnics and small children.",
+        "Riverside",
+        None,
+        "20000",
+        "resident@example.org",
+        "feasible:20000.00",
+    ),
+    (
+        "Park toilets reopened",
+        "Repair and reopen the park toilets, with a changing place.",
+        "Riverside",
+        None,
+        "40000",
+        "resident@example.org",
+        "feasible:42000.00",
+    ),
+    (
+        "Northfield park lighting",
+        "Lights on the main path through Northfield Park.",
+        "Northfield",
+        None,
+        "35000",
+        "jo.northfield@example.org",
+        "feasible:35000.00",
+    ),
+    (
+        "Northfield nature trail",
+        "A signed trail with bird boxes and a map.",
+        "Northfield",
+        None,
+        "12000",
+        "jo.northfield@example.org",
+        "feasible:12000.00",
+    ),
+    (
+        "Northfield bowling green",
+        "Resurface the bowling green.",
+        "Northfield",
+        None,
+        "28000",
+        "jo.northfield@example.org",
+        "feasible:28000.00",
+    ),
+]
 PROPOSALS = {
+    "Parks 2026": ([], PARKS_2026),
     "Green Streets 2027": (["Trees and planting", "Seating", "Walking and cycling"], GREEN_STREETS),
     "Youth Spaces 2027": (["Sport", "Arts"], YOUTH_SPACES),
     "Neighbourhood Fund 2026": ([], NEIGHBOURHOOD_FUND),
@@ -244,35 +343,23 @@ def _timeline(
     )
 
 
-class Command(BaseCommand):
-    help = "Create demo areas, rounds and one account per role (safe to run twice)."
+class ProposalsDemo:
+    """Seeds areas, accounts, rounds and proposals; returns the demo accounts by role."""
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--allow-without-debug",
-            action="store_true",
-            help="Seed even though DEBUG is off. The demo accounts have published passwords.",
-        )
-
-    def handle(self, *args: Any, allow_without_debug: bool = False, **options: Any) -> None:
-        if not settings.DEBUG and not allow_without_debug:
-            raise CommandError(
-                "seed_demo creates accounts with published passwords, so it only runs with "
-                "DEBUG=true (or --allow-without-debug on a throwaway site)."
-            )
-        with transaction.atomic():
-            areas = self._areas()
-            users = self._accounts(areas)
-            self._rounds(areas, officer=users[OFFICER])
-            self._proposals(officer=users[OFFICER])
-        for role, email, password, _area, _name in ACCOUNTS:
-            self.stdout.write(f"{role}: {email} / {password}")
+    def seed(self) -> dict[str, Any]:
+        areas = self._areas()
+        users = self._accounts(areas)
+        self._rounds(areas, officer=users[OFFICER])
+        self._proposals(officer=users[OFFICER])
+        return users
 
     def _areas(self) -> dict[str, Area]:
         areas = {}
-        for name, population in AREAS:
+        for name, population in [*AREAS, CITY_WIDE_AREA]:
             area = Area.objects.filter(name=name).first()
-            areas[name] = area or services.area_create(name=name, population=population)
+            areas[name] = area or services.area_create(
+                name=name, population=population, is_city_wide=(name, population) == CITY_WIDE_AREA
+            )
         return areas
 
     def _user(self, email: str, password: str | None) -> Any:
@@ -343,22 +430,44 @@ class Command(BaseCommand):
             ),
             (
                 "Neighbourhood Fund 2026",
-                "Small neighbourhood improvements. Voting closes a few minutes after the demo "
-                "was set up, so you can watch the scheduled close happen.",
-                Decimal("200000.00"),
+                "Small neighbourhood improvements, and a pot for the whole borough that every "
+                "resident may vote on. Voting closes a few minutes after the demo was set up, "
+                "so you can vote and then watch the scheduled count publish the results.",
+                Decimal("250000.00"),
                 {
                     "Riverside": Decimal("100000.00"),
                     "Old Town": Decimal("60000.00"),
                     "Eastgate": Decimal("40000.00"),
+                    "Whole borough": Decimal("50000.00"),
                 },
                 _timeline(
-                    now, submission=-60, review=-30, voting=-7, voting_minutes=5, delivery=300
+                    now,
+                    submission=-60,
+                    review=-30,
+                    voting=-7,
+                    voting_minutes=VOTING_CLOSES_IN_MINUTES,
+                    delivery=300,
                 ),
                 CountingRule.MES,
                 BallotType.APPROVAL_WITHIN_BUDGET,
                 None,
             ),
         ]
+        rounds.append(
+            (
+                "Parks 2026",
+                "Improvements to the borough's parks. Voting has closed and the results, "
+                "counted by the Method of Equal Shares, are published.",
+                Decimal("200000.00"),
+                {"Riverside": Decimal("100000.00"), "Northfield": Decimal("100000.00")},
+                _timeline(
+                    now, submission=-90, review=-60, voting=-45, voting_minutes=None, delivery=300
+                ),
+                CountingRule.MES,
+                BallotType.APPROVAL_WITHIN_BUDGET,
+                None,
+            )
+        )
         for name, description, total, budgets, timeline, rule, ballot, k in rounds:
             if BudgetRound.objects.filter(name=name).exists():
                 continue

@@ -1,0 +1,199 @@
+"""The money after the vote: an append-only, hash-chained ledger per round.
+
+Every funded proposal gets an *allocation* when its result is published. Officers then
+record *commitments* (contracts, purchase orders), *spend* (payments against invoices)
+and *releases* of allocation that will not be needed. Nothing is ever edited or
+deleted: a mistake is corrected by a *reversal* entry that points at the original and
+says why. The database enforces this (a trigger refuses UPDATE and DELETE), and each
+entry carries a SHA-256 hash over its canonical form and the previous entry's hash in
+the same round, so any later change to a row breaks the chain (``verify_ledger``).
+
+Amounts are always positive; the entry's kind says which balance it moves, and the
+signed ``*_delta`` columns store that movement so balances are plain SUMs in SQL.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from pb_platform.money import CURRENCY_CHOICES, money_field
+from proposals.models import BudgetRound, Proposal
+
+
+class EntryKind(models.TextChoices):
+    ALLOCATION = "allocation", _("Allocation")
+    COMMITMENT = "commitment", _("Commitment")
+    SPEND = "spend", _("Spend")
+    RELEASE = "release", _("Release of unused allocation")
+    REVERSAL = "reversal", _("Reversal (correction)")
+
+
+class ImmutableEntryError(Exception):
+    """Raised when code tries to change or delete a ledger entry."""
+
+
+class LedgerEntry(models.Model):
+    budget_round = models.ForeignKey(
+        BudgetRound, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    # 1, 2, 3... within the round: the order of the hash chain.
+    sequence = models.PositiveIntegerField()
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=12, choices=EntryKind.choices)
+    amount = money_field()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    # Signed movements of the three balances (see the module docstring).
+    allocated_delta = money_field()
+    committed_delta = money_field()
+    spent_delta = money_field()
+
+    supplier = models.CharField(_("supplier"), max_length=200, blank=True)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    document_date = models.DateField(_("date"), null=True, blank=True)
+    description = models.CharField(_("description"), max_length=500, blank=True)
+    # Why: required for reversals and for spend beyond the allocation.
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+
+    # Empty for allocations made by the publication job.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+    previous_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["budget_round_id", "sequence"]
+        verbose_name_plural = "ledger entries"
+        permissions = [
+            ("record_ledger_entry", "Can record commitments, spend, releases and reversals"),
+            ("audit_ledger", "Can see every ledger entry with who recorded it, and export"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["budget_round", "sequence"], name="ledger_chain_order"),
+            # Publishing twice never allocates twice.
+            models.UniqueConstraint(
+                fields=["proposal"],
+                condition=Q(kind="allocation"),
+                name="ledger_one_allocation_per_proposal",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=EntryKind.values), name="ledger_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="reversal", reverses__isnull=False)
+                | (~Q(kind="reversal") & Q(reverses__isnull=True)),
+                name="ledger_reversal_points_at_original",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="reversal") | ~Q(reason=""),
+                name="ledger_reversal_has_reason",
+            ),
+            # The movement each kind makes; a reversal moves one balance by -/+ amount.
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="allocation", allocated_delta=F("amount"))
+                    & Q(committed_delta=0, spent_delta=0)
+                )
+                | (
+                    Q(kind="release", allocated_delta=-F("amount"))
+                    & Q(committed_delta=0, spent_delta=0)
+                )
+                | (
+                    Q(kind="commitment", committed_delta=F("amount"))
+                    & Q(allocated_delta=0, spent_delta=0)
+                )
+                | (
+                    Q(kind="spend", spent_delta=F("amount"))
+                    & Q(allocated_delta=0, committed_delta=0)
+                )
+                | (
+                    Q(kind="reversal")
+                    & (
+                        (
+                            (Q(allocated_delta=F("amount")) | Q(allocated_delta=-F("amount")))
+                            & Q(committed_delta=0, spent_delta=0)
+                        )
+                        | (
+                            (Q(committed_delta=F("amount")) | Q(committed_delta=-F("amount")))
+                            & Q(allocated_delta=0, spent_delta=0)
+                        )
+                        | (
+                            (Q(spent_delta=F("amount")) | Q(spent_delta=-F("amount")))
+                            & Q(allocated_delta=0, committed_delta=0)
+                        )
+                    )
+                ),
+                name="ledger_movement_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.kind} {self.amount} {self.currency}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableEntryError("Ledger entries are append-only; record a reversal.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ImmutableEntryError("Ledger entries are append-only; record a reversal.")
+
+
+class DeliveryStatus(models.TextChoices):
+    NOT_STARTED = "not_started", _("Not started")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class DeliveryUpdate(models.Model):
+    """A dated, public progress note on a funded proposal; the latest sets its status."""
+
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.PROTECT, related_name="delivery_updates"
+    )
+    status = models.CharField(max_length=12, choices=DeliveryStatus.choices)
+    note = models.TextField(_("progress note"), max_length=2000)
+    happened_on = models.DateField(_("date"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-happened_on", "-recorded_at", "-pk"]
+        permissions = [("record_delivery_update", "Can record delivery progress")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=DeliveryStatus.values), name="delivery_status_known"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id}: {self.status} on {self.happened_on}"
+
+
+class LedgerExport(models.Model):
+    """Audit log of exports: who downloaded which entries, when."""
+
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    exported_at = models.DateTimeField()
+    file_format = models.CharField(max_length=4)
+    # {"round": id or null, "area": slug or "", "from": "YYYY-MM-DD" or "", "to": ...}
+    filters = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-exported_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.file_format} export by {self.exported_by_id} at {self.exported_at}"

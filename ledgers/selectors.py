@@ -1,0 +1,191 @@
+"""Reads for ledgers. Balances are SUMs in the database, never Python loops over entries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import DecimalField, Exists, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from ledgers.models import DeliveryUpdate, EntryKind, LedgerEntry
+from proposals.models import BudgetRound, Proposal, RoundArea
+
+ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def _sum(field: str, prefix: str = "ledger_entries__") -> Coalesce:
+    return Coalesce(Sum(prefix + field), ZERO)
+
+
+def funded_proposals(*, budget_round: BudgetRound) -> QuerySet[Proposal]:
+    """The round's funded proposals with allocated, committed, spent and remaining, and
+    their latest delivery status, in one query."""
+    latest_update = DeliveryUpdate.objects.filter(proposal=OuterRef("pk")).order_by(
+        "-happened_on", "-recorded_at", "-pk"
+    )
+    return (
+        Proposal.objects.filter(budget_round=budget_round)
+        .filter(
+            Exists(LedgerEntry.objects.filter(proposal=OuterRef("pk"), kind=EntryKind.ALLOCATION))
+        )
+        .select_related("round_area__area")
+        .annotate(
+            allocated=_sum("allocated_delta"),
+            committed=_sum("committed_delta"),
+            spent=_sum("spent_delta"),
+            delivery_status=Subquery(latest_update.values("status")[:1]),
+        )
+        .annotate(remaining=F("allocated") - F("spent"))
+        .order_by("round_area__area__name", "title")
+    )
+
+
+def area_balances(*, budget_round: BudgetRound) -> QuerySet[RoundArea]:
+    entries = "proposals__ledger_entries__"
+    return (
+        RoundArea.objects.filter(budget_round=budget_round)
+        .select_related("area")
+        .annotate(
+            allocated=_sum("allocated_delta", entries),
+            committed=_sum("committed_delta", entries),
+            spent=_sum("spent_delta", entries),
+        )
+        .annotate(remaining=F("allocated") - F("spent"))
+        .order_by("area__name")
+    )
+
+
+def round_balance(*, budget_round: BudgetRound) -> dict[str, Decimal]:
+    sums = LedgerEntry.objects.filter(budget_round=budget_round).aggregate(
+        allocated=Coalesce(Sum("allocated_delta"), ZERO),
+        committed=Coalesce(Sum("committed_delta"), ZERO),
+        spent=Coalesce(Sum("spent_delta"), ZERO),
+    )
+    sums["remaining"] = sums["allocated"] - sums["spent"]
+    return sums
+
+
+def proposal_entries(*, proposal: Proposal) -> QuerySet[LedgerEntry]:
+    return (
+        LedgerEntry.objects.filter(proposal=proposal)
+        .select_related("reverses", "recorded_by")
+        .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("pk"))))
+        .order_by("sequence")
+    )
+
+
+def entries_filtered(
+    *,
+    round_id: int | None = None,
+    area_slug: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[LedgerEntry]:
+    """Entries for auditors, by round, area and the date they were recorded (inclusive),
+    in chain order."""
+    entries = LedgerEntry.objects.all()
+    if round_id is not None:
+        entries = entries.filter(budget_round_id=round_id)
+    if area_slug:
+        entries = entries.filter(proposal__round_area__area__slug=area_slug)
+    if date_from is not None:
+        entries = entries.filter(recorded_at__date__gte=date_from)
+    if date_to is not None:
+        entries = entries.filter(recorded_at__date__lte=date_to)
+    return entries.order_by("budget_round_id", "sequence")
+
+
+# Columns of the CSV and JSON exports, in order: the canonical fields of the hash chain,
+# then the chain itself, then context for reading (not hashed).
+EXPORT_COLUMNS = (
+    "round",
+    "sequence",
+    "proposal",
+    "kind",
+    "amount",
+    "currency",
+    "allocated_delta",
+    "committed_delta",
+    "spent_delta",
+    "supplier",
+    "reference",
+    "document_date",
+    "description",
+    "reason",
+    "reverses",
+    "recorded_by",
+    "recorded_at",
+    "previous_hash",
+    "entry_hash",
+    "round_name",
+    "area",
+    "proposal_title",
+    "recorded_by_email",
+)
+
+
+def export_rows(
+    entries: QuerySet[LedgerEntry], *, chunk_size: int = 2000
+) -> Iterator[dict[str, Any]]:
+    """Each entry as a dict of export columns, streamed from the database in chunks."""
+    from ledgers import chain
+
+    rows = entries.values_list(
+        "budget_round_id",
+        "sequence",
+        "proposal_id",
+        "kind",
+        "amount",
+        "currency",
+        "allocated_delta",
+        "committed_delta",
+        "spent_delta",
+        "supplier",
+        "reference",
+        "document_date",
+        "description",
+        "reason",
+        "reverses__sequence",
+        "recorded_by_id",
+        "recorded_at",
+        "previous_hash",
+        "entry_hash",
+        "budget_round__name",
+        "proposal__round_area__area__name",
+        "proposal__title",
+        "recorded_by__email",
+    )
+    for row in rows.iterator(chunk_size=chunk_size):
+        (
+            round_id, sequence, proposal_id, kind, amount, currency, allocated, committed,
+            spent, supplier, reference, document_date, description, reason, reverses,
+            recorded_by, recorded_at, previous_hash, entry_hash, round_name, area, title, email,
+        ) = row  # fmt: skip
+        yield {
+            "round": round_id,
+            "sequence": sequence,
+            "proposal": proposal_id,
+            "kind": kind,
+            "amount": chain.money_text(amount),
+            "currency": currency,
+            "allocated_delta": chain.money_text(allocated),
+            "committed_delta": chain.money_text(committed),
+            "spent_delta": chain.money_text(spent),
+            "supplier": supplier,
+            "reference": reference,
+            "document_date": chain.date_text(document_date),
+            "description": description,
+            "reason": reason,
+            "reverses": reverses,
+            "recorded_by": recorded_by,
+            "recorded_at": chain.timestamp_text(recorded_at),
+            "previous_hash": previous_hash,
+            "entry_hash": entry_hash,
+            "round_name": round_name,
+            "area": area,
+            "proposal_title": title,
+            "recorded_by_email": email or "",
+        }

@@ -1,0 +1,40 @@
+"""Demo data a council could show, across the apps: areas, rounds in every phase with
+proposals, ballots and published results, and one account per role. Safe to run again:
+what exists is left as it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from proposals.demo import ACCOUNTS, ProposalsDemo
+from voting.demo import VotingDemo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo areas, rounds, ballots, results and one account per role (safe to run twice)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--allow-without-debug",
+            action="store_true",
+            help="Seed even though DEBUG is off. The demo accounts have published passwords.",
+        )
+
+    def handle(self, *args: Any, allow_without_debug: bool = False, **options: Any) -> None:
+        if not settings.DEBUG and not allow_without_debug:
+            raise CommandError(
+                "seed_demo creates accounts with published passwords, so it only runs with "
+                "DEBUG=true (or --allow-without-debug on a throwaway site)."
+            )
+        # Each app seeds its own part, in the order the apps depend on each other.
+        with transaction.atomic():
+            ProposalsDemo().seed()
+            VotingDemo().seed()
+        for role, email, password, _area, _name in ACCOUNTS:
+            self.stdout.write(f"{role}: {email} / {password}")

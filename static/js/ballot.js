@@ -1,0 +1,36 @@
+// Live running total on the ballot form. The page works without this: the "Check my
+// total" button asks the server for the same figures.
+(function () {
+  "use strict";
+  var form = document.querySelector(".ballot-form");
+  if (!form || !window.Intl) { return; }
+  var budget = Number(form.dataset.budget);
+  var maxChoices = Number(form.dataset.maxChoices || 0);
+  var withinBudget = form.dataset.withinBudget === "true";
+  var money = new Intl.NumberFormat(document.documentElement.lang || "en-GB", {
+    style: "currency", currency: form.dataset.currency
+  });
+  var status = document.getElementById("ballot-total");
+  var boxes = form.querySelectorAll("input[type=checkbox][data-cost]");
+
+  function update() {
+    var spent = 0, count = 0;
+    boxes.forEach(function (box) {
+      if (box.checked) { spent += Number(box.dataset.cost); count += 1; }
+    });
+    // Whole pennies, so the sum of decimal costs has no binary rounding error.
+    spent = Math.round(spent * 100) / 100;
+    var text;
+    if (withinBudget) {
+      text = "Your choices add up to " + money.format(spent) + " of " + money.format(budget) + ". " +
+        (spent > budget ? "That is over the budget: untick some proposals." :
+          "Left: " + money.format(Math.round((budget - spent) * 100) / 100) + ".");
+    } else {
+      text = "You chose " + count + " of up to " + maxChoices + " proposals." +
+        (count > maxChoices ? " That is too many: untick some." : "");
+    }
+    status.classList.toggle("over", withinBudget ? spent > budget : count > maxChoices);
+    status.textContent = text;
+  }
+  boxes.forEach(function (box) { box.addEventListener("change", update); });
+})();

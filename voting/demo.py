@@ -1,0 +1,162 @@
+"""The voting part of the demo (``manage.py seed_demo``), run after the proposals part.
+
+- "Parks 2026": voting ended weeks ago; online ballots (the demo resident's among them)
+  and a paper ballot for a walk-in voter, counted and published by the same service the
+  beat job runs.
+- "Neighbourhood Fund 2026": voting closes minutes after seeding. Neighbours have
+  voted already; the demo resident has not, so they can, and then watch the scheduled
+  job count and publish the results.
+
+Ballots go through the services, at moments inside each round's voting window. Safe to
+run again: a round that already has ballots is left alone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from itertools import cycle
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from pb_platform.roles import RESIDENT, role_grant
+from proposals import services as proposal_services
+from proposals.models import Area, BudgetRound, ResidentProfile
+from voting.models import Ballot
+from voting.services.ballots import ballot_submit, paper_ballot_record, walk_in_voter_register
+from voting.services.results import area_close_count_publish
+
+# Neighbours who vote in the demo: (area, how many).
+DEMO_VOTERS = [("Riverside", 12), ("Northfield", 8), ("Old Town", 6), ("Eastgate", 6)]
+
+# Per round and area, the ballots neighbours cast, cycled over the area's voters.
+BALLOTS: dict[str, dict[str, list[tuple[str, ...]]]] = {
+    "Parks 2026": {
+        "Riverside": [
+            ("Riverside pond clean-up", "Outdoor gym in Riverside Park", "Dog-free picnic lawn"),
+            ("Park toilets reopened", "Riverside pond clean-up"),
+            ("Park toilets reopened", "Outdoor gym in Riverside Park", "Dog-free picnic lawn"),
+            ("Dog-free picnic lawn",),
+            ("Park toilets reopened",),
+        ],
+        "Northfield": [
+            ("Northfield park lighting", "Northfield nature trail"),
+            ("Northfield bowling green",),
+            ("Northfield park lighting",),
+            ("Northfield nature trail", "Northfield bowling green"),
+        ],
+    },
+    "Neighbourhood Fund 2026": {
+        "Riverside": [
+            ("Riverside playground upgrade", "Community fridge"),
+            ("Path lighting by the canal", "Wildflower verges", "Community fridge"),
+            ("Riverside playground upgrade", "Path lighting by the canal"),
+        ],
+        "Old Town": [("Heritage signs",), ("Market square planters", "Heritage signs")],
+        "Eastgate": [("Eastgate library garden", "Bike repair station"), ("Bike repair station",)],
+        "Whole borough": [
+            ("Free drinking water fountains", "Borough-wide tool library"),
+            ("Community minibus",),
+            ("Borough-wide tool library",),
+        ],
+    },
+}
+# The demo resident (Sam, Riverside) voted in the finished round, so their receipt is
+# in its published list; they have not voted in the open one yet.
+SAM_PARKS_BALLOT = ("Park toilets reopened", "Dog-free picnic lawn")
+
+
+class VotingDemo:
+    def seed(self) -> None:
+        voters = self._voters()
+        parks = BudgetRound.objects.filter(name="Parks 2026").first()
+        if parks is not None and not Ballot.objects.filter(round_area__budget_round=parks):
+            sam = get_user_model().objects.get(email="resident@example.org")
+            at = parks.voting_starts + timedelta(hours=1)
+            self._neighbours_vote(parks, voters, at)
+            self._vote(sam, parks, "Riverside", SAM_PARKS_BALLOT, at)
+            self._walk_in_votes(parks, at)
+            for round_area in parks.round_areas.all():
+                area_close_count_publish(round_area_id=round_area.pk, now=timezone.now())
+        fund = BudgetRound.objects.filter(name="Neighbourhood Fund 2026").first()
+        if fund is not None and not Ballot.objects.filter(round_area__budget_round=fund):
+            self._neighbours_vote(fund, voters, timezone.now())
+        # The demo's votes are not news: no receipt emails for them.
+        Ballot.objects.filter(receipt_emailed_at__isnull=True).update(
+            receipt_emailed_at=timezone.now()
+        )
+
+    def _voters(self) -> dict[str, list[Any]]:
+        User = get_user_model()
+        voters: dict[str, list[Any]] = {}
+        for area_name, count in DEMO_VOTERS:
+            area = Area.objects.get(name=area_name)
+            voters[area_name] = []
+            for n in range(1, count + 1):
+                slug = area.slug.replace("-", ".")
+                email = f"neighbour{n}.{slug}@example.org"
+                user = User.objects.filter(email=email).first()
+                if user is None:
+                    user = User.objects.create_user(username=email.split("@")[0], email=email)
+                    user.set_unusable_password()
+                    user.save(update_fields=["password"])
+                    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+                    proposal_services.resident_register(
+                        user=user, display_name=f"Neighbour {n} of {area_name}", area=area
+                    )
+                    role_grant(user=user, role=RESIDENT)
+                voters[area_name].append(user)
+        return voters
+
+    def _neighbours_vote(
+        self, budget_round: BudgetRound, voters: dict[str, list[Any]], at: Any
+    ) -> None:
+        for area_name, patterns in BALLOTS[budget_round.name].items():
+            area = Area.objects.get(name=area_name)
+            people = (
+                [user for group in voters.values() for user in group]
+                if area.is_city_wide
+                else voters.get(area_name, [])
+            )
+            for user, titles in zip(people, cycle(patterns), strict=False):
+                self._vote(user, budget_round, area_name, titles, at)
+
+    @staticmethod
+    def _vote(
+        user: Any, budget_round: BudgetRound, area_name: str, titles: tuple[str, ...], at: Any
+    ) -> Ballot:
+        round_area = budget_round.round_areas.select_related("area", "budget_round").get(
+            area__name=area_name
+        )
+        proposal_ids = list(
+            round_area.proposals.filter(title__in=titles).values_list("pk", flat=True)
+        )
+        return ballot_submit(voter=user, round_area=round_area, proposal_ids=proposal_ids, now=at)
+
+    @staticmethod
+    def _walk_in_votes(budget_round: BudgetRound, at: Any) -> None:
+        officer = get_user_model().objects.get(email="officer@example.org")
+        area = Area.objects.get(name="Northfield")
+        profile = ResidentProfile.objects.filter(display_name="Mo Walk-in", area=area).first()
+        if profile is None:
+            profile = walk_in_voter_register(
+                officer=officer,
+                name="Mo Walk-in",
+                area=area,
+                date_of_birth=date(1948, 5, 17),
+                today=at.date(),
+            )
+        round_area = budget_round.round_areas.select_related("area", "budget_round").get(area=area)
+        paper_ballot_record(
+            officer=officer,
+            voter=profile.user,
+            round_area=round_area,
+            proposal_ids=list(
+                round_area.proposals.filter(title="Northfield bowling green").values_list(
+                    "pk", flat=True
+                )
+            ),
+            now=at,
+        )

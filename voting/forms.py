@@ -1,0 +1,61 @@
+"""Forms for voting: they parse the shape of input; the rules live in ``services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from proposals.models import Area, Proposal
+
+NOT_ON_BALLOT = _(
+    "Some of your choices are not on this ballot (they may have been withdrawn). "
+    "Please choose again from the list."
+)
+
+
+class BallotForm(forms.Form):
+    """The proposals on one area's ballot as checkboxes; a forged or stale id is refused.
+
+    Templates render the choices with ``voting/includes/ballot_choices.html``, which
+    shows each proposal's cost beside it.
+    """
+
+    proposals = forms.TypedMultipleChoiceField(
+        label=_("Your choices"),
+        coerce=int,
+        required=False,  # the service says "choose at least one" in plain words
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": NOT_ON_BALLOT},
+    )
+
+    def __init__(self, *args: Any, ballot_proposals: list[Proposal], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ballot_proposals = ballot_proposals
+        self.fields["proposals"].choices = [(p.pk, p.title) for p in ballot_proposals]
+
+    def proposal_ids(self) -> list[int]:
+        return list(self.cleaned_data.get("proposals") or [])
+
+    def chosen_ids(self) -> set[int]:
+        """What the page should show as ticked, even when the form has errors."""
+        if self.is_bound:
+            raw = self.data.getlist(self.add_prefix("proposals"))
+            return {int(value) for value in raw if str(value).isdigit()}
+        return {int(value) for value in self.initial.get("proposals", [])}
+
+
+class WalkInVoterForm(forms.Form):
+    name = forms.CharField(label=_("Full name"), max_length=80)
+    area = forms.ModelChoiceField(
+        label=_("Area where they live"),
+        queryset=Area.objects.filter(is_city_wide=False).order_by("name"),
+        empty_label=_("Choose an area"),
+        help_text=_("Check their proof of address."),
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("For example 27 3 1980. Used to tell apart people with the same name."),
+    )

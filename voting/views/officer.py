@@ -1,0 +1,3 @@
+"""Officer voting pages (being written)."""
+
+urlpatterns: list = []

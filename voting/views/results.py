@@ -1,0 +1,3 @@
+"""Results pages (being written)."""
+
+urlpatterns: list = []
