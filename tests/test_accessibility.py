@@ -41,9 +41,28 @@ ACCOUNTS = {
 
 # So the crawl cannot pass by visiting nothing: pages each persona must reach by links.
 MUST_REACH = {
-    "visitor": {"/", "/rounds/", "/accounts/login/", "/accounts/signup/"},
-    "resident": {"/", "/rounds/", "/accounts/profile/"},
-    "officer": {"/officer/", "/officer/rounds/new/", "/officer/areas/", "/officer/residents/"},
+    "visitor": {
+        "/",
+        "/rounds/",
+        "/accounts/login/",
+        "/accounts/signup/",
+        "/rounds/parks-2026/results/",
+    },
+    "resident": {
+        "/",
+        "/rounds/",
+        "/accounts/profile/",
+        "/my/ballots/",
+        "/rounds/neighbourhood-fund-2026/vote/",
+    },
+    "officer": {
+        "/officer/",
+        "/officer/rounds/new/",
+        "/officer/areas/",
+        "/officer/residents/",
+        "/officer/rounds/neighbourhood-fund-2026/paper/",
+        "/officer/rounds/neighbourhood-fund-2026/turnout/",
+    },
     "auditor": {"/audit/"},
 }
 MIN_PAGES = {"visitor": 5, "resident": 5, "officer": 10, "auditor": 5}
@@ -55,7 +74,7 @@ MUST_NOT_REACH = {"visitor": ("/officer/", "/audit/"), "resident": ("/officer/",
 # static or media files are not pages.
 SKIP_PREFIXES = ("/admin/", "/accounts/logout/", "/static/", "/media/")
 SKIP_SUFFIXES = (
-    ".css", ".js", ".json", ".xml", ".txt", ".csv", ".pdf", ".zip",
+    ".css", ".js", ".json", ".xml", ".txt", ".csv", ".pdf", ".zip", ".pb",
     ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico",
 )  # fmt: skip
 

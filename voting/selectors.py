@@ -109,3 +109,239 @@ def round_turnout(*, budget_round: BudgetRound) -> list[AreaTurnout]:
             )
         )
     return turnout
+
+
+# --- Officer pages ----------------------------------------------------------------------
+# They say whether a person has a ballot and on which channel, never what it holds.
+
+
+@dataclass(frozen=True)
+class VoterAreaStatus:
+    round_area: RoundArea
+    # The channel of the person's ballot there, or None if they have none yet.
+    channel: str | None
+
+    @property
+    def channel_label(self) -> str:
+        return BallotChannel(self.channel).label if self.channel else ""
+
+
+@dataclass(frozen=True)
+class PaperVoterRow:
+    profile: ResidentProfile
+    # The round's areas this person may vote in, home area first.
+    areas: list[VoterAreaStatus]
+
+
+def paper_voter_rows(
+    *, budget_round: BudgetRound, profiles: Sequence[ResidentProfile]
+) -> list[PaperVoterRow]:
+    """For each resident (a page of a search), the round's areas they may vote in and
+    whether they already have a ballot there: two queries, whatever the page size."""
+    round_areas = list(
+        RoundArea.objects.filter(budget_round=budget_round)
+        .select_related("area")
+        .order_by("area__is_city_wide", "area__name")
+    )
+    channels = {
+        (voter_id, round_area_id): channel
+        for voter_id, round_area_id, channel in Ballot.objects.filter(
+            round_area__budget_round=budget_round,
+            voter_id__in=[profile.user_id for profile in profiles],
+        ).values_list("voter_id", "round_area_id", "channel")
+    }
+    return [
+        PaperVoterRow(
+            profile=profile,
+            areas=[
+                VoterAreaStatus(
+                    round_area=round_area,
+                    channel=channels.get((profile.user_id, round_area.pk)),
+                )
+                for round_area in round_areas
+                # The rule of ``voter_round_areas``, applied here to save a query a row.
+                if round_area.area.is_city_wide or round_area.area_id == profile.area_id
+            ],
+        )
+        for profile in profiles
+    ]
+
+
+def voter_area_ballot(*, voter: AbstractBaseUser, round_area: RoundArea) -> Ballot | None:
+    """The person's ballot for an area, without its choices, if they have one."""
+    return (
+        Ballot.objects.filter(voter=voter, round_area=round_area)
+        .only("pk", "channel", "cast_at", "round_area_id", "voter_id")
+        .first()
+    )
+
+
+def paper_receipts_of(*, officer: AbstractBaseUser, budget_round: BudgetRound) -> QuerySet[Ballot]:
+    """Paper ballots this officer recorded in the round, with what their confirmation
+    shows (the voter's name, the area, the receipt code), never the choices."""
+    return Ballot.objects.filter(
+        channel=BallotChannel.PAPER,
+        recorded_by=officer,
+        round_area__budget_round=budget_round,
+    ).select_related("voter__resident_profile", "round_area__area", "round_area__budget_round")
+
+
+def turnout_percent(turnout: AreaTurnout) -> Decimal | None:
+    """Ballots as a share of the registered residents who may vote there, to one decimal
+    place; None when nobody is registered or the round was imported."""
+    if not turnout.eligible:
+        return None
+    share = Decimal(turnout.total) * 100 / Decimal(turnout.eligible)
+    return share.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+# --- Results pages ----------------------------------------------------------------------
+# Public reads: published results, turnout by channel and receipt codes. Each is one
+# query whatever the number of ballots or proposals, and none touches a ballot's voter.
+
+
+@dataclass(frozen=True)
+class AreaResultSummary:
+    """One area's line on a round's results page; ``result`` is None until published."""
+
+    round_area: RoundArea
+    result: AreaResult | None
+    funded_count: int
+
+    @property
+    def budget_left(self) -> Decimal | None:
+        return None if self.result is None else self.result.budget - self.result.budget_used
+
+
+def _published(round_area: RoundArea) -> AreaResult | None:
+    """The area's result if it is published (the relation must be select_related)."""
+    try:
+        result = round_area.result
+    except AreaResult.DoesNotExist:
+        return None
+    return result if result.published_at is not None else None
+
+
+def round_results_summary(*, budget_round: BudgetRound) -> list[AreaResultSummary]:
+    """Every area of the round with its published result, if any, in one query."""
+    round_areas = (
+        RoundArea.objects.filter(budget_round=budget_round)
+        .select_related("area", "result")
+        .annotate(
+            funded_count=Count(
+                "result__lines",
+                filter=Q(result__lines__funded=True, result__published_at__isnull=False),
+            )
+        )
+        .order_by("area__is_city_wide", "area__name")
+    )
+    return [
+        AreaResultSummary(
+            round_area=round_area,
+            result=_published(round_area),
+            funded_count=round_area.funded_count,
+        )
+        for round_area in round_areas
+    ]
+
+
+def results_round_area(*, slug: str, area_slug: str) -> QuerySet[RoundArea]:
+    """The round's area named in a results URL, with its round, area and result."""
+    return RoundArea.objects.filter(budget_round__slug=slug, area__slug=area_slug).select_related(
+        "budget_round", "area", "result"
+    )
+
+
+def round_area_published_result(*, round_area: RoundArea) -> AreaResult | None:
+    """The area's result if published, else None (from ``results_round_area``, no query)."""
+    return _published(round_area)
+
+
+@dataclass(frozen=True)
+class PublishedResult:
+    """What an area's results page shows: the stored count and the ballots' channels."""
+
+    result: AreaResult
+    # Funded first, in the order the rule chose them; then the rest by votes.
+    lines: list[ResultLine]
+    turnout: AreaTurnout
+
+    @property
+    def funded_count(self) -> int:
+        return sum(1 for line in self.lines if line.funded)
+
+    @property
+    def budget_left(self) -> Decimal:
+        return self.result.budget - self.result.budget_used
+
+    @property
+    def most_votes(self) -> int:
+        return max((line.votes for line in self.lines), default=0)
+
+
+def result_lines(*, result: AreaResult) -> list[ResultLine]:
+    """The result's lines with their proposals' titles and ids, in one query."""
+    return list(
+        ResultLine.objects.filter(result=result)
+        .select_related("proposal")
+        .only(
+            "result_id",
+            "votes",
+            "cost",
+            "funded",
+            "selection_order",
+            "proposal__id",
+            "proposal__title",
+            "proposal__external_id",
+        )
+        # Spelled out: NULLs (not funded) sort first on SQLite and last on PostgreSQL.
+        .order_by(F("selection_order").asc(nulls_last=True), "-votes", "proposal__title", "pk")
+    )
+
+
+def area_channel_turnout(*, round_area: RoundArea) -> AreaTurnout:
+    """The area's ballots by channel, counted in the database (one query)."""
+    counts = Ballot.objects.filter(round_area=round_area).aggregate(
+        online=Count("pk", filter=Q(channel=BallotChannel.ONLINE)),
+        paper=Count("pk", filter=Q(channel=BallotChannel.PAPER)),
+        imported=Count("pk", filter=Q(channel=BallotChannel.IMPORTED)),
+    )
+    return AreaTurnout(round_area=round_area, eligible=None, **counts)
+
+
+def published_result_detail(*, round_area: RoundArea, result: AreaResult) -> PublishedResult:
+    return PublishedResult(
+        result=result,
+        lines=result_lines(result=result),
+        turnout=area_channel_turnout(round_area=round_area),
+    )
+
+
+RECEIPT_CODE_LENGTH = 16
+RECEIPT_GROUP = 4
+# Spaces and hyphens, including the dashes a mail client or word processor may put in.
+RECEIPT_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+
+
+def receipt_code_normalise(text: str) -> str | None:
+    """A receipt code as stored ("ABCD-EFGH-JKLM-NPQR") from what a voter typed, whatever
+    its case, spaces or hyphens; None if it cannot be a code."""
+    compact = RECEIPT_SEPARATORS.sub("", text).upper()
+    if len(compact) != RECEIPT_CODE_LENGTH or not compact.isascii() or not compact.isalnum():
+        return None
+    return "-".join(
+        compact[i : i + RECEIPT_GROUP] for i in range(0, RECEIPT_CODE_LENGTH, RECEIPT_GROUP)
+    )
+
+
+def area_receipt_counted(*, round_area: RoundArea, code: str) -> bool:
+    """Whether a ballot with this (normalised) code is in the area: one lookup on the
+    unique index of receipt codes, never a scan of the area's codes."""
+    return Ballot.objects.filter(receipt_code=code, round_area=round_area).exists()
+
+
+def area_receipt_codes(*, round_area: RoundArea) -> list[str]:
+    """Every receipt code of the area's ballots, sorted, and nothing else of them."""
+    return sorted(
+        Ballot.objects.filter(round_area=round_area).values_list("receipt_code", flat=True)
+    )

@@ -26,7 +26,10 @@ from voting.models import Ballot, BallotChoice
 from voting.services import ballots as ballot_services
 from voting.services.results import area_close_count_publish
 
-pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgresql,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 SUBMISSIONS = 16
 

@@ -212,6 +212,8 @@ def paper_ballot_record(
     person who already has a ballot for the area, online or on paper, is refused."""
     profile = _profile_of(voter)
     _require_eligible(profile, round_area)
+    if Ballot.objects.filter(round_area=round_area, voter=voter).exists():
+        raise _already_voted_error(profile, round_area)  # before any complaint about choices
     chosen = ballot_choices_check(round_area=round_area, proposal_ids=proposal_ids)
     try:
         with transaction.atomic():

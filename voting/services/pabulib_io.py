@@ -161,18 +161,22 @@ def round_area_export_pabulib(*, round_area: RoundArea, stream: TextIO) -> None:
     their official costs and votes, and every ballot with a random voter id, in random
     order, without timestamps. ``selected`` is written when a result is stored."""
     budget_round = round_area.budget_round
-    proposals = list(
-        Proposal.objects.filter(
-            round_area=round_area, status=ProposalStatus.FEASIBLE, official_cost__isnull=False
-        ).order_by("pk")
-    )
-    on_ballot = {p.pk: p.pabulib_id for p in proposals}
     result = AreaResult.objects.filter(round_area=round_area).first()
-    funded = (
-        set(result.lines.filter(funded=True).values_list("proposal_id", flat=True))
-        if result
-        else None
-    )
+    if result is not None:
+        # Once counted, the ballot is what was counted, whatever has changed since.
+        lines = list(result.lines.select_related("proposal").order_by("proposal_id"))
+        proposals = [line.proposal for line in lines]
+        funded: set[int] | None = {line.proposal_id for line in lines if line.funded}
+        cost_of = {line.proposal_id: line.cost for line in lines}  # the cost counted
+    else:
+        proposals = list(
+            Proposal.objects.filter(
+                round_area=round_area, status=ProposalStatus.FEASIBLE, official_cost__isnull=False
+            ).order_by("pk")
+        )
+        funded = None
+        cost_of = {}
+    on_ballot = {p.pk: p.pabulib_id for p in proposals}
     votes_by_ballot: dict[int, list[str]] = {}
     for ballot_id, proposal_id in (
         BallotChoice.objects.filter(ballot__round_area=round_area)
@@ -203,7 +207,7 @@ def round_area_export_pabulib(*, round_area: RoundArea, stream: TextIO) -> None:
         PabulibProject(
             id=p.pabulib_id,
             name=" ".join(p.title.split()),
-            cost=p.official_cost,
+            cost=cost_of.get(p.pk, p.official_cost),
             extra={
                 "votes": str(counts[p.pabulib_id]),
                 **({"selected": "1" if p.pk in funded else "0"} if funded is not None else {}),

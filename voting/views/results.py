@@ -1,3 +1,212 @@
-"""Results pages (being written)."""
+"""Public results pages and downloads. Only published results are shown; nothing here
+reads a ballot's voter, so no page or file can say who voted for what."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from proposals.models import BudgetRound, RoundArea
+from voting import selectors
+from voting.models import AreaResult, ResultLine
+from voting.services.pabulib_io import round_area_export_pabulib
+
+# Characters that make a spreadsheet read a cell as a formula (CSV injection); tab and
+# carriage return as well, as OWASP advises.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+RECEIPT_INPUT_MAX = 64
+
+
+@require_safe
+def round_results(request: HttpRequest, slug: str) -> HttpResponse:
+    budget_round = get_object_or_404(BudgetRound, slug=slug)
+    areas = selectors.round_results_summary(budget_round=budget_round)
+    return render(
+        request,
+        "voting/results/round.html",
+        {
+            "round": budget_round,
+            "areas": areas,
+            "any_published": any(area.result for area in areas),
+            "voting_over": budget_round.voting_ends <= timezone.now(),
+        },
+    )
+
+
+@require_safe
+def area_results(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
+    round_area = get_object_or_404(selectors.results_round_area(slug=slug, area_slug=area_slug))
+    budget_round = round_area.budget_round
+    result = selectors.round_area_published_result(round_area=round_area)
+    context: dict[str, object] = {
+        "round": budget_round,
+        "round_area": round_area,
+        "area": round_area.area,
+        "voting_over": budget_round.voting_ends <= timezone.now(),
+    }
+    if result is None:
+        return render(request, "voting/results/area_unpublished.html", context)
+    detail = selectors.published_result_detail(round_area=round_area, result=result)
+    typed = request.GET.get("receipt", "").strip()[:RECEIPT_INPUT_MAX]
+    code = selectors.receipt_code_normalise(typed) if typed else None
+    context.update(
+        detail=detail,
+        result=result,
+        chart=bar_chart(detail.lines, most_votes=detail.most_votes),
+        receipt_typed=typed,
+        receipt_code=code,
+        receipt_counted=code is not None
+        and selectors.area_receipt_counted(round_area=round_area, code=code),
+    )
+    return render(request, "voting/results/area.html", context)
+
+
+def _published_round_area(slug: str, area_slug: str) -> tuple[RoundArea, AreaResult]:
+    """The area and its published result, or 404: unpublished results have no files."""
+    round_area = get_object_or_404(selectors.results_round_area(slug=slug, area_slug=area_slug))
+    result = selectors.round_area_published_result(round_area=round_area)
+    if result is None:
+        raise Http404("These results are not published yet.")
+    return round_area, result
+
+
+def _attachment(content: str, *, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _filename(round_area: RoundArea, suffix: str) -> str:
+    # Slugs are [-a-zA-Z0-9_] only, so the name needs no quoting in the header.
+    return f"{round_area.budget_round.slug}-{round_area.area.slug}-{suffix}"
+
+
+def csv_safe(value: object) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def result_csv_rows(lines: Iterable[ResultLine]) -> Iterable[list[str]]:
+    yield ["project_id", "title", "votes", "cost", "funded", "selection_order"]
+    for line in lines:
+        yield [
+            csv_safe(cell)
+            for cell in (
+                line.proposal.pabulib_id,
+                line.proposal.title,
+                line.votes,
+                line.cost,  # a Decimal with two places: "1500.00"
+                "yes" if line.funded else "no",
+                "" if line.selection_order is None else line.selection_order,
+            )
+        ]
+
+
+@require_safe
+def area_results_csv(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
+    round_area, result = _published_round_area(slug, area_slug)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(result_csv_rows(selectors.result_lines(result=result)))
+    return _attachment(
+        buffer.getvalue(),
+        content_type="text/csv; charset=utf-8",
+        filename=_filename(round_area, "results.csv"),
+    )
+
+
+@require_safe
+def area_results_pabulib(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
+    round_area, _result = _published_round_area(slug, area_slug)
+    buffer = io.StringIO()
+    round_area_export_pabulib(round_area=round_area, stream=buffer)
+    return _attachment(
+        buffer.getvalue(),
+        content_type="text/plain; charset=utf-8",
+        filename=_filename(round_area, "ballots.pb"),
+    )
+
+
+@require_safe
+def area_receipts(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
+    round_area, _result = _published_round_area(slug, area_slug)
+    codes = selectors.area_receipt_codes(round_area=round_area)
+    return _attachment(
+        "".join(f"{code}\n" for code in codes),
+        content_type="text/plain; charset=utf-8",
+        filename=_filename(round_area, "receipts.txt"),
+    )
+
+
+# --- The votes chart ----------------------------------------------------------------------
+# Geometry only: the figures themselves are the table's. Bar widths are percentages of
+# the chart's width, so the chart fits any screen without shrinking its text.
+
+CHART_ROW = 56  # px per proposal: its title, then its bar
+CHART_BAR_MAX = 50  # % of the width for the most votes; the rest is room for its label
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    line: ResultLine
+    top: int
+    width: str  # % of the chart's width, e.g. "35.00"
+
+    @property
+    def title_y(self) -> int:
+        return self.top + 18
+
+    @property
+    def bar_y(self) -> int:
+        return self.top + 26
+
+    @property
+    def label_y(self) -> int:
+        return self.top + 41
+
+
+@dataclass(frozen=True)
+class Chart:
+    bars: list[ChartBar]
+    height: int
+
+
+def bar_chart(lines: list[ResultLine], *, most_votes: int) -> Chart:
+    bars = [
+        ChartBar(
+            line=line,
+            top=index * CHART_ROW,
+            width=f"{CHART_BAR_MAX * line.votes / most_votes if most_votes else 0:.2f}",
+        )
+        for index, line in enumerate(lines)
+    ]
+    return Chart(bars=bars, height=len(lines) * CHART_ROW + 8)
+
+
+urlpatterns = [
+    path("rounds/<slug:slug>/results/", round_results, name="round_results"),
+    path("rounds/<slug:slug>/results/<slug:area_slug>/", area_results, name="area_results"),
+    path(
+        "rounds/<slug:slug>/results/<slug:area_slug>/results.csv",
+        area_results_csv,
+        name="area_results_csv",
+    ),
+    path(
+        "rounds/<slug:slug>/results/<slug:area_slug>/ballots.pb",
+        area_results_pabulib,
+        name="area_results_pabulib",
+    ),
+    path(
+        "rounds/<slug:slug>/results/<slug:area_slug>/receipts.txt",
+        area_receipts,
+        name="area_receipts",
+    ),
+]
