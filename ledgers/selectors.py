@@ -189,3 +189,10 @@ def export_rows(
             "proposal_title": title,
             "recorded_by_email": email or "",
         }
+
+
+def delivery_updates(*, proposal: Proposal) -> QuerySet[DeliveryUpdate]:
+    """Public progress notes, newest first (the first one's status is the current one)."""
+    return DeliveryUpdate.objects.filter(proposal=proposal).order_by(
+        "-happened_on", "-recorded_at", "-pk"
+    )

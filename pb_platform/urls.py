@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("proposals.urls")),
     path("", include("voting.urls")),
+    path("", include("ledgers.urls")),
 ]
 
 if settings.DEBUG:

@@ -47,6 +47,7 @@ MUST_REACH = {
         "/accounts/login/",
         "/accounts/signup/",
         "/rounds/parks-2026/results/",
+        "/rounds/parks-2026/money/",
     },
     "resident": {
         "/",
@@ -62,6 +63,7 @@ MUST_REACH = {
         "/officer/residents/",
         "/officer/rounds/neighbourhood-fund-2026/paper/",
         "/officer/rounds/neighbourhood-fund-2026/turnout/",
+        "/officer/rounds/parks-2026/ledger/",
     },
     "auditor": {"/audit/"},
 }

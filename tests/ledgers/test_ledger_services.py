@@ -223,16 +223,28 @@ def test_entries_cannot_be_changed_or_deleted_through_the_model(parks):
         entry.delete()
 
 
-def test_the_database_refuses_update_and_delete(parks):
+def test_the_database_refuses_update(parks):
     entry = LedgerEntry.objects.first()
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         LedgerEntry.objects.filter(pk=entry.pk).update(amount=Decimal("1.00"))
-    with (
-        pytest.raises(DatabaseError, match="append-only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
+    entry.refresh_from_db()
+    assert entry.amount == Decimal("2000.00")
+
+
+@pytest.mark.postgresql
+def test_postgresql_refuses_a_plain_sql_update_and_delete_even_from_a_superuser(parks):
+    # CI connects as the postgres superuser: the trigger stops even that role.
+    entry = LedgerEntry.objects.first()
+    for sql in (
+        "UPDATE ledgers_ledgerentry SET amount = 1 WHERE id = %s",
+        "DELETE FROM ledgers_ledgerentry WHERE id = %s",
     ):
-        cursor.execute("DELETE FROM ledgers_ledgerentry WHERE id = %s", [entry.pk])
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [entry.pk])
     entry.refresh_from_db()
     assert entry.amount == Decimal("2000.00")
 

@@ -145,7 +145,9 @@ def crawl(
         if response.status_code in (301, 302):
             links = [response.url]
         elif response.status_code == 200:
-            body = response.content.decode(errors="replace")
+            # Exports stream; read them whole too.
+            raw = b"".join(response.streaming_content) if response.streaming else response.content
+            body = raw.decode(errors="replace")
             pages.add(url)
             if problems := leaks(body):
                 found[url] = problems

@@ -27,7 +27,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -51,7 +51,9 @@ def receipt_code_new() -> str:
 
 
 def _when(moment: datetime) -> str:
-    return formats.date_format(moment, "DATETIME_FORMAT")
+    """ "24 November 2026, 14:50" in the site's time zone (no trailing "p.m." to clash
+    with the sentence's full stop)."""
+    return formats.date_format(timezone.localtime(moment), "j F Y, H:i")
 
 
 def _lock_area_for_voting(round_area: RoundArea) -> datetime | None:

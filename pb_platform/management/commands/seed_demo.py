@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from ledgers.demo import LedgerDemo
 from proposals.demo import ACCOUNTS, ProposalsDemo
 from voting.demo import VotingDemo
 
@@ -36,5 +37,6 @@ class Command(BaseCommand):
         with transaction.atomic():
             ProposalsDemo().seed()
             VotingDemo().seed()
+            LedgerDemo().seed()
         for role, email, password, _area, _name in ACCOUNTS:
             self.stdout.write(f"{role}: {email} / {password}")

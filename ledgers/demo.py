@@ -1,0 +1,100 @@
+"""The ledgers part of the demo (``manage.py seed_demo``), run after the voting part.
+
+"Parks 2026" has published results: its winners get their allocations (as the beat job
+would), then the council's contracts, payments, a mistaken payment corrected by a
+reversal, a release of unused money, one overspend with its reason, and progress
+updates. Safe to run again: a round that already has officers' entries is left alone.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from ledgers import services
+from ledgers.models import DeliveryStatus, EntryKind, LedgerEntry
+from ledgers.selectors import funded_proposals
+from proposals.models import BudgetRound
+from voting.models import AreaResult
+
+
+class LedgerDemo:
+    def seed(self) -> None:
+        now = timezone.now()
+        parks = BudgetRound.objects.filter(name="Parks 2026").first()
+        published = AreaResult.objects.filter(round_area__budget_round=parks).first()
+        # Allocated when the results were published, as the beat job would have.
+        services.allocations_for_published_results(now=published.published_at if published else now)
+        if parks is None or LedgerEntry.objects.filter(budget_round=parks).exclude(
+            kind=EntryKind.ALLOCATION
+        ):
+            return
+        officer = get_user_model().objects.get(email="officer@example.org")
+        today = timezone.localdate()
+        funded = sorted(funded_proposals(budget_round=parks), key=lambda p: p.allocated)
+        if len(funded) < 3:
+            return
+        small, middle, large = funded[0], funded[len(funded) // 2], funded[-1]
+
+        # The largest: contracted, part paid, a typo corrected, in progress.
+        services.commitment_record(
+            officer=officer, proposal=large, amount=large.allocated, supplier="Greenway Works Ltd",
+            reference="PO-2026-0412", document_date=today - timedelta(days=30),
+            description="Design and build", now=now - timedelta(days=30),
+        )  # fmt: skip
+        half = (large.allocated / 2).quantize(Decimal("0.01"))
+        typo = services.spend_record(
+            officer=officer, proposal=large, amount=half * 10, supplier="Greenway Works Ltd",
+            reference="INV-7781", document_date=today - timedelta(days=10),
+            description="First stage payment", reason="Entered by mistake (extra zero)",
+            now=now - timedelta(days=10),
+        )  # fmt: skip
+        services.reversal_record(
+            officer=officer, proposal=large, original=typo,
+            reason="Typed an extra zero; the invoice is for half the contract.",
+            now=now - timedelta(days=10, hours=-1),
+        )  # fmt: skip
+        services.spend_record(
+            officer=officer, proposal=large, amount=half, supplier="Greenway Works Ltd",
+            reference="INV-7781", document_date=today - timedelta(days=10),
+            description="First stage payment", now=now - timedelta(days=10, hours=-2),
+        )  # fmt: skip
+        services.delivery_update_record(
+            officer=officer, proposal=large, status=DeliveryStatus.IN_PROGRESS,
+            note="Work started on site; the first stage is finished.",
+            happened_on=today - timedelta(days=9), today=today, now=now,
+        )  # fmt: skip
+
+        # The middle one: delivered under budget, the rest released.
+        paid = (middle.allocated * Decimal("0.9")).quantize(Decimal("0.01"))
+        services.spend_record(
+            officer=officer, proposal=middle, amount=paid, supplier="Borough Parks Services",
+            reference="INV-3320", document_date=today - timedelta(days=20),
+            description="Supply and installation", now=now - timedelta(days=20),
+        )  # fmt: skip
+        services.release_record(
+            officer=officer, proposal=middle, amount=middle.allocated - paid,
+            reason="Delivered for less than the estimate.", now=now - timedelta(days=19),
+        )  # fmt: skip
+        services.delivery_update_record(
+            officer=officer, proposal=middle, status=DeliveryStatus.DELIVERED,
+            note="Finished and open to everyone.", happened_on=today - timedelta(days=19),
+            today=today, now=now,
+        )  # fmt: skip
+
+        # The smallest: cost more than allocated, with the reason on record.
+        services.spend_record(
+            officer=officer, proposal=small, amount=small.allocated + Decimal("850.00"),
+            supplier="Northfield Builders", reference="INV-0093",
+            document_date=today - timedelta(days=5), description="Works completed",
+            reason="Contaminated soil found on site had to be removed.",
+            now=now - timedelta(days=5),
+        )  # fmt: skip
+        services.delivery_update_record(
+            officer=officer, proposal=small, status=DeliveryStatus.DELIVERED,
+            note="Finished, after extra groundworks.", happened_on=today - timedelta(days=4),
+            today=today, now=now,
+        )  # fmt: skip

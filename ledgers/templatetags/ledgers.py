@@ -1,0 +1,32 @@
+"""Ledger figures inside other apps' pages, without those apps importing ledgers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from ledgers import permissions, selectors
+from ledgers.services import proposal_balance
+
+register = template.Library()
+
+
+@register.inclusion_tag("ledgers/includes/proposal_money.html", takes_context=True)
+def proposal_money(context: dict[str, Any], proposal: Any) -> dict[str, Any]:
+    """Money and delivery of a funded proposal (nothing for others): two queries."""
+    balance = proposal_balance(proposal=proposal)
+    funded = balance.allocated != 0 or balance.committed != 0 or balance.spent != 0
+    user = context.get("user")
+    return {
+        "funded": funded,
+        "balance": balance,
+        "proposal": proposal,
+        "currency": proposal.budget_round.currency,
+        "updates": list(selectors.delivery_updates(proposal=proposal)) if funded else [],
+        "can_record": permissions.can_record_ledger_entries(user) if user else False,
+    }
+
+
+for _name in ("can_record_ledger_entries", "can_audit_ledger"):
+    register.filter(_name, getattr(permissions, _name))

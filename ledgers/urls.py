@@ -1,0 +1,7 @@
+"""Ledgers' pages. Each views module lists its own URLs; this gathers them."""
+
+from ledgers.views import audit, officer, public
+
+app_name = "ledgers"
+
+urlpatterns = [*public.urlpatterns, *officer.urlpatterns, *audit.urlpatterns]

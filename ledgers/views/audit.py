@@ -1,0 +1,312 @@
+"""Auditors' pages: every ledger entry with who recorded it, and the CSV and JSON exports.
+
+Exports stream: ``selectors.export_rows`` reads the entries from the database in chunks
+and each chunk is sent as soon as it is written, so memory stays flat however large the
+ledger (``bench/ledger_export.py`` measures it). Each export is logged before its first
+byte leaves. The README ("Ledger exports for auditors") documents the columns and how to
+check the hash chain of a downloaded file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_safe
+
+from ledgers.models import LedgerEntry, LedgerExport
+from ledgers.permissions import can_audit_ledger
+from ledgers.selectors import EXPORT_COLUMNS, entries_filtered, export_rows
+from pb_platform.access import require
+from proposals.models import Area, BudgetRound
+
+PAGE_SIZE = 50
+RECENT_EXPORTS = 20
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json; charset=utf-8"}
+# Rows per piece of the streamed response: big enough that the server is not handed a
+# few hundred bytes at a time, small enough to stay a few hundred KB.
+ROWS_PER_CHUNK = 500
+
+# Columns people type into. A spreadsheet runs a cell that starts with = + - @ (or a tab
+# or carriage return) as a formula ("CSV injection"), so in the CSV such a cell gets a
+# leading ' and shows as text. A cell already starting with ' gets one too, so the rule
+# can be undone exactly: a verifier strips one leading ' from these columns, and only
+# these. Money, dates, ids and hashes are never touched, so the hashes still check out.
+FREE_TEXT_COLUMNS = frozenset(
+    {
+        "supplier",
+        "reference",
+        "description",
+        "reason",
+        "round_name",
+        "area",
+        "proposal_title",
+        "recorded_by_email",
+    }
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+DATE_ERROR = gettext_lazy("Enter a date as year-month-day, for example 2026-03-31.")
+
+
+class LedgerFilterForm(forms.Form):
+    """The auditor's filters, from the query string; the same for the page and exports."""
+
+    round = forms.TypedChoiceField(
+        label=gettext_lazy("Round"), required=False, coerce=int, empty_value=None
+    )
+    area = forms.ChoiceField(label=gettext_lazy("Area"), required=False)
+    recorded_from = forms.DateField(
+        label=gettext_lazy("Recorded from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": DATE_ERROR},
+    )
+    recorded_to = forms.DateField(
+        label=gettext_lazy("Recorded to"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": DATE_ERROR},
+    )
+
+    def __init__(
+        self, data: Mapping[str, Any], *, rounds: Sequence[BudgetRound], areas: Sequence[Area]
+    ) -> None:
+        super().__init__(data)
+        self.fields["round"].choices = [("", _("All rounds")), *((r.pk, r.name) for r in rounds)]
+        self.fields["area"].choices = [("", _("All areas")), *((a.slug, a.name) for a in areas)]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("recorded_from"), cleaned.get("recorded_to")
+        if start and end and start > end:
+            self.add_error("recorded_to", _("The end date must be on or after the start date."))
+        return cleaned
+
+    def selection(self) -> dict[str, Any]:
+        """Keyword arguments for ``selectors.entries_filtered``."""
+        return {
+            "round_id": self.cleaned_data["round"],
+            "area_slug": self.cleaned_data["area"],
+            "date_from": self.cleaned_data["recorded_from"],
+            "date_to": self.cleaned_data["recorded_to"],
+        }
+
+    def filters_record(self) -> dict[str, Any]:
+        """The filters as ``LedgerExport.filters`` stores them."""
+        return {
+            "round": self.cleaned_data["round"],
+            "area": self.cleaned_data["area"],
+            "from": _iso(self.cleaned_data["recorded_from"]),
+            "to": _iso(self.cleaned_data["recorded_to"]),
+        }
+
+    def query_string(self) -> str:
+        """The filters in use, for pagination and download links ("" when none)."""
+        filters = self.filters_record()
+        named = {
+            "round": filters["round"],
+            "area": filters["area"],
+            "recorded_from": filters["from"],
+            "recorded_to": filters["to"],
+        }
+        return urlencode({name: value for name, value in named.items() if value not in (None, "")})
+
+    def problems(self) -> str:
+        """The errors in one plain sentence, for an export refused with 400."""
+        parts = [
+            f"{self.fields[name].label if name in self.fields else name}: {' '.join(errors)}"
+            for name, errors in self.errors.items()
+        ]
+        return _("The filters are not valid. %(problems)s") % {"problems": " ".join(parts)}
+
+
+def _iso(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _filter_form(request: HttpRequest) -> LedgerFilterForm:
+    rounds = list(BudgetRound.objects.only("pk", "name"))
+    areas = list(Area.objects.only("slug", "name").order_by("name"))
+    return LedgerFilterForm(request.GET, rounds=rounds, areas=areas)
+
+
+# --- The page ------------------------------------------------------------------------------
+
+
+def _entries_for_page(form: LedgerFilterForm) -> QuerySet[LedgerEntry]:
+    return entries_filtered(**form.selection()).select_related(
+        "budget_round", "proposal__round_area__area", "recorded_by", "reverses"
+    )
+
+
+def _recent_exports(form: LedgerFilterForm) -> list[dict[str, Any]]:
+    """The latest exports, each with its filters in words (names from the form's lists,
+    so no query per export)."""
+    round_names = dict(form.fields["round"].choices)
+    area_names = dict(form.fields["area"].choices)
+    newest_first = LedgerExport.objects.select_related("exported_by").order_by(
+        "-exported_at", "-pk"
+    )
+    exports = newest_first[:RECENT_EXPORTS]
+    return [
+        {"export": export, "filters": _filters_in_words(export.filters, round_names, area_names)}
+        for export in exports
+    ]
+
+
+def _filters_in_words(
+    filters: Mapping[str, Any], round_names: Mapping[Any, Any], area_names: Mapping[Any, Any]
+) -> str:
+    words = []
+    if filters.get("round") is not None:
+        words.append(
+            _("round: %(name)s")
+            % {"name": round_names.get(filters["round"], f"#{filters['round']}")}
+        )
+    if filters.get("area"):
+        words.append(
+            _("area: %(name)s") % {"name": area_names.get(filters["area"], filters["area"])}
+        )
+    if filters.get("from"):
+        words.append(_("recorded from %(date)s") % {"date": filters["from"]})
+    if filters.get("to"):
+        words.append(_("recorded to %(date)s") % {"date": filters["to"]})
+    return "; ".join(str(word) for word in words) or _("every entry")
+
+
+@require_safe
+@require(can_audit_ledger)
+def audit_entries(request: HttpRequest) -> HttpResponse:
+    form = _filter_form(request)
+    entries = None
+    if form.is_valid():
+        entries = Paginator(_entries_for_page(form), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "ledgers/audit/entries.html",
+        {
+            "form": form,
+            "entries": entries,
+            "query_string": form.query_string() if form.is_valid() else "",
+            "exports": _recent_exports(form),
+        },
+    )
+
+
+# --- The exports ---------------------------------------------------------------------------
+
+
+def _neutralised(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class _Echo:
+    """A file for ``csv.writer`` that hands back each line instead of keeping it."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def csv_chunks(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """A header of ``EXPORT_COLUMNS``, then one line per row, a few hundred rows a piece."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_COLUMNS)
+    lines: list[str] = []
+    for row in rows:
+        lines.append(
+            writer.writerow(
+                [
+                    _neutralised(row[name]) if name in FREE_TEXT_COLUMNS else row[name]
+                    for name in EXPORT_COLUMNS
+                ]
+            )
+        )
+        if len(lines) == ROWS_PER_CHUNK:
+            yield "".join(lines)
+            lines.clear()
+    if lines:
+        yield "".join(lines)
+
+
+def json_chunks(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """One JSON array, written piece by piece: valid JSON for any number of rows."""
+    yield "["
+    pieces: list[str] = []
+    separator = "\n"
+    for row in rows:
+        pieces.append(separator + json.dumps(row, ensure_ascii=False))
+        separator = ",\n"
+        if len(pieces) == ROWS_PER_CHUNK:
+            yield "".join(pieces)
+            pieces.clear()
+    yield "".join(pieces) + "\n]\n"
+
+
+def _export_log(
+    *, auditor: AbstractBaseUser, file_format: str, filters: dict[str, Any]
+) -> LedgerExport:
+    # Durable: its own transaction, committed before the first byte is sent, so the log
+    # holds even if the download is cut off, and a caller's transaction can't swallow it.
+    with transaction.atomic(durable=True):
+        return LedgerExport.objects.create(
+            exported_by=auditor,
+            exported_at=timezone.now(),
+            file_format=file_format,
+            filters=filters,
+        )
+
+
+def _filename(export: LedgerExport, file_format: str) -> str:
+    filters = export.filters
+    parts = ["ledger"]
+    if filters["round"] is not None:
+        parts.append(f"round-{filters['round']}")
+    parts.extend(value for value in (filters["area"], filters["from"], filters["to"]) if value)
+    parts.append(timezone.localtime(export.exported_at).strftime("%Y%m%d-%H%M%S"))
+    return "-".join(parts) + "." + file_format
+
+
+# Even if ATOMIC_REQUESTS is turned on: the log needs its own committed transaction, and
+# the entries are read while the response streams, after the view has returned anyway.
+@transaction.non_atomic_requests
+@require_GET
+@require(can_audit_ledger)
+def audit_export(request: HttpRequest, file_format: str) -> HttpResponse:
+    if file_format not in CONTENT_TYPES:
+        raise Http404
+    form = _filter_form(request)
+    if not form.is_valid():
+        return HttpResponse(form.problems(), status=400, content_type="text/plain; charset=utf-8")
+    export = _export_log(
+        auditor=request.user, file_format=file_format, filters=form.filters_record()
+    )
+    rows = export_rows(entries_filtered(**form.selection()))
+    chunks = csv_chunks(rows) if file_format == "csv" else json_chunks(rows)
+    response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[file_format])
+    response["Content-Disposition"] = f'attachment; filename="{_filename(export, file_format)}"'
+    # Emails and who-did-what: no shared cache should keep a copy.
+    add_never_cache_headers(response)
+    return response
+
+
+urlpatterns = [
+    path("audit/ledger/", audit_entries, name="audit_entries"),
+    path("audit/ledger/export.<str:file_format>", audit_export, name="audit_export"),
+]

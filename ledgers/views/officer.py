@@ -1,0 +1,135 @@
+"""Officers' ledger pages: a round's funded proposals, and for each proposal the forms to
+record commitments, spend, releases, reversals and delivery progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from ledgers import permissions, selectors, services
+from ledgers.forms import CommitmentForm, DeliveryUpdateForm, ReleaseForm, ReversalForm, SpendForm
+from ledgers.models import LedgerEntry
+from pb_platform.access import require
+from pb_platform.forms import form_add_service_errors
+from proposals.models import BudgetRound, Proposal
+
+FORMS: dict[str, type[forms.Form]] = {
+    "commitment": CommitmentForm,
+    "spend": SpendForm,
+    "release": ReleaseForm,
+    "delivery": DeliveryUpdateForm,
+}
+DONE = {
+    "commitment": _("The commitment was recorded."),
+    "spend": _("The payment was recorded."),
+    "release": _("The release was recorded."),
+    "delivery": _("The progress update was published."),
+}
+
+
+@require(permissions.can_record_ledger_entries)
+def officer_round_ledger(request: HttpRequest, slug: str) -> HttpResponse:
+    budget_round = get_object_or_404(BudgetRound, slug=slug)
+    return render(
+        request,
+        "ledgers/officer/round.html",
+        {
+            "round": budget_round,
+            "proposals": list(selectors.funded_proposals(budget_round=budget_round)),
+            "total": selectors.round_balance(budget_round=budget_round),
+        },
+    )
+
+
+def _record(kind: str, form: forms.Form, request: HttpRequest, proposal: Proposal) -> Any:
+    data, now = form.cleaned_data, timezone.now()
+    if kind == "commitment":
+        return services.commitment_record(officer=request.user, proposal=proposal, now=now, **data)
+    if kind == "spend":
+        return services.spend_record(officer=request.user, proposal=proposal, now=now, **data)
+    if kind == "release":
+        return services.release_record(officer=request.user, proposal=proposal, now=now, **data)
+    return services.delivery_update_record(
+        officer=request.user, proposal=proposal, now=now, today=timezone.localdate(), **data
+    )
+
+
+@require(permissions.can_record_ledger_entries)
+@require_http_methods(["GET", "POST"])
+def officer_proposal_ledger(request: HttpRequest, pk: int) -> HttpResponse:
+    """One funded proposal: its balances and entries, and a form per kind of entry. Each
+    form posts with ``form=<kind>``; only that one is bound."""
+    proposal = get_object_or_404(
+        Proposal.objects.select_related("budget_round", "round_area__area"), pk=pk
+    )
+    posted = request.POST.get("form") if request.method == "POST" else None
+    bound = {
+        kind: form_class(request.POST if posted == kind else None, prefix=kind)
+        for kind, form_class in FORMS.items()
+    }
+    if posted in bound and bound[posted].is_valid():
+        try:
+            _record(posted, bound[posted], request, proposal)
+        except ValidationError as error:
+            form_add_service_errors(bound[posted], error)
+        else:
+            messages.success(request, DONE[posted])
+            return redirect("ledgers:officer_proposal", pk=proposal.pk)
+    return render(
+        request,
+        "ledgers/officer/proposal.html",
+        {
+            "proposal": proposal,
+            "round": proposal.budget_round,
+            "balance": services.proposal_balance(proposal=proposal),
+            "entries": list(selectors.proposal_entries(proposal=proposal)),
+            "updates": list(selectors.delivery_updates(proposal=proposal)),
+            "forms": bound,
+            "posted": posted,
+        },
+    )
+
+
+@require(permissions.can_record_ledger_entries)
+@require_http_methods(["GET", "POST"])
+def officer_entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(LedgerEntry.objects.select_related("proposal__budget_round"), pk=pk)
+    form = ReversalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reversal_record(
+                officer=request.user,
+                proposal=entry.proposal,
+                original=entry,
+                reason=form.cleaned_data["reason"],
+                now=timezone.now(),
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Entry %(n)d was reversed. Both stay in the ledger.") % {"n": entry.sequence},
+            )
+            return redirect("ledgers:officer_proposal", pk=entry.proposal_id)
+    return render(
+        request,
+        "ledgers/officer/reverse.html",
+        {"entry": entry, "proposal": entry.proposal, "form": form},
+    )
+
+
+urlpatterns = [
+    path("officer/rounds/<slug:slug>/ledger/", officer_round_ledger, name="officer_round"),
+    path("officer/ledger/proposals/<int:pk>/", officer_proposal_ledger, name="officer_proposal"),
+    path("officer/ledger/entries/<int:pk>/reverse/", officer_entry_reverse, name="officer_reverse"),
+]
