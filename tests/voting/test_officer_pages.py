@@ -455,7 +455,9 @@ def make_voters(size: int, round_area, officer) -> None:
                 now=timezone.now(),
             )
     for area in AreaFactory.create_batch(size):
-        RoundAreaFactory(budget_round=round_area.budget_round, area=area)
+        # Small budgets: the areas' budgets must fit the round's total (a PostgreSQL
+        # constraint trigger checks it at commit).
+        RoundAreaFactory(budget_round=round_area.budget_round, area=area, budget=Decimal("1.00"))
 
 
 def count_queries(client, url: str) -> int:
