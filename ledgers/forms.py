@@ -6,10 +6,17 @@ is wrong with "10.001" or "-5" (and the same message appears whichever way it ca
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ledgers.models import DeliveryStatus
+from proposals.models import Area, BudgetRound
 
 AMOUNT_HELP = _("In pounds and pence (or the round's currency), e.g. 1250.00.")
 
@@ -76,3 +83,88 @@ class DeliveryUpdateForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+DATE_ERROR = _("Enter a date as year-month-day, for example 2026-03-31.")
+
+
+class LedgerFilterForm(forms.Form):
+    """The auditor's filters, from the query string; the same for the page and exports."""
+
+    round = forms.TypedChoiceField(label=_("Round"), required=False, coerce=int, empty_value=None)
+    area = forms.ChoiceField(label=_("Area"), required=False)
+    recorded_from = forms.DateField(
+        label=_("Recorded from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": DATE_ERROR},
+    )
+    recorded_to = forms.DateField(
+        label=_("Recorded to"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": DATE_ERROR},
+    )
+
+    def __init__(
+        self, data: Mapping[str, Any], *, rounds: Sequence[BudgetRound], areas: Sequence[Area]
+    ) -> None:
+        super().__init__(data)
+        self.fields["round"].choices = [
+            ("", gettext("All rounds")),
+            *((r.pk, r.name) for r in rounds),
+        ]
+        self.fields["area"].choices = [
+            ("", gettext("All areas")),
+            *((a.slug, a.name) for a in areas),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("recorded_from"), cleaned.get("recorded_to")
+        if start and end and start > end:
+            self.add_error(
+                "recorded_to", gettext("The end date must be on or after the start date.")
+            )
+        return cleaned
+
+    def selection(self) -> dict[str, Any]:
+        """Keyword arguments for ``selectors.entries_filtered``."""
+        return {
+            "round_id": self.cleaned_data["round"],
+            "area_slug": self.cleaned_data["area"],
+            "date_from": self.cleaned_data["recorded_from"],
+            "date_to": self.cleaned_data["recorded_to"],
+        }
+
+    def filters_record(self) -> dict[str, Any]:
+        """The filters as ``LedgerExport.filters`` stores them."""
+        return {
+            "round": self.cleaned_data["round"],
+            "area": self.cleaned_data["area"],
+            "from": _iso(self.cleaned_data["recorded_from"]),
+            "to": _iso(self.cleaned_data["recorded_to"]),
+        }
+
+    def query_string(self) -> str:
+        """The filters in use, for pagination and download links ("" when none)."""
+        filters = self.filters_record()
+        named = {
+            "round": filters["round"],
+            "area": filters["area"],
+            "recorded_from": filters["from"],
+            "recorded_to": filters["to"],
+        }
+        return urlencode({name: value for name, value in named.items() if value not in (None, "")})
+
+    def problems(self) -> str:
+        """The errors in one plain sentence, for an export refused with 400."""
+        parts = [
+            f"{self.fields[name].label if name in self.fields else name}: {' '.join(errors)}"
+            for name, errors in self.errors.items()
+        ]
+        return gettext("The filters are not valid. %(problems)s") % {"problems": " ".join(parts)}
+
+
+def _iso(value: date | None) -> str:
+    return value.isoformat() if value else ""

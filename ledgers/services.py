@@ -22,7 +22,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from ledgers import chain
-from ledgers.models import DeliveryStatus, DeliveryUpdate, EntryKind, LedgerEntry
+from ledgers.models import DeliveryStatus, DeliveryUpdate, EntryKind, LedgerEntry, LedgerExport
 from pb_platform.money import money_format
 from proposals.models import BudgetRound, Proposal
 from voting.models import ResultLine
@@ -408,3 +408,21 @@ def delivery_update_record(
         recorded_by=officer,
         recorded_at=now,
     )
+
+
+# --- Auditors' exports ----------------------------------------------------------------
+
+
+def ledger_export_record(
+    *, auditor: AbstractBaseUser, file_format: str, filters: dict[str, Any], now: datetime
+) -> LedgerExport:
+    """Log an export (who, when, which filters) before any of it is sent."""
+    # Durable: its own transaction, committed before the first byte is sent, so the log
+    # holds even if the download is cut off, and a caller's transaction can't swallow it.
+    with transaction.atomic(durable=True):
+        return LedgerExport.objects.create(
+            exported_by=auditor,
+            exported_at=now,
+            file_format=file_format,
+            filters=filters,
+        )

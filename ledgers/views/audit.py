@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlencode
 
-from django import forms
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
@@ -27,9 +23,10 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_safe
 
+from ledgers import services
+from ledgers.forms import LedgerFilterForm
 from ledgers.models import LedgerEntry, LedgerExport
 from ledgers.permissions import can_audit_ledger
 from ledgers.selectors import EXPORT_COLUMNS, entries_filtered, export_rows
@@ -61,84 +58,6 @@ FREE_TEXT_COLUMNS = frozenset(
     }
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
-
-DATE_ERROR = gettext_lazy("Enter a date as year-month-day, for example 2026-03-31.")
-
-
-class LedgerFilterForm(forms.Form):
-    """The auditor's filters, from the query string; the same for the page and exports."""
-
-    round = forms.TypedChoiceField(
-        label=gettext_lazy("Round"), required=False, coerce=int, empty_value=None
-    )
-    area = forms.ChoiceField(label=gettext_lazy("Area"), required=False)
-    recorded_from = forms.DateField(
-        label=gettext_lazy("Recorded from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": DATE_ERROR},
-    )
-    recorded_to = forms.DateField(
-        label=gettext_lazy("Recorded to"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": DATE_ERROR},
-    )
-
-    def __init__(
-        self, data: Mapping[str, Any], *, rounds: Sequence[BudgetRound], areas: Sequence[Area]
-    ) -> None:
-        super().__init__(data)
-        self.fields["round"].choices = [("", _("All rounds")), *((r.pk, r.name) for r in rounds)]
-        self.fields["area"].choices = [("", _("All areas")), *((a.slug, a.name) for a in areas)]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        start, end = cleaned.get("recorded_from"), cleaned.get("recorded_to")
-        if start and end and start > end:
-            self.add_error("recorded_to", _("The end date must be on or after the start date."))
-        return cleaned
-
-    def selection(self) -> dict[str, Any]:
-        """Keyword arguments for ``selectors.entries_filtered``."""
-        return {
-            "round_id": self.cleaned_data["round"],
-            "area_slug": self.cleaned_data["area"],
-            "date_from": self.cleaned_data["recorded_from"],
-            "date_to": self.cleaned_data["recorded_to"],
-        }
-
-    def filters_record(self) -> dict[str, Any]:
-        """The filters as ``LedgerExport.filters`` stores them."""
-        return {
-            "round": self.cleaned_data["round"],
-            "area": self.cleaned_data["area"],
-            "from": _iso(self.cleaned_data["recorded_from"]),
-            "to": _iso(self.cleaned_data["recorded_to"]),
-        }
-
-    def query_string(self) -> str:
-        """The filters in use, for pagination and download links ("" when none)."""
-        filters = self.filters_record()
-        named = {
-            "round": filters["round"],
-            "area": filters["area"],
-            "recorded_from": filters["from"],
-            "recorded_to": filters["to"],
-        }
-        return urlencode({name: value for name, value in named.items() if value not in (None, "")})
-
-    def problems(self) -> str:
-        """The errors in one plain sentence, for an export refused with 400."""
-        parts = [
-            f"{self.fields[name].label if name in self.fields else name}: {' '.join(errors)}"
-            for name, errors in self.errors.items()
-        ]
-        return _("The filters are not valid. %(problems)s") % {"problems": " ".join(parts)}
-
-
-def _iso(value: date | None) -> str:
-    return value.isoformat() if value else ""
 
 
 def _filter_form(request: HttpRequest) -> LedgerFilterForm:
@@ -259,20 +178,6 @@ def json_chunks(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     yield "".join(pieces) + "\n]\n"
 
 
-def _export_log(
-    *, auditor: AbstractBaseUser, file_format: str, filters: dict[str, Any]
-) -> LedgerExport:
-    # Durable: its own transaction, committed before the first byte is sent, so the log
-    # holds even if the download is cut off, and a caller's transaction can't swallow it.
-    with transaction.atomic(durable=True):
-        return LedgerExport.objects.create(
-            exported_by=auditor,
-            exported_at=timezone.now(),
-            file_format=file_format,
-            filters=filters,
-        )
-
-
 def _filename(export: LedgerExport, file_format: str) -> str:
     filters = export.filters
     parts = ["ledger"]
@@ -294,8 +199,11 @@ def audit_export(request: HttpRequest, file_format: str) -> HttpResponse:
     form = _filter_form(request)
     if not form.is_valid():
         return HttpResponse(form.problems(), status=400, content_type="text/plain; charset=utf-8")
-    export = _export_log(
-        auditor=request.user, file_format=file_format, filters=form.filters_record()
+    export = services.ledger_export_record(
+        auditor=request.user,
+        file_format=file_format,
+        filters=form.filters_record(),
+        now=timezone.now(),
     )
     rows = export_rows(entries_filtered(**form.selection()))
     chunks = csv_chunks(rows) if file_format == "csv" else json_chunks(rows)
