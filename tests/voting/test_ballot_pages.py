@@ -11,12 +11,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from proposals.models import ProposalStatus
 from proposals.phases import Phase
 from tests.conftest import client_for
 from tests.factories import BudgetRoundFactory, ProposalFactory, RoundAreaFactory
 from voting.models import Ballot, BallotChoice
+from voting.services.ballots import paper_ballot_record
 
 
 @pytest.fixture
@@ -195,3 +197,18 @@ def test_the_ballot_page_makes_the_same_queries_whatever_the_number_of_proposals
             status=ProposalStatus.FEASIBLE,
         )
     assert queries() == few
+
+
+def test_a_resident_whose_paper_ballot_was_recorded_cannot_open_the_online_form(
+    resident_a, officer, area_a_ballot
+):
+    paper_ballot_record(
+        officer=officer,
+        voter=resident_a,
+        round_area=area_a_ballot,
+        proposal_ids=ids(area_a_ballot, "Trees"),
+        now=timezone.now(),
+    )
+    response = client_for(resident_a).get(ballot_url(area_a_ballot), follow=True)
+    assert "recorded your paper ballot for Area A. It counts as it is." in response.text
+    assert "Save my vote" not in response.text

@@ -23,6 +23,7 @@ from proposals.models import BallotType, BudgetRound, ResidentProfile, RoundArea
 from proposals.phases import Phase
 from voting import permissions, selectors
 from voting.forms import BallotForm
+from voting.models import BallotChannel
 from voting.services.ballots import ballot_submit
 
 
@@ -102,6 +103,13 @@ def ballot(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
     existing = selectors.voter_ballots(voter=request.user, budget_round=budget_round).get(
         round_area.pk
     )
+    if existing is not None and existing.channel != BallotChannel.ONLINE:
+        messages.info(
+            request,
+            _("An officer recorded your paper ballot for %(area)s. It counts as it is.")
+            % {"area": round_area.area.name},
+        )
+        return redirect("voting:vote", slug=slug)
     initial = {"proposals": selectors.ballot_choice_ids(ballot=existing)} if existing else {}
     ballot_proposals = selectors.area_ballot_proposals(round_area=round_area)
     form = BallotForm(request.POST or None, initial=initial, ballot_proposals=ballot_proposals)
@@ -165,7 +173,7 @@ def vote_receipt(request: HttpRequest, slug: str, area_slug: str) -> HttpRespons
             "round_area": round_area,
             "ballot": existing,
             "may_change": budget_round.phase_at(timezone.now()) == Phase.VOTING
-            and existing.channel == "online",
+            and existing.channel == BallotChannel.ONLINE,
         },
     )
 
