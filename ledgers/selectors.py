@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import DecimalField, Exists, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from ledgers import chain
 from ledgers.models import DeliveryUpdate, EntryKind, LedgerEntry
 from proposals.models import BudgetRound, Proposal, RoundArea
 
@@ -101,23 +102,7 @@ def entries_filtered(
 # Columns of the CSV and JSON exports, in order: the canonical fields of the hash chain,
 # then the chain itself, then context for reading (not hashed).
 EXPORT_COLUMNS = (
-    "round",
-    "sequence",
-    "proposal",
-    "kind",
-    "amount",
-    "currency",
-    "allocated_delta",
-    "committed_delta",
-    "spent_delta",
-    "supplier",
-    "reference",
-    "document_date",
-    "description",
-    "reason",
-    "reverses",
-    "recorded_by",
-    "recorded_at",
+    *chain.CANONICAL_FIELDS,
     "previous_hash",
     "entry_hash",
     "round_name",
@@ -131,8 +116,6 @@ def export_rows(
     entries: QuerySet[LedgerEntry], *, chunk_size: int = 2000
 ) -> Iterator[dict[str, Any]]:
     """Each entry as a dict of export columns, streamed from the database in chunks."""
-    from ledgers import chain
-
     rows = entries.values_list(
         "budget_round_id",
         "sequence",
