@@ -172,3 +172,18 @@ def test_allocations_wait_for_publication(db, area_a):
     published_round(area=area_a, allocate=False)
     assert not LedgerEntry.objects.exists()
     assert allocations_for_published_results(now=timezone.now()) == 2
+
+
+def test_the_admin_shows_entries_but_refuses_to_change_or_delete_them(parks, admin_client):
+    entry = LedgerEntry.objects.first()
+    change_url = reverse("admin:ledgers_ledgerentry_change", args=[entry.pk])
+    delete_url = reverse("admin:ledgers_ledgerentry_delete", args=[entry.pk])
+
+    assert admin_client.get(reverse("admin:ledgers_ledgerentry_changelist")).status_code == 200
+    page = admin_client.get(change_url)
+    assert page.status_code == 200 and 'name="_save"' not in page.text  # view only
+    assert admin_client.post(change_url, {"amount": "1.00"}).status_code == 403
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert admin_client.get(reverse("admin:ledgers_ledgerentry_add")).status_code == 403
+    entry.refresh_from_db()
+    assert entry.amount == Decimal("2000.00")
