@@ -81,6 +81,24 @@ def _append(*, budget_round_id: int, entry: LedgerEntry) -> LedgerEntry:
     return entry
 
 
+# Which balance each kind of entry moves, and in which direction. A reversal moves the
+# original's balance back, so it negates the original's deltas instead.
+MOVES: dict[str, tuple[str, int]] = {
+    EntryKind.ALLOCATION: ("allocated_delta", 1),
+    EntryKind.RELEASE: ("allocated_delta", -1),
+    EntryKind.COMMITMENT: ("committed_delta", 1),
+    EntryKind.SPEND: ("spent_delta", 1),
+}
+
+
+def _movement(kind: str, amount: Decimal) -> dict[str, Decimal]:
+    """The three delta fields of an entry of ``kind`` for ``amount``."""
+    field, sign = MOVES[kind]
+    deltas = {"allocated_delta": ZERO, "committed_delta": ZERO, "spent_delta": ZERO}
+    deltas[field] = sign * amount
+    return deltas
+
+
 def _clean_amount(amount: Decimal | str, field: str = "amount") -> Decimal:
     try:
         value = Decimal(str(amount).strip())
@@ -171,9 +189,7 @@ def allocations_for_published_results(*, now: datetime) -> int:
                     kind=EntryKind.ALLOCATION,
                     amount=line.cost,
                     currency=proposal.budget_round.currency,
-                    allocated_delta=line.cost,
-                    committed_delta=ZERO,
-                    spent_delta=ZERO,
+                    **_movement(EntryKind.ALLOCATION, line.cost),
                     description=_("Funded by the published result (position %(n)d).")
                     % {"n": line.selection_order},
                     recorded_at=now,
@@ -213,9 +229,7 @@ def commitment_record(
                 kind=EntryKind.COMMITMENT,
                 amount=value,
                 currency=proposal.budget_round.currency,
-                allocated_delta=ZERO,
-                committed_delta=value,
-                spent_delta=ZERO,
+                **_movement(EntryKind.COMMITMENT, value),
                 supplier=supplier,
                 reference=reference,
                 document_date=document_date,
@@ -275,9 +289,7 @@ def spend_record(
                 kind=EntryKind.SPEND,
                 amount=value,
                 currency=proposal.budget_round.currency,
-                allocated_delta=ZERO,
-                committed_delta=ZERO,
-                spent_delta=value,
+                **_movement(EntryKind.SPEND, value),
                 supplier=supplier,
                 reference=reference,
                 document_date=document_date,
@@ -322,9 +334,7 @@ def release_record(
                 kind=EntryKind.RELEASE,
                 amount=value,
                 currency=proposal.budget_round.currency,
-                allocated_delta=-value,
-                committed_delta=ZERO,
-                spent_delta=ZERO,
+                **_movement(EntryKind.RELEASE, value),
                 reason=reason,
                 recorded_by=officer,
                 recorded_at=now,

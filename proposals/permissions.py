@@ -40,14 +40,19 @@ def can_use_officer_pages(user: User) -> bool:
 # Phase rules (when) live in the services; these say who.
 
 
-def is_verified_resident(user: User) -> bool:
-    """Signed in, in the resident role, with a verified email and a home area."""
-    if not user.is_authenticated or not user.has_perm("proposals.add_proposal"):
-        return False
+def has_home_area_and_verified_email(user: User) -> bool:
+    """A signed-in person with a resident profile and a verified email (whatever the
+    role): what taking part online needs. Apps add the permission they require."""
     return (
-        ResidentProfile.objects.filter(user=user).exists()
+        user.is_authenticated
+        and ResidentProfile.objects.filter(user=user).exists()
         and EmailAddress.objects.filter(user=user, verified=True).exists()
     )
+
+
+def is_verified_resident(user: User) -> bool:
+    """Signed in, in the resident role, with a verified email and a home area."""
+    return user.has_perm("proposals.add_proposal") and has_home_area_and_verified_email(user)
 
 
 def should_offer_submission(user: User) -> bool:

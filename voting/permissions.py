@@ -3,22 +3,16 @@ phase) and where (the voter's areas) are rules checked by the services."""
 
 from __future__ import annotations
 
-from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from proposals.models import ResidentProfile
+from proposals.permissions import has_home_area_and_verified_email
 
 User = AbstractBaseUser | AnonymousUser
 
 
 def can_vote_online(user: User) -> bool:
     """A signed-in resident with a verified email and a home area."""
-    if not user.is_authenticated or not user.has_perm("voting.cast_ballot"):
-        return False
-    return (
-        ResidentProfile.objects.filter(user=user).exists()
-        and EmailAddress.objects.filter(user=user, verified=True).exists()
-    )
+    return user.has_perm("voting.cast_ballot") and has_home_area_and_verified_email(user)
 
 
 def can_record_paper_ballots(user: User) -> bool:

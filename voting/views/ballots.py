@@ -31,6 +31,14 @@ def _voting_round(slug: str) -> BudgetRound:
     return get_object_or_404(BudgetRound.objects.filter(is_imported=False), slug=slug)
 
 
+def _round_area(budget_round: BudgetRound, area_slug: str) -> RoundArea:
+    return get_object_or_404(
+        RoundArea.objects.select_related("area", "budget_round"),
+        budget_round=budget_round,
+        area__slug=area_slug,
+    )
+
+
 def _profile(request: HttpRequest) -> ResidentProfile | None:
     return ResidentProfile.objects.select_related("area").filter(user=request.user).first()
 
@@ -80,11 +88,7 @@ def ballot(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
     """The ballot for one area. "Check my total" recounts without saving (no JavaScript
     needed); "Save my vote" casts or changes the ballot."""
     budget_round = _voting_round(slug)
-    round_area = get_object_or_404(
-        RoundArea.objects.select_related("area", "budget_round"),
-        budget_round=budget_round,
-        area__slug=area_slug,
-    )
+    round_area = _round_area(budget_round, area_slug)
     if not permissions.can_vote_online(request.user):
         return redirect("voting:vote", slug=slug)
     profile = _profile(request)
@@ -155,11 +159,7 @@ def ballot(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
 @login_required
 def vote_receipt(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
     budget_round = _voting_round(slug)
-    round_area = get_object_or_404(
-        RoundArea.objects.select_related("area", "budget_round"),
-        budget_round=budget_round,
-        area__slug=area_slug,
-    )
+    round_area = _round_area(budget_round, area_slug)
     existing = selectors.voter_ballots(voter=request.user, budget_round=budget_round).get(
         round_area.pk
     )
