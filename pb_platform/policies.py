@@ -1,0 +1,57 @@
+"""The shape every app's ``policies.py`` answers in: a ``Decision``.
+
+A policy function answers "may this user do this to this object now, and if not, why"
+from the user's role, the round's phase and the object's state, using only objects the
+caller has already loaded (so list pages keep a constant number of queries). Services
+call ``enforce`` on it whoever calls them (view, command, task, test); views and
+templates only show the answer (``{% if decision %}`` … ``{{ decision.reason }}``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Truthy when allowed; otherwise carries the reason shown to the person."""
+
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+ALLOW = Decision(allowed=True)
+
+
+def deny(reason: str) -> Decision:
+    return Decision(allowed=False, reason=str(reason))
+
+
+def first_denial(*decisions: Decision) -> Decision:
+    """The first refusal among ``decisions`` (checked in order), or ``ALLOW``."""
+    for decision in decisions:
+        if not decision:
+            return decision
+    return ALLOW
+
+
+class PolicyDenied(PermissionDenied):
+    """A service refused because its policy said no. The 403 page shows the reason."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+
+
+def enforce(decision: Decision) -> None:
+    """Raise ``PolicyDenied`` (a ``PermissionDenied``) unless ``decision`` allows."""
+    if not decision:
+        raise PolicyDenied(decision)
