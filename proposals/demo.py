@@ -556,6 +556,8 @@ class ProposalsDemo:
             round_areas = {
                 ra.area.name: ra for ra in budget_round.round_areas.select_related("area")
             }
+            if not {area for _t, _d, area, *_rest in entries} <= set(round_areas):
+                continue  # an officer changed the round's areas: leave it as they made it
             written_at = min(budget_round.submission_starts + timedelta(hours=2), now)
             reviewed_at = max(budget_round.review_starts + timedelta(hours=2), written_at)
             made: dict[str, Proposal] = {}
