@@ -17,14 +17,14 @@ from django.utils import timezone
 from ledgers import services
 from ledgers.models import DeliveryStatus, EntryKind, LedgerEntry
 from ledgers.selectors import funded_proposals
-from proposals.models import BudgetRound
+from proposals.demo import demo_round
 from voting.models import AreaResult
 
 
 class LedgerDemo:
     def seed(self) -> None:
         now = timezone.now()
-        parks = BudgetRound.objects.filter(name="Parks 2026").first()
+        parks = demo_round("Parks 2026")
         published = AreaResult.objects.filter(round_area__budget_round=parks).first()
         # Allocated when the results were published, as the beat job would have.
         services.allocations_for_published_results(now=published.published_at if published else now)

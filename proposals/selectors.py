@@ -41,6 +41,11 @@ def area_list() -> QuerySet[Area]:
     return Area.objects.annotate(resident_count=Count("residents")).order_by("name")
 
 
+def area_rounds(*, area: Area) -> QuerySet[BudgetRound]:
+    """The rounds an area takes part in (to decide what may still change about it)."""
+    return BudgetRound.objects.filter(round_areas__area=area).distinct()
+
+
 def resident_list(*, search: str = "") -> QuerySet[ResidentProfile]:
     residents = ResidentProfile.objects.select_related("user", "area").order_by(
         "display_name", "pk"

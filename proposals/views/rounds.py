@@ -15,7 +15,10 @@ from django.views.decorators.http import require_http_methods
 
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
-from proposals import permissions, selectors, services
+from pb_platform.once import submitted_once
+from pb_platform.policies import enforce
+from pb_platform.text import query_text
+from proposals import permissions, policies, selectors, services
 from proposals.forms import AreaForm, ResidentAreaForm, RoundForm
 from proposals.models import Area, ResidentProfile
 from proposals.phases import PHASE_ORDER, Phase
@@ -61,6 +64,7 @@ def officer_dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @require(permissions.can_manage_rounds)
+@submitted_once
 def officer_round_create(request: HttpRequest) -> HttpResponse:
     areas = list(Area.objects.order_by("name"))
     form = RoundForm(request.POST or None, areas=areas)
@@ -70,6 +74,7 @@ def officer_round_create(request: HttpRequest) -> HttpResponse:
                 created_by=request.user,
                 config=form.to_config(),
                 area_budgets=form.to_area_budgets(),
+                now=timezone.now(),
             )
         except ValidationError as error:
             form_add_service_errors(form, error)
@@ -83,8 +88,16 @@ def officer_round_create(request: HttpRequest) -> HttpResponse:
 @require(permissions.can_manage_rounds)
 def officer_round_edit(request: HttpRequest, slug: str) -> HttpResponse:
     budget_round = get_object_or_404(selectors.round_detail(slug=slug))
+    now = timezone.now()
+    enforce(policies.can_edit_round(request.user, budget_round, now=now))
     areas = list(Area.objects.order_by("name"))
-    form = RoundForm(request.POST or None, areas=areas, initial=RoundForm.initial_for(budget_round))
+    form = RoundForm(
+        request.POST or None,
+        areas=areas,
+        initial=RoundForm.initial_for(budget_round),
+        frozen=policies.round_frozen_fields(budget_round, now=now),
+        editing=True,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             budget_round = services.round_update(
@@ -92,7 +105,8 @@ def officer_round_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 changed_by=request.user,
                 config=form.to_config(),
                 area_budgets=form.to_area_budgets(),
-                now=timezone.now(),
+                reason=form.cleaned_data["reason"],
+                now=now,
             )
         except ValidationError as error:
             form_add_service_errors(form, error)
@@ -106,11 +120,12 @@ def officer_round_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @require(permissions.can_manage_areas)
+@submitted_once
 def officer_areas(request: HttpRequest) -> HttpResponse:
     form = AreaForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            area = services.area_create(**form.cleaned_data)
+            area = services.area_create(created_by=request.user, **form.cleaned_data)
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
@@ -125,6 +140,10 @@ def officer_areas(request: HttpRequest) -> HttpResponse:
 @require(permissions.can_manage_areas)
 def officer_area_edit(request: HttpRequest, pk: int) -> HttpResponse:
     area = get_object_or_404(Area, pk=pk)
+    now = timezone.now()
+    whole_council = policies.can_change_area_whole_council(
+        request.user, area, area_rounds=selectors.area_rounds(area=area), now=now
+    )
     form = AreaForm(
         request.POST or None,
         initial={
@@ -132,10 +151,11 @@ def officer_area_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "population": area.population,
             "is_city_wide": area.is_city_wide,
         },
+        whole_council_frozen=whole_council.reason,
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.area_update(area=area, **form.cleaned_data)
+            services.area_update(area=area, changed_by=request.user, now=now, **form.cleaned_data)
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
@@ -146,11 +166,15 @@ def officer_area_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require(permissions.can_view_residents)
 def officer_residents(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "")[:200]
+    search, search_problem = query_text(request, "q")
     page = Paginator(selectors.resident_list(search=search), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "proposals/officer/residents.html", {"page": page, "search": search})
+    return render(
+        request,
+        "proposals/officer/residents.html",
+        {"page": page, "search": search, "search_problem": search_problem},
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -97,8 +97,10 @@ def round_import_pabulib(
             voting_ends=now - timedelta(days=1),
             delivery_starts=now + timedelta(days=30),
             delivery_ends=now + timedelta(days=395),
-            state=Phase.RESULTS,
-            state_changed_at=now,
+            # "Upcoming" while its area is added: on PostgreSQL a trigger refuses to
+            # add areas to a round whose stored state has reached voting. The state is
+            # set below, in the same transaction.
+            state=Phase.UPCOMING,
             is_imported=True,
             created_by=imported_by,
         )
@@ -120,6 +122,10 @@ def round_import_pabulib(
         )
         proposal_ids = {p.external_id: p.pk for p in proposals}
         _import_ballots(round_area, data, proposal_ids, now)
+        BudgetRound.objects.filter(pk=budget_round.pk).update(
+            state=Phase.RESULTS, state_changed_at=now
+        )
+        budget_round.state, budget_round.state_changed_at = Phase.RESULTS, now
     return budget_round
 
 
