@@ -160,7 +160,8 @@ def proposals_for_duplicate_choice(*, proposal: Proposal) -> QuerySet[Proposal]:
 def flagged_comment_list() -> QuerySet[Comment]:
     """Visible comments people have reported, most reported first, for moderators."""
     return (
-        Comment.objects.filter(hidden_at__isnull=True)
+        # Never a comment on a draft: drafts are their authors' alone.
+        Comment.objects.filter(hidden_at__isnull=True, proposal__submitted_at__isnull=False)
         .annotate(flag_count=Count("flags"))
         .filter(flag_count__gt=0)
         .select_related("proposal", "author__resident_profile")
