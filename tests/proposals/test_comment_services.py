@@ -290,7 +290,7 @@ def test_a_comment_is_hidden_only_once(officer, comment):
     services.comment_hide(comment=comment, officer=officer, reason="Spam.", now=timezone.now())
     before = db_state()
 
-    with pytest.raises(PermissionDenied, match="This comment is already hidden."):
+    with pytest.raises(PermissionDenied, match="This comment is already hidden"):
         services.comment_hide(comment=comment, officer=officer, reason="Again.", now=timezone.now())
 
     assert db_state() == before
