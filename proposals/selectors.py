@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Lower
 
+from pb_platform.users import User
 from proposals.models import (
     PUBLIC_STATUSES,
     Area,
@@ -114,7 +115,8 @@ def proposal_list(
     return _proposals_with_card_data(proposals).order_by(*SORTS.get(sort, SORTS["newest"]))
 
 
-def proposals_of_author(*, author: object) -> QuerySet[Proposal]:
+def proposals_of_author(*, author: User) -> QuerySet[Proposal]:
+    """Everything this person wrote, drafts included: the one list that shows drafts."""
     return _proposals_with_card_data(Proposal.objects.filter(author=author)).order_by(
         "-created_at", "-pk"
     )
