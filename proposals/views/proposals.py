@@ -47,12 +47,18 @@ def _round(slug: str) -> BudgetRound:
     )
 
 
-def _submission_offer(request: HttpRequest, budget_round: BudgetRound, now: datetime) -> Decision:
-    """Whether to show "Suggest an idea": to whoever may submit, and to visitors (who
-    are asked to sign in) while submission is open; staff accounts would only be refused."""
-    if request.user.is_authenticated:
-        return policies.can_create_proposal(request.user, budget_round, now=now)
-    return policies.submission_open(budget_round, now=now)
+def _submission_offer(
+    request: HttpRequest, budget_round: BudgetRound, now: datetime
+) -> Decision | None:
+    """"Suggest an idea" for whoever may submit, and for visitors while submission is
+    open (they are asked to sign in); otherwise the reason. None for staff accounts,
+    which propose nothing and need no reason."""
+    user = request.user
+    if not user.is_authenticated:
+        return policies.submission_open(budget_round, now=now)
+    if not user.has_perm("proposals.add_proposal"):
+        return None
+    return policies.can_create_proposal(user, budget_round, now=now)
 
 
 def round_proposals(request: HttpRequest, slug: str) -> HttpResponse:
