@@ -550,15 +550,17 @@ class ProposalsDemo:
             budget_round = demo_round(round_name)
             if budget_round is None or budget_round.proposals.exists():
                 continue
+            written_at = min(budget_round.submission_starts + timedelta(hours=2), now)
             for name in category_names:
-                services.category_create(budget_round=budget_round, name=name, officer=officer)
+                services.category_create(
+                    budget_round=budget_round, name=name, officer=officer, now=written_at
+                )
             categories = {c.name: c for c in budget_round.categories.all()}
             round_areas = {
                 ra.area.name: ra for ra in budget_round.round_areas.select_related("area")
             }
             if not {area for _t, _d, area, *_rest in entries} <= set(round_areas):
                 continue  # an officer changed the round's areas: leave it as they made it
-            written_at = min(budget_round.submission_starts + timedelta(hours=2), now)
             reviewed_at = max(budget_round.review_starts + timedelta(hours=2), written_at)
             made: dict[str, Proposal] = {}
             for title, description, area, category, estimate, email, fate in entries:

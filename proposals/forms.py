@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
@@ -350,7 +351,7 @@ class RoundAreaChoiceField(forms.ModelChoiceField):
         return obj.area.name
 
 
-class ProposalForm(forms.Form):
+class ProposalForm(CleanTextFormMixin, forms.Form):
     title = forms.CharField(
         label=_("Title"),
         max_length=TITLE_MAX_LENGTH,
@@ -371,10 +372,12 @@ class ProposalForm(forms.Form):
         required=False,
         empty_label=_("No category"),
     )
-    estimated_cost = forms.DecimalField(
+    estimated_cost = MoneyFormField(
         label=_("What do you think it would cost?"),
-        help_text=_("Your best guess in the round's currency. Officers will check it."),
-        **MONEY_FIELD_KWARGS,
+        help_text=_(
+            "Your best guess in the round's currency, in figures such as 1250.50. "
+            "Officers will check it."
+        ),
     )
     location = forms.CharField(
         label=_("Where (optional)"),
@@ -395,10 +398,31 @@ class ProposalForm(forms.Form):
         help_text=_("For people who cannot see it. Needed if you add an image."),
     )
 
-    def __init__(self, *args: Any, budget_round: BudgetRound, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        budget_round: BudgetRound,
+        user: Any = None,
+        proposal: Proposal | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.budget_round = budget_round
-        self.fields["round_area"].queryset = budget_round.round_areas.select_related("area")
+        # Only the areas this person may propose in (``policies.can_propose_in``): their
+        # home area and any whole-council area, and, when editing, where the idea is.
+        profile = getattr(user, "resident_profile", None) if user is not None else None
+        home_area_id = profile.area_id if profile is not None else None
+        allowed = Q(area__is_city_wide=True) | Q(area_id=home_area_id)
+        if proposal is not None:
+            allowed |= Q(pk=proposal.round_area_id)
+        self.fields["round_area"].queryset = budget_round.round_areas.filter(
+            allowed
+        ).select_related("area")
+        if proposal is None and "round_area" not in self.initial:
+            self.initial["round_area"] = next(
+                (ra.pk for ra in budget_round.round_areas.all() if ra.area_id == home_area_id),
+                None,
+            )
         categories = budget_round.categories.all()
         self.fields["category"].queryset = categories
         self.fields["image"].widget.clear_checkbox_label = _("Remove the current image")
@@ -433,7 +457,7 @@ class ProposalForm(forms.Form):
         )
 
 
-class ProposalFilterForm(forms.Form):
+class ProposalFilterForm(CleanTextFormMixin, forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     area = forms.TypedChoiceField(label=_("Area"), required=False, coerce=int, empty_value=None)
     category = forms.TypedChoiceField(
@@ -477,7 +501,7 @@ class ProposalFilterForm(forms.Form):
         }
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(CleanTextFormMixin, forms.Form):
     decision = forms.ChoiceField(
         label=_("Decision"),
         widget=forms.RadioSelect,
@@ -486,11 +510,10 @@ class ReviewForm(forms.Form):
             ("not_feasible", _("Not feasible")),
         ],
     )
-    official_cost = forms.DecimalField(
+    official_cost = MoneyFormField(
         label=_("Official cost"),
         required=False,
         help_text=_("Needed when feasible. It must fit in the area's budget."),
-        **MONEY_FIELD_KWARGS,
     )
     reason = forms.CharField(
         label=_("Public reason"),
@@ -501,7 +524,7 @@ class ReviewForm(forms.Form):
     )
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(CleanTextFormMixin, forms.Form):
     message = forms.CharField(
         label=_("Message to the author"),
         max_length=REASON_MAX_LENGTH,
@@ -510,7 +533,7 @@ class ReturnForm(forms.Form):
     )
 
 
-class DuplicateForm(forms.Form):
+class DuplicateForm(CleanTextFormMixin, forms.Form):
     original = forms.ModelChoiceField(label=_("Duplicate of"), queryset=Proposal.objects.none())
     duplicate_reason = forms.CharField(
         label=_("Public reason"),
@@ -525,15 +548,28 @@ class DuplicateForm(forms.Form):
         self.fields["original"].queryset = proposals_for_duplicate_choice(proposal=proposal)
 
 
-class CommentForm(forms.Form):
+class CommentForm(CleanTextFormMixin, forms.Form):
     body = forms.CharField(
         label=_("Your comment"),
         max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Up to %(n)s characters.") % {"n": f"{COMMENT_MAX_LENGTH:,}"},
+    )
+    # Set by the reply box: the comment answered. Its own message, never a server error,
+    # for an id that is not a number.
+    parent = forms.IntegerField(
+        label=_("Reply to"),
+        required=False,
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid": _("The comment you replied to could not be found. Nothing was saved."),
+            "min_value": _("The comment you replied to could not be found. Nothing was saved."),
+        },
     )
 
 
-class HideCommentForm(forms.Form):
+class HideCommentForm(CleanTextFormMixin, forms.Form):
     reason = forms.CharField(
         label=_("Why hide this comment?"),
         max_length=REASON_MAX_LENGTH,
@@ -542,5 +578,9 @@ class HideCommentForm(forms.Form):
     )
 
 
-class CategoryForm(forms.Form):
-    name = forms.CharField(label=_("Category name"), max_length=80)
+class CategoryForm(CleanTextFormMixin, forms.Form):
+    name = forms.CharField(
+        label=_("Category name"),
+        max_length=80,
+        help_text=_("Up to 80 characters, e.g. “Parks and green spaces”."),
+    )
