@@ -145,7 +145,7 @@ def _no_paper_ballot(ballot: Ballot | None, round_area: RoundArea) -> Decision:
         return ALLOW
     return deny(
         _(
-            "An officer recorded your paper ballot for %(area)s. It counts as it is and "
+            "An officer recorded your paper ballot for %(area)s. It counts as it is. It "
             "cannot be changed online."
         )
         % {"area": round_area.area.name}
