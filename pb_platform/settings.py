@@ -197,6 +197,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "voting.tasks.send_pending_receipts",
         "schedule": 300.0,
     },
+    # proposals: a resident moved to another area while they could vote moves when that
+    # voting has closed (until then the move is pending, so nobody votes in two areas).
+    "proposals-apply-due-area-moves": {
+        "task": "proposals.tasks.apply_due_area_moves",
+        "schedule": float(PHASE_TICK_SECONDS),
+    },
 }
 
 # --- Accounts ---------------------------------------------------------------------------

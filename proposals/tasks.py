@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from proposals import notifications
 from proposals.services import rounds_advance_phases
+from proposals.services.residents import resident_area_changes_apply_due
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +49,10 @@ def send_pending_notifications() -> int:
     for event_id in pending:
         notify_proposal_author.delay(event_id)
     return len(pending)
+
+
+@shared_task
+def apply_due_area_moves() -> int:
+    """Beat task: residents moved while they could vote take their new home area once
+    that voting has closed (idempotent: each move is claimed by a conditional update)."""
+    return resident_area_changes_apply_due(now=timezone.now())

@@ -22,6 +22,7 @@ from proposals import permissions, policies, selectors, services
 from proposals.forms import AreaForm, ResidentAreaForm, RoundForm
 from proposals.models import Area, ResidentProfile
 from proposals.phases import PHASE_ORDER, Phase
+from proposals.services.residents import pending_moves_of, resident_change_area
 
 PAGE_SIZE = 25
 
@@ -180,27 +181,42 @@ def officer_residents(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @require(permissions.can_change_resident_area)
 def officer_resident_area(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = get_object_or_404(ResidentProfile.objects.select_related("user", "area"), pk=pk)
+    profile = get_object_or_404(
+        ResidentProfile.objects.select_related("user", "area", "pending_area"), pk=pk
+    )
     form = ResidentAreaForm(request.POST or None, initial={"area": profile.area_id})
     if request.method == "POST" and form.is_valid():
         try:
-            services.resident_change_area(
+            change = resident_change_area(
                 profile=profile,
                 area=form.cleaned_data["area"],
                 changed_by=request.user,
                 reason=form.cleaned_data["reason"],
+                now=timezone.now(),
             )
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
-            messages.success(
-                request,
-                _("%(name)s now lives in %(area)s.")
-                % {"name": profile.display_name, "area": profile.area.name},
-            )
+            values = {"name": profile.display_name, "area": change.to_area.name}
+            if change.cancelled_at is not None:
+                message = _("The move of %(name)s to %(area)s was called off.") % values
+            elif change.effective_at is None:
+                message = _("The move of %(name)s to %(area)s is pending. %(why)s") % (
+                    values
+                    | {"why": pending_moves_of([profile], now=timezone.now())[profile.pk].reason}
+                )
+            else:
+                message = _("%(name)s now lives in %(area)s.") % values
+            messages.success(request, message)
             return redirect("proposals:officer_residents")
     return render(
-        request, "proposals/officer/resident_area.html", {"form": form, "profile": profile}
+        request,
+        "proposals/officer/resident_area.html",
+        {
+            "form": form,
+            "profile": profile,
+            "pending": pending_moves_of([profile], now=timezone.now()).get(profile.pk),
+        },
     )
 
 
@@ -218,5 +234,10 @@ def audit_overview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_account(request: HttpRequest) -> HttpResponse:
-    profile = ResidentProfile.objects.select_related("area").filter(user=request.user).first()
-    return render(request, "proposals/my_account.html", {"profile": profile})
+    profile = (
+        ResidentProfile.objects.select_related("area", "pending_area")
+        .filter(user=request.user)
+        .first()
+    )
+    pending = pending_moves_of([profile], now=timezone.now()).get(profile.pk) if profile else None
+    return render(request, "proposals/my_account.html", {"profile": profile, "pending": pending})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -30,7 +31,7 @@ def test_nobody_can_live_in_the_whole_council(db, officer):
     profile = ResidentProfileFactory()
     with pytest.raises(ValidationError, match="not the whole council"):
         services.resident_change_area(
-            profile=profile, area=city, changed_by=officer, reason="moved"
+            profile=profile, area=city, changed_by=officer, reason="moved", now=timezone.now()
         )
 
 
