@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +25,9 @@ from pb_platform.money import MoneyFormField
 from pb_platform.text import CleanTextFormMixin
 from proposals.models import Area, BudgetRound
 
+# A label or help text: plain or translated lazily.
+Label = str | Promise
+
 AMOUNT_HELP = _("In pounds and pence (or the round's currency), e.g. 1250.00.")
 
 
@@ -31,11 +35,13 @@ def _amount() -> MoneyFormField:
     return MoneyFormField(label=_("Amount"), help_text=AMOUNT_HELP)
 
 
-def _date(label: str, help_text: str = "") -> DateFormField:
+def _date(label: Label, help_text: Label = "") -> DateFormField:
     return DateFormField(label=label, help_text=help_text)
 
 
-def _reason(label: str, *, required: bool, help_text: str = "", rows: int = 2) -> forms.CharField:
+def _reason(
+    label: Label, *, required: bool, help_text: Label = "", rows: int = 2
+) -> forms.CharField:
     return forms.CharField(
         label=label,
         max_length=services.REASON_MAX,

@@ -92,7 +92,8 @@ def can_reverse(
             _("The allocation comes from the published result; release unused money instead.")
         )
     if is_reversed is None:
-        is_reversed = entry.is_reversed  # type: ignore[attr-defined]  (the annotation)
+        # The annotation of selectors.ledger_entries().
+        is_reversed = entry.is_reversed  # type: ignore[attr-defined]
     if is_reversed:
         return deny(_("Entry %(n)d has already been reversed.") % {"n": entry.sequence})
     # An entry other than an allocation exists only on a funded proposal.

@@ -83,7 +83,7 @@ def _append(*, budget_round_id: int, entry: LedgerEntry) -> LedgerEntry:
     entry.budget_round_id = budget_round_id
     entry.sequence = sequence + 1
     entry.previous_hash = previous_hash
-    reverses_sequence = entry.reverses.sequence if entry.reverses_id else None
+    reverses_sequence = entry.reverses.sequence if entry.reverses is not None else None
     canonical = chain.canonical_json(
         entry_canonical_fields(entry, reverses_sequence=reverses_sequence)
     )
@@ -412,8 +412,6 @@ def reversal_record(
     now: datetime,
 ) -> LedgerEntry:
     """Correct a mistaken entry by a new one that undoes it; the original stays."""
-    if original.proposal_id != proposal.pk:
-        raise ValidationError(_("That entry belongs to another proposal."))
     # Checked once before reading the input (for the clear refusal), and again under the
     # lock, where "not reversed already" cannot change underneath.
     enforce(
@@ -424,6 +422,8 @@ def reversal_record(
             is_reversed=LedgerEntry.objects.filter(reverses=original).exists(),
         )
     )
+    if original.proposal_id != proposal.pk:
+        raise ValidationError(_("That entry belongs to another proposal."))
     reason = _multi_line(reason, "reason", REASON_MAX, _("Say what was wrong."))
     with transaction.atomic():
         _lock_round(proposal.budget_round_id)

@@ -24,6 +24,7 @@ from ledgers.forms import CommitmentForm, DeliveryUpdateForm, ReleaseForm, Rever
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
 from pb_platform.once import submitted_once
+from pb_platform.policies import enforce
 from proposals.models import BudgetRound, Proposal
 
 FORMS: dict[str, type[forms.Form]] = {
@@ -75,8 +76,8 @@ def _record(kind: str, form: forms.Form, request: HttpRequest, proposal: Proposa
 @submitted_once
 def officer_proposal_ledger(request: HttpRequest, pk: int) -> HttpResponse:
     """One funded proposal: its balances and entries, and a form per kind of entry. Each
-    form posts with ``form=<kind>``; only that one is bound. A refused POST (the policy
-    says no) reaches the service, which answers 403 with the reason."""
+    form posts with ``form=<kind>``; only that one is bound. A POST the policy refuses
+    gets 403 with its reason (the service would refuse it too)."""
     proposal = get_object_or_404(selectors.ledger_proposals(), pk=pk)
     now = timezone.now()
     record = policies.can_record_entries(request.user, proposal, now=now)
@@ -87,6 +88,9 @@ def officer_proposal_ledger(request: HttpRequest, pk: int) -> HttpResponse:
         kind: form_class(request.POST if posted == kind else None, prefix=kind)
         for kind, form_class in FORMS.items()
     }
+    if posted in allowed:
+        # A POST the page would not have offered: the same refusal, whatever it holds.
+        enforce(allowed[posted])
     if posted in bound and bound[posted].is_valid():
         try:
             _record(posted, bound[posted], request, proposal)

@@ -456,12 +456,16 @@ def test_the_reverse_page_of_an_allocation_says_why_and_refuses_a_forged_post(pa
     assert ledger_state() == before
 
 
-def test_an_unfunded_proposal_shows_why_instead_of_forms(parks, officer):
+def test_an_unfunded_proposal_shows_why_instead_of_forms_and_refuses_a_forged_post(parks, officer):
     _round, proposals = parks
     url = reverse("ledgers:officer_proposal", args=[proposals["Lights"].pk])
     page = client_for(officer).get(url)
     assert page.status_code == 200
     assert "was not funded" in page.text and "Record a payment" not in page.text
+    before = ledger_state()
+    forged = client_for(officer).post(url, _spend_data("40.00"))
+    assert forged.status_code == 403 and "was not funded" in forged.text
+    assert ledger_state() == before
 
 
 def _queries(client, url) -> int:
