@@ -13,8 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from pb_platform import jobs
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
+from pb_platform.policies import can_retry_job, can_view_jobs
 from proposals import permissions, selectors, services
 from proposals.forms import AreaForm, ResidentAreaForm, RoundForm
 from proposals.models import Area, ResidentProfile
@@ -56,7 +58,18 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require(permissions.can_use_officer_pages)
 def officer_dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "proposals/officer/dashboard.html", {"rounds": selectors.round_list()})
+    job_view = can_view_jobs(request.user)
+    return render(
+        request,
+        "proposals/officer/dashboard.html",
+        {
+            "rounds": selectors.round_list(),
+            # Counts and allocations that failed: each with its error and a Retry button.
+            "failing_jobs": list(jobs.job_items_failing()) if job_view else [],
+            "job_view": job_view,
+            "retry_decision": can_retry_job(request.user),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -165,32 +165,30 @@ class CountDelay:
 
 
 def count_delays(
-    *, round_areas: Iterable[RoundArea], published_ids: Iterable[int], now: datetime
+    *, voting_ends: datetime, unpublished_ids: Iterable[int], now: datetime
 ) -> dict[int, CountDelay]:
-    """The delayed counts among ``round_areas`` (with their round loaded), by area id.
+    """Which of a round's unpublished areas (by id) have a delayed count, and why.
 
-    A count is delayed when the round's voting has ended, the area has no published
-    result (``published_ids``), and the close job recorded a failure for it or it is
-    more than a few ticks late. At most one query, whatever the number of areas.
+    A count is delayed when the round's voting has ended and the close job recorded a
+    failure for the area, or the count is more than a few ticks late. At most one
+    query, whatever the number of areas.
     """
-    published = set(published_ids)
-    due = [
-        round_area
-        for round_area in round_areas
-        if round_area.pk not in published and round_area.budget_round.voting_ends <= now
-    ]
+    if voting_ends > now:
+        return {}
+    ids = list(unpublished_ids)
     records = job_items_recorded(
-        job=CLOSE_JOB, keys=[round_area_job_key(round_area.pk) for round_area in due]
+        job=CLOSE_JOB, keys=[round_area_job_key(round_area_id) for round_area_id in ids]
     )
+    late = now - voting_ends > count_late_after()
     delays: dict[int, CountDelay] = {}
-    for round_area in due:
-        record = records.get(round_area_job_key(round_area.pk))
+    for round_area_id in ids:
+        record = records.get(round_area_job_key(round_area_id))
         if record is not None and record.status != JobItemStatus.OK:
-            delays[round_area.pk] = CountDelay(
+            delays[round_area_id] = CountDelay(
                 failing=True,
                 needs_officer=record.status == JobItemStatus.NEEDS_OFFICER,
                 next_try_at=record.next_try_at,
             )
-        elif now - round_area.budget_round.voting_ends > count_late_after():
-            delays[round_area.pk] = CountDelay(failing=False, needs_officer=False, next_try_at=None)
+        elif late:
+            delays[round_area_id] = CountDelay(failing=False, needs_officer=False, next_try_at=None)
     return delays
