@@ -248,3 +248,22 @@ def test_one_allocation_failing_never_stops_the_others(db, area_a, area_b, monke
     ledger_services.allocations_for_published_results(now=failure.next_try_at)
     assert LedgerEntry.objects.filter(kind=EntryKind.ALLOCATION, proposal=bad).count() == 1
     assert JobItem.objects.get(pk=failure.pk).status == JobItemStatus.OK
+
+
+def test_a_database_error_in_one_item_leaves_the_connection_usable(db):
+    """On PostgreSQL a failed statement aborts the transaction; the item's own savepoint
+    or transaction is rolled back, so the failure and the next items are still written."""
+    AreaFactory(name="Taken", slug="taken")
+
+    def duplicate():
+        AreaFactory(name="Taken again", slug="taken")
+
+    run = jobs.run_items(
+        job=JOB,
+        items=[item("dup", duplicate), item("next", lambda: AreaFactory(name="After").pk)],
+        now=timezone.now(),
+    )
+
+    assert run.failed == ["dup"] and "next" in run.results
+    assert record("dup").last_error.startswith("IntegrityError")
+    assert Area.objects.filter(name="After").exists()
