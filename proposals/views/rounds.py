@@ -23,6 +23,8 @@ from proposals.models import Area, ResidentProfile
 from proposals.phases import PHASE_ORDER, Phase
 
 PAGE_SIZE = 25
+# The dashboard lists the worst failing job items; the jobs page lists them all.
+FAILING_JOBS_SHOWN = 20
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -65,7 +67,7 @@ def officer_dashboard(request: HttpRequest) -> HttpResponse:
         {
             "rounds": selectors.round_list(),
             # Counts and allocations that failed: each with its error and a Retry button.
-            "failing_jobs": list(jobs.job_items_failing()) if job_view else [],
+            "failing_jobs": list(jobs.job_items_failing()[:FAILING_JOBS_SHOWN]) if job_view else [],
             "job_view": job_view,
             "retry_decision": can_retry_job(request.user),
         },
