@@ -81,6 +81,10 @@ class JobItem(models.Model):
     def __str__(self) -> str:
         return f"{self.job} {self.item_key}"
 
+    @property
+    def waits_for_officer(self) -> bool:
+        return self.status == JobItemStatus.NEEDS_OFFICER
+
 
 class JobItemEventKind(models.TextChoices):
     FAILED = "failed", "Failed"
@@ -111,3 +115,7 @@ class JobItemEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_failure(self) -> bool:
+        return self.kind == JobItemEventKind.FAILED
