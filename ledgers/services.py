@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from ledgers import chain, policies
 from ledgers.models import DeliveryStatus, DeliveryUpdate, EntryKind, LedgerEntry, LedgerExport
+from pb_platform import jobs
 from pb_platform.dates import happened_check
 from pb_platform.money import money_format, money_parse
 from pb_platform.policies import enforce
@@ -190,11 +192,17 @@ def _multi_line(value: str, field: str, limit: int, required_message: str | None
 # --- Allocation on publication -----------------------------------------------------------
 
 
+# The allocation job's items in ``pb_platform.jobs``: one per funded proposal.
+ALLOCATION_JOB = "ledgers.allocate_published_results"
+
+
 def allocations_for_published_results(*, now: datetime) -> int:
     """Allocate each winning proposal of every published result its official cost, once.
 
     Idempotent: proposals that already have an allocation are skipped, and a unique
-    constraint in the database refuses a second one even if two runs race.
+    constraint in the database refuses a second one even if two runs race. Each proposal
+    is a job item: one whose allocation fails is recorded and retried with a back-off
+    (then waits for an officer) while the others are allocated.
     """
     pending = list(
         ResultLine.objects.filter(funded=True, result__published_at__isnull=False)
@@ -202,29 +210,44 @@ def allocations_for_published_results(*, now: datetime) -> int:
         .select_related("proposal__budget_round")
         .order_by("proposal__budget_round_id", "selection_order", "pk")
     )
-    made = 0
-    for line in pending:
-        with transaction.atomic():
-            proposal = line.proposal
-            # Checked again under the round's lock, in case another run got here first.
-            _lock_round(proposal.budget_round_id)
-            if LedgerEntry.objects.filter(proposal=proposal, kind=EntryKind.ALLOCATION).exists():
-                continue
-            _append(
-                budget_round_id=proposal.budget_round_id,
-                entry=LedgerEntry(
-                    proposal=proposal,
-                    kind=EntryKind.ALLOCATION,
-                    amount=line.cost,
-                    currency=proposal.budget_round.currency,
-                    **_movement(EntryKind.ALLOCATION, line.cost),
-                    description=_("Funded by the published result (position %(n)d).")
-                    % {"n": line.selection_order},
-                    recorded_at=now,
-                ),
+    run = jobs.run_items(
+        job=ALLOCATION_JOB,
+        items=[
+            jobs.JobItemRun(
+                key=f"proposal:{line.proposal_id}",
+                label=_("Allocating “%(proposal)s” in %(round)s")
+                % {"proposal": line.proposal.title, "round": line.proposal.budget_round.name},
+                run=partial(_allocation_record, line=line, now=now),
             )
-            made += 1
-    return made
+            for line in pending
+        ],
+        now=now,
+    )
+    return sum(1 for made in run.results.values() if made)
+
+
+def _allocation_record(*, line: ResultLine, now: datetime) -> bool:
+    """The allocation of one funded line; False if another run made it first."""
+    with transaction.atomic():
+        proposal = line.proposal
+        # Checked again under the round's lock, in case another run got here first.
+        _lock_round(proposal.budget_round_id)
+        if LedgerEntry.objects.filter(proposal=proposal, kind=EntryKind.ALLOCATION).exists():
+            return False
+        _append(
+            budget_round_id=proposal.budget_round_id,
+            entry=LedgerEntry(
+                proposal=proposal,
+                kind=EntryKind.ALLOCATION,
+                amount=line.cost,
+                currency=proposal.budget_round.currency,
+                **_movement(EntryKind.ALLOCATION, line.cost),
+                description=_("Funded by the published result (position %(n)d).")
+                % {"n": line.selection_order},
+                recorded_at=now,
+            ),
+        )
+    return True
 
 
 # --- Officers' entries ---------------------------------------------------------------------

@@ -26,3 +26,96 @@ class SubmissionToken(models.Model):
 
     def __str__(self) -> str:
         return str(self.token)
+
+
+class JobItemStatus(models.TextChoices):
+    OK = "ok", "OK"
+    FAILING = "failing", "Failing, tried again automatically"
+    NEEDS_OFFICER = "needs_officer", "Waiting for an officer to retry it"
+
+
+class JobItem(models.Model):
+    """One item of a periodic job (an area to count, a proposal to allocate) that has
+    failed at least once: its failures so far and when it is tried next.
+
+    A row exists only for items that have failed; a success after failures puts it back
+    to ``ok``. The job's own claims and constraints still make the work happen once;
+    this only decides whether the job tries the item now (see ``pb_platform.jobs``).
+    """
+
+    job = models.CharField(max_length=100)
+    item_key = models.CharField(max_length=100)
+    # What the item is, for officers: "Counting Old Town in Neighbourhood Fund 2026".
+    label = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=20, choices=JobItemStatus.choices, default=JobItemStatus.OK
+    )
+    # Failures since the last success or officer's retry.
+    attempts = models.PositiveIntegerField(default=0)
+    # The exception's type and message, never a stack trace (officers read it).
+    last_error = models.TextField(blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    # Empty when the item is not waiting for a back-off (ok, or waiting for an officer).
+    next_try_at = models.DateTimeField(null=True, blank=True)
+    retried_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    retried_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "item_key"], name="job_item_unique_key"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["ok", "failing", "needs_officer"]),
+                name="job_item_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "updated_at"], name="job_item_status")]
+        permissions = [("retry_jobitem", "Can retry a job item that failed")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.item_key}"
+
+    @property
+    def waits_for_officer(self) -> bool:
+        return self.status == JobItemStatus.NEEDS_OFFICER
+
+
+class JobItemEventKind(models.TextChoices):
+    FAILED = "failed", "Failed"
+    SUCCEEDED = "succeeded", "Succeeded after failing"
+    RETRIED = "retried", "Retried by an officer"
+
+
+class JobItemEvent(models.Model):
+    """The history of a job item, append-only: each failure, the success that ended
+    them, and each officer's retry with who asked and when."""
+
+    item = models.ForeignKey(JobItem, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=JobItemEventKind.choices)
+    at = models.DateTimeField()
+    # The failure's number since the last success or retry (0 for the other kinds).
+    attempt = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["item", "at"], name="job_item_event_item_at")]
+
+    def __str__(self) -> str:
+        return f"{self.item} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_failure(self) -> bool:
+        return self.kind == JobItemEventKind.FAILED

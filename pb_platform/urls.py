@@ -11,6 +11,8 @@ admin.site.site_title = "Commonpurse admin"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("officer/jobs/", views.job_history, name="job_history"),
+    path("officer/jobs/<int:pk>/retry/", views.job_item_retry, name="job_item_retry"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("proposals.urls")),

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from functools import partial
 
 from celery import shared_task
 from django.utils import timezone
 
+from pb_platform.jobs import JobItemRun, run_items
+from voting.models import AreaResult
 from voting.services import receipts
-from voting.services.results import area_close_count_publish, due_round_area_ids
+from voting.services.results import (
+    CLOSE_JOB,
+    area_close_count_publish,
+    due_round_areas,
+    round_area_job_key,
+    round_area_job_label,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -20,16 +29,33 @@ def close_count_publish() -> int:
 
     Idempotent: each area is claimed with a conditional update inside the transaction
     that stores its result, so a second run (or two beats at once) changes nothing.
+    Each area is a job item: one whose count raises is recorded and retried with a
+    back-off (then waits for an officer) while every other area is published.
     """
+    now = timezone.now()
+    run = run_items(
+        job=CLOSE_JOB,
+        items=[
+            JobItemRun(
+                key=round_area_job_key(round_area.pk),
+                label=round_area_job_label(round_area),
+                run=partial(_close_area, round_area.pk),
+            )
+            for round_area in due_round_areas(now=now)
+        ],
+        now=now,
+    )
     published = 0
-    for round_area_id in due_round_area_ids(now=timezone.now()):
-        result = area_close_count_publish(round_area_id=round_area_id, now=timezone.now())
+    for key, result in run.results.items():
         if result is not None:
             published += 1
-            logger.info(
-                "area %s counted and published: %s ballots", round_area_id, result.ballots_counted
-            )
+            logger.info("%s counted and published: %s ballots", key, result.ballots_counted)
     return published
+
+
+def _close_area(round_area_id: int) -> AreaResult | None:
+    # The clock is read per area, as the count is stored with the time it was made.
+    return area_close_count_publish(round_area_id=round_area_id, now=timezone.now())
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=60)

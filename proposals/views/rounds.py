@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from pb_platform import jobs
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
 from pb_platform.once import submitted_once
-from pb_platform.policies import enforce
+from pb_platform.policies import can_retry_job, can_view_jobs, enforce
 from pb_platform.text import query_text
 from proposals import permissions, policies, selectors, services
 from proposals.forms import AreaForm, ResidentAreaForm, RoundForm
@@ -25,6 +26,8 @@ from proposals.phases import PHASE_ORDER, Phase
 from proposals.services.residents import pending_moves_of, resident_change_area
 
 PAGE_SIZE = 25
+# The dashboard lists the worst failing job items; the jobs page lists them all.
+FAILING_JOBS_SHOWN = 20
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -60,7 +63,18 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require(permissions.can_use_officer_pages)
 def officer_dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "proposals/officer/dashboard.html", {"rounds": selectors.round_list()})
+    job_view = can_view_jobs(request.user)
+    return render(
+        request,
+        "proposals/officer/dashboard.html",
+        {
+            "rounds": selectors.round_list(),
+            # Counts and allocations that failed: each with its error and a Retry button.
+            "failing_jobs": list(jobs.job_items_failing()[:FAILING_JOBS_SHOWN]) if job_view else [],
+            "job_view": job_view,
+            "retry_decision": can_retry_job(request.user),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
