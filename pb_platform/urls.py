@@ -11,6 +11,8 @@ admin.site.site_title = "Commonpurse admin"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/emails/", views.email_preferences, name="email_preferences"),
+    path("emails/unsubscribe/<str:token>/", views.email_unsubscribe, name="email_unsubscribe"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("proposals.urls")),
