@@ -275,6 +275,7 @@ def _render(item: OutboxEmail, kind: EmailKind) -> EmailMessage | None:
         context["preferences_url"] = settings.SITE_URL + reverse("email_preferences")
         subject = render_to_string(f"{item.template_name}_subject.txt", context)
         body = render_to_string(f"{item.template_name}.txt", context)
+    # The account's address now: it may have changed since the email was queued.
     address = item.recipient.email if item.recipient and item.recipient.email else item.to_email
     return EmailMessage(subject=" ".join(subject.split()), body=body, to=[address], headers=headers)
 
@@ -290,6 +291,8 @@ def outbox_send(*, item_id: int, now: datetime) -> str:
     try:
         if kind is None:
             raise LookupError(f"unknown email kind {item.kind!r}")
+        if item.recipient is None:
+            return _cancel(item_id, reason="account deleted", now=now)
         if not email_wanted(user=item.recipient, kind=kind):
             return _cancel(item_id, reason="unsubscribed", now=now)
         message = _render(item, kind)

@@ -32,7 +32,7 @@ def decision_context(params: dict[str, Any]) -> dict[str, Any] | None:
     """The email's context, loaded at send time; None if the event is gone."""
     event = (
         ProposalEvent.objects.select_related("proposal", "proposal__budget_round")
-        .filter(pk=params.get("event_id"))
+        .filter(pk=int(params["event_id"]))
         .first()
     )
     if event is None:

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
-from django.core import mail
+from django.core import mail, signing
 from django.core.mail.backends import locmem
 from django.core.management import call_command
 from django.test import Client
@@ -378,7 +378,12 @@ def test_a_tampered_unsubscribe_link_is_refused_and_changes_nothing(
     forged = unsubscribe_token(user_id=resident_a.pk, kind="proposal_decision").replace(
         ":", ":x", 1
     )
-    other_user = token.replace(str(resident_a.pk), str(resident_b.pk))
+    # Someone else's id, signed with a key that is not the site's.
+    other_user = signing.dumps(
+        {"u": resident_b.pk, "k": "proposal_decision"},
+        key="not-the-site-key",
+        salt=outbox.UNSUBSCRIBE_SALT,
+    )
     # Validly signed, but for a kind that cannot be turned off.
     receipts = unsubscribe_token(user_id=resident_a.pk, kind="ballot_receipt")
     for bad in (forged, token[:-1] + ("A" if token[-1] != "A" else "B"), other_user, receipts):
@@ -512,3 +517,14 @@ def test_the_demo_queues_no_email_for_its_made_up_history(db):
 
     assert OutboxEmail.objects.exists()  # its services did queue them...
     assert outbox_due_ids(now=timezone.now() + timedelta(days=1)) == []  # ...all cancelled
+
+
+def test_an_email_goes_to_the_address_the_account_has_when_it_is_sent(
+    resident_a, voting_area, enqueued, django_capture_on_commit_callbacks
+):
+    vote(resident_a, voting_area, django_capture_on_commit_callbacks)
+    resident_a.email = "alex.new@example.org"
+    resident_a.save()
+
+    assert outbox_sweep(now=timezone.now()) == 1
+    assert mail.outbox[0].to == ["alex.new@example.org"]

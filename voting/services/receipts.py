@@ -42,7 +42,7 @@ def receipt_context(params: dict[str, Any]) -> dict[str, Any] | None:
         Ballot.objects.select_related(
             "voter__resident_profile", "round_area__area", "round_area__budget_round"
         )
-        .filter(pk=params.get("ballot_id"))
+        .filter(pk=int(params["ballot_id"]))
         .first()
     )
     if ballot is None:
