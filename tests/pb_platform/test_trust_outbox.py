@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import smtplib
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from django.apps import apps
 from django.core import mail, signing
 from django.core.mail.backends import locmem
 from django.core.management import call_command
+from django.db import connections
 from django.test import Client
 from django.utils import formats, timezone, translation
 
@@ -40,7 +42,7 @@ from proposals import services
 from proposals.models import ProposalEvent, ProposalStatus
 from proposals.phases import Phase
 from tests.conftest import client_for
-from tests.factories import BudgetRoundFactory, ProposalFactory, RoundAreaFactory
+from tests.factories import BudgetRoundFactory, ProposalFactory, RoundAreaFactory, UserFactory
 from voting.models import Ballot, BallotChannel
 from voting.services.ballots import ballot_submit
 
@@ -528,3 +530,37 @@ def test_an_email_goes_to_the_address_the_account_has_when_it_is_sent(
 
     assert outbox_sweep(now=timezone.now()) == 1
     assert mail.outbox[0].to == ["alex.new@example.org"]
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_of_eight_senders_racing_for_one_email_exactly_one_sends_it():
+    user = UserFactory(email="racer@example.org")
+    now = timezone.now()
+    item = OutboxEmail.objects.create(
+        kind="proposal_decision",
+        recipient=user,
+        to_email=user.email,
+        template_name="proposals/email/status_changed",
+        params={"event_id": 0},
+        language="en-gb",
+        created_at=now,
+        next_try_at=now,
+    )
+    barrier = threading.Barrier(8)
+    results: list[object] = [None] * 8
+
+    def sender(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = outbox_claim(item_id=item.pk, now=now)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(results, key=str) == [False] * 7 + [True]
