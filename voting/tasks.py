@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import smtplib
 from functools import partial
 
 from celery import shared_task
@@ -11,7 +10,6 @@ from django.utils import timezone
 
 from pb_platform.jobs import JobItemRun, run_items
 from voting.models import AreaResult
-from voting.services import receipts
 from voting.services.results import (
     CLOSE_JOB,
     area_close_count_publish,
@@ -56,27 +54,3 @@ def close_count_publish() -> int:
 def _close_area(round_area_id: int) -> AreaResult | None:
     # The clock is read per area, as the count is stored with the time it was made.
     return area_close_count_publish(round_area_id=round_area_id, now=timezone.now())
-
-
-@shared_task(bind=True, max_retries=5, default_retry_delay=60)
-def send_ballot_receipt(self, ballot_id: int) -> bool:
-    """Email an online voter their receipt code. Retried on mail errors."""
-    ballot = receipts.receipt_claim(ballot_id=ballot_id, now=timezone.now())
-    if ballot is None:
-        return False  # already sent, or being sent by another run
-    try:
-        receipts.receipt_email_send(ballot)
-    except (smtplib.SMTPException, OSError) as error:
-        receipts.receipt_release(ballot_id=ballot_id)
-        logger.warning("sending receipt %s failed: %s", ballot_id, error)
-        raise self.retry(exc=error, countdown=60 * 2**self.request.retries) from error
-    return True
-
-
-@shared_task
-def send_pending_receipts() -> int:
-    """Beat task: the outbox sweep for receipts the on-commit fast path did not send."""
-    pending = receipts.pending_receipt_ids(now=timezone.now())
-    for ballot_id in pending:
-        send_ballot_receipt.delay(ballot_id)
-    return len(pending)

@@ -50,7 +50,7 @@ def _round(slug: str) -> BudgetRound:
 def _submission_offer(
     request: HttpRequest, budget_round: BudgetRound, now: datetime
 ) -> Decision | None:
-    """"Suggest an idea" for whoever may submit, and for visitors while submission is
+    """ "Suggest an idea" for whoever may submit, and for visitors while submission is
     open (they are asked to sign in); otherwise the reason. None for staff accounts,
     which propose nothing and need no reason."""
     user = request.user

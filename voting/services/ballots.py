@@ -31,7 +31,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from pb_platform.dates import EARLIEST_YEAR
 from pb_platform.money import money_format
@@ -42,6 +41,7 @@ from proposals.models import Area, BallotType, Proposal, ResidentProfile, RoundA
 from voting import policies
 from voting.models import Ballot, BallotChannel, BallotChoice
 from voting.selectors import area_ballot_proposals
+from voting.services.receipts import receipt_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -204,8 +204,7 @@ def ballot_submit(
         else:
             ballot = existing
             ballot.changed_at = now
-            ballot.receipt_emailed_at = None
-            ballot.save(update_fields=["changed_at", "receipt_emailed_at"])
+            ballot.save(update_fields=["changed_at"])
         _choices_replace(ballot, chosen)
         _receipt_email_after_commit(ballot)
     return ballot
@@ -259,12 +258,10 @@ def paper_ballot_record(
                 receipt_code=receipt_code_new(),
                 cast_at=now,
                 changed_at=now,
-                # Walk-in voters have no email; the officer hands over the receipt.
-                receipt_emailed_at=None if voter.email else now,
             )
             _choices_replace(ballot, chosen)
-            if voter.email:
-                _receipt_email_after_commit(ballot)
+            # Walk-in voters have no email: nothing is queued; the officer hands it over.
+            _receipt_email_after_commit(ballot)
     except IntegrityError:
         # The voter's own online ballot (or a colleague's entry) arrived in the meantime.
         existing = Ballot.objects.filter(round_area=round_area, voter=voter).first()
@@ -330,18 +327,8 @@ def walk_in_voter_register(
         )
 
 
-# --- Receipt emails (an outbox: ``receipt_emailed_at`` empty means not yet sent) --------
+# --- Receipt emails (queued in the ballot's transaction, sent after it commits) ---------
 
 
 def _receipt_email_after_commit(ballot: Ballot) -> None:
-    ballot_id = ballot.pk
-
-    def enqueue() -> None:
-        from voting.tasks import send_ballot_receipt
-
-        try:
-            send_ballot_receipt.delay(ballot_id)
-        except BrokerUnavailable:
-            logger.warning("broker unavailable; receipt %s left for the sweep", ballot_id)
-
-    transaction.on_commit(enqueue)
+    receipt_enqueue(ballot, now=ballot.changed_at)

@@ -13,7 +13,7 @@ def changes_before_pending_took_effect_at_once(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("proposals", "0008_city_wide_areas_walk_ins_and_closing"),
+        ("proposals", "0010_frozen_rounds"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
