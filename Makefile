@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format browser-deps clean-db
+.PHONY: run test lint typecheck format browser-deps clean-db
 
 # The virtualenv, rebuilt only when pyproject.toml changes.
 $(BIN)/python:
@@ -42,12 +42,17 @@ run: $(VENV)/.installed
 	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
 	  wait -n; }
 
-test: $(VENV)/.installed browser-deps lint
+test: $(VENV)/.installed browser-deps lint typecheck
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy with django-stubs on every module that holds rules (policies, services, selectors,
+# rules; the list is in pyproject.toml). The settings need DEBUG or a SECRET_KEY to load.
+typecheck: $(VENV)/.installed
+	DEBUG=true $(BIN)/mypy
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .

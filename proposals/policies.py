@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.utils import formats, timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from pb_platform.policies import ALLOW, Decision, deny, first_denial
@@ -185,10 +184,6 @@ COMMENT_PHASES = (Phase.SUBMISSION, Phase.REVIEW)
 DUPLICABLE_STATUSES = (*REVIEWABLE_STATUSES, ProposalStatus.RETURNED)
 
 _PHASE_STARTS = {phase: name for name, phase in BOUNDARIES}
-
-
-def _when(at: datetime) -> str:
-    return date_format(timezone.localtime(at), "j F Y, H:i")
 
 
 def _during(

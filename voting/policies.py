@@ -39,7 +39,7 @@ def profile_of(user: AnyUser) -> ResidentProfile | None:
     if not user.is_authenticated:
         return None
     try:
-        return user.resident_profile  # type: ignore[union-attr]
+        return user.resident_profile
     except ObjectDoesNotExist:
         return None
 

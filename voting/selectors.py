@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Q, QuerySet
 
+from pb_platform.users import User
 from proposals.models import BudgetRound, Proposal, ProposalStatus, ResidentProfile, RoundArea
 from voting.models import AreaResult, Ballot, BallotChannel, ResultLine
 
@@ -39,7 +39,7 @@ def voter_round_areas(*, profile: ResidentProfile, budget_round: BudgetRound) ->
     )
 
 
-def voter_ballots(*, voter: AbstractBaseUser, budget_round: BudgetRound) -> dict[int, Ballot]:
+def voter_ballots(*, voter: User, budget_round: BudgetRound) -> dict[int, Ballot]:
     """The voter's own ballots in a round, by round area id (for their own pages)."""
     return {
         ballot.round_area_id: ballot
@@ -52,7 +52,7 @@ def ballot_choice_ids(*, ballot: Ballot) -> list[int]:
     return list(ballot.choices.values_list("proposal_id", flat=True))
 
 
-def my_ballots(*, voter: AbstractBaseUser) -> list[Ballot]:
+def my_ballots(*, voter: User) -> list[Ballot]:
     """The voter's ballots with their round, area and (if published) area result; no
     choices."""
     return list(
@@ -167,7 +167,7 @@ def paper_voter_rows(
     ]
 
 
-def voter_area_ballot(*, voter: AbstractBaseUser, round_area: RoundArea) -> Ballot | None:
+def voter_area_ballot(*, voter: User, round_area: RoundArea) -> Ballot | None:
     """The person's ballot for an area, without its choices, if they have one."""
     return (
         Ballot.objects.filter(voter=voter, round_area=round_area)
@@ -176,7 +176,7 @@ def voter_area_ballot(*, voter: AbstractBaseUser, round_area: RoundArea) -> Ball
     )
 
 
-def paper_receipts_of(*, officer: AbstractBaseUser, budget_round: BudgetRound) -> QuerySet[Ballot]:
+def paper_receipts_of(*, officer: User, budget_round: BudgetRound) -> QuerySet[Ballot]:
     """Paper ballots this officer recorded in the round, with what their confirmation
     shows (the voter's name, the area, the receipt code), never the choices."""
     return Ballot.objects.filter(

@@ -24,7 +24,10 @@ def _area_validate(*, name: str, population: int | None, exclude_pk: int | None)
     name = text_clean(
         name, field="name", max_length=NAME_MAX_LENGTH, required_message=_("Give the area a name.")
     )
-    if Area.objects.exclude(pk=exclude_pk).filter(name__iexact=name).exists():
+    taken = Area.objects.filter(name__iexact=name)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
         raise ValidationError({"name": [_("There is already an area with this name.")]})
     if population is not None and population < 0:
         raise ValidationError({"population": [_("Population cannot be negative.")]})

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from pb_platform.policies import ALLOW, deny, enforce
 from pb_platform.roles import RESIDENT, role_grant
 from pb_platform.text import text_clean
-from pb_platform.users import AnyUser, User
+from pb_platform.users import AnyUser, User, signed_in
 from proposals import permissions
 from proposals.models import Area, BudgetRound, ResidentAreaChange, ResidentProfile, RoundArea
 
@@ -207,13 +207,13 @@ def resident_change_area(
         if earlier is not None:
             earlier.cancelled_at = now
             earlier.save(update_fields=["cancelled_at"])
-        if locked.area_id == area.pk:
+        if locked.area_id == area.pk and earlier is not None:
             # Back to where they live: the pending move is called off, nothing else.
             locked.pending_area = None
             locked.pending_since = None
             locked.save(update_fields=["pending_area", "pending_since", "updated_at"])
             profile.refresh_from_db()
-            return earlier  # type: ignore[return-value]  (not None: checked above)
+            return earlier
         blockers = area_move_blockers(
             home_area_id=locked.area_id, open_voting=open_voting_list(now=now)
         )
@@ -221,7 +221,7 @@ def resident_change_area(
             profile=locked,
             from_area_id=locked.area_id,
             to_area=area,
-            changed_by=changed_by,
+            changed_by=signed_in(changed_by),
             changed_at=now,
             reason=reason,
             effective_at=None if blockers else now,

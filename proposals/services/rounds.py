@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError
 from django.utils import formats, timezone
 from django.utils.text import slugify
@@ -47,7 +48,11 @@ REASON_MAX_LENGTH = 500
 EARLIEST_START = timedelta(days=365)
 LATEST_START = timedelta(days=3653)
 
-BOUNDARY_LABELS = {name: BudgetRound._meta.get_field(name).verbose_name for name, _p in BOUNDARIES}
+# The boundaries are date fields (not relations), so each has a verbose name.
+BOUNDARY_LABELS = {
+    name: cast(models.DateTimeField, BudgetRound._meta.get_field(name)).verbose_name
+    for name, _p in BOUNDARIES
+}
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,9 @@ def round_config_validate(
     except ValidationError as error:
         take(error)
     else:
-        taken = BudgetRound.objects.exclude(pk=exclude_pk).filter(name__iexact=name)
+        taken = BudgetRound.objects.filter(name__iexact=name)
+        if exclude_pk is not None:
+            taken = taken.exclude(pk=exclude_pk)
         if taken.exists():
             add("name", _name_taken(name))
     try:

@@ -43,7 +43,7 @@ def submission_round(area_a, area_b, whole_council):
     """A round taking ideas, with a pot for area A, area B and the whole council."""
     budget_round = BudgetRoundFactory(slug="open", phase=Phase.SUBMISSION)
     for area in (area_a, area_b, whole_council):
-        RoundAreaFactory(budget_round=budget_round, area=area, budget=Decimal("50000.00"))
+        RoundAreaFactory(budget_round=budget_round, area=area, budget=Decimal("30000.00"))
     return budget_round
 
 

@@ -33,10 +33,12 @@ from voting.services.ballots import ballot_submit, paper_ballot_record
 
 
 def make_round(area, *, phase=Phase.VOTING, slug="vote-now"):
+    # Round names are unique: a second round in one test is named after its address.
+    name = "Parks 2027" if slug == "vote-now" else f"Parks 2027 ({slug})"
     round_area = RoundAreaFactory(
         area=area,
         budget=Decimal("5000.00"),
-        budget_round=BudgetRoundFactory(phase=phase, slug=slug, name="Parks 2027"),
+        budget_round=BudgetRoundFactory(phase=phase, slug=slug, name=name),
     )
     for title in ("Benches by the pond", "Swings for the park"):
         ProposalFactory(

@@ -36,7 +36,7 @@ from pb_platform.dates import EARLIEST_YEAR
 from pb_platform.money import money_format
 from pb_platform.policies import ALLOW, Decision, PolicyDenied, deny, enforce, first_denial
 from pb_platform.text import text_clean
-from pb_platform.users import AnyUser, User
+from pb_platform.users import AnyUser, User, signed_in
 from proposals.models import Area, BallotType, Proposal, ResidentProfile, RoundArea
 from voting import policies
 from voting.models import Ballot, BallotChannel, BallotChoice
@@ -254,7 +254,7 @@ def paper_ballot_record(
                 round_area=round_area,
                 voter=voter,
                 channel=BallotChannel.PAPER,
-                recorded_by=officer,
+                recorded_by=signed_in(officer),
                 receipt_code=receipt_code_new(),
                 cast_at=now,
                 changed_at=now,
@@ -323,7 +323,7 @@ def walk_in_voter_register(
             display_name=name,
             area=area,
             date_of_birth=date_of_birth,
-            registered_by=officer,
+            registered_by=signed_in(officer),
         )
 
 
