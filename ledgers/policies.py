@@ -19,7 +19,8 @@ from ledgers import permissions
 from ledgers.models import EntryKind, LedgerEntry
 from pb_platform.policies import ALLOW, Decision, deny
 from pb_platform.users import AnyUser
-from proposals.models import Proposal
+from proposals.models import BudgetRound, Proposal
+from proposals.phases import Phase, phase_rank
 
 
 def proposal_is_funded(proposal: Proposal, funded: bool | None = None) -> bool:
@@ -105,3 +106,23 @@ def can_audit_ledger(user: AnyUser) -> Decision:
     if not permissions.can_audit_ledger(user):
         return deny(_("Only auditors can see who recorded each entry and download the ledger."))
     return ALLOW
+
+
+# --- What the round's pages offer (links to ledger pages) -------------------------------
+
+
+def round_money_public(budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """Money is allocated from published results, so "where the money went" has
+    something to show once voting has closed."""
+    if budget_round.is_imported or phase_rank(budget_round.phase_at(now)) >= phase_rank(
+        Phase.RESULTS
+    ):
+        return ALLOW
+    return deny(_("Money is allocated once voting has closed and the results are counted."))
+
+
+def can_open_round_ledger(user: AnyUser, budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """The officers' ledger of a round: from the close of voting on."""
+    if not permissions.can_record_ledger_entries(user):
+        return deny(_("Only council officers record ledger entries."))
+    return round_money_public(budget_round, now=now)

@@ -56,12 +56,6 @@ def is_verified_resident(user: User) -> bool:
     return user.has_perm("proposals.add_proposal") and has_home_area_and_verified_email(user)
 
 
-def should_offer_submission(user: User) -> bool:
-    """Show "Suggest an idea" to visitors (they are asked to sign in) and to residents
-    who may submit; not to staff accounts, who would only be refused."""
-    return not user.is_authenticated or is_verified_resident(user)
-
-
 def can_review_proposals(user: User) -> bool:
     return user.is_authenticated and user.has_perm("proposals.review_proposal")
 

@@ -244,6 +244,17 @@ def can_create_proposal(user: AnyUser, budget_round: BudgetRound, *, now: dateti
     )
 
 
+def submission_offer(user: AnyUser, budget_round: BudgetRound, *, now: datetime) -> Decision | None:
+    """What to say about "Suggest an idea": allowed for whoever may submit and for
+    visitors while submission is open (they are asked to sign in); otherwise the reason.
+    None for staff accounts, which propose nothing and need no reason."""
+    if not user.is_authenticated:
+        return submission_open(budget_round, now=now)
+    if not user.has_perm("proposals.add_proposal"):
+        return None
+    return can_create_proposal(user, budget_round, now=now)
+
+
 def can_propose_in(user: AnyUser, round_area: RoundArea) -> Decision:
     """A resident proposes for their home area, or for a whole-council area (which
     every resident may vote on). Needs ``round_area.area`` loaded; reads the person's

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from pb_platform.policies import ALLOW, Decision, deny, first_denial
 from pb_platform.users import AnyUser
 from proposals.models import BudgetRound, ResidentProfile, RoundArea
-from proposals.phases import Phase
+from proposals.phases import Phase, phase_rank
 from voting import permissions
 from voting.models import Ballot, BallotChannel
 
@@ -233,3 +233,40 @@ def can_view_turnout(user: AnyUser) -> Decision:
     if permissions.can_view_turnout(user):
         return ALLOW
     return deny(_("Only council officers and auditors see turnout."))
+
+
+# --- What the round's pages offer (links to voting pages) -------------------------------
+
+
+def round_results_due(budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """Whether the round's results page has something to show: voting has closed (the
+    page then says "counting" until each area is published), or it was imported."""
+    if budget_round.is_imported or phase_rank(budget_round.phase_at(now)) >= phase_rank(
+        Phase.RESULTS
+    ):
+        return ALLOW
+    return deny(
+        _("Results of “%(round)s” follow the close of voting on %(when)s.")
+        % {"round": budget_round.name, "when": when_shown(budget_round.voting_ends)}
+    )
+
+
+def can_record_paper_ballots_in(
+    user: AnyUser, budget_round: BudgetRound, *, now: datetime
+) -> Decision:
+    """Officers record paper ballots of a round while it takes ballots."""
+    return first_denial(polling_officer(user), round_voting_open(budget_round, now=now))
+
+
+def can_view_round_turnout(user: AnyUser, budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """Turnout means something once voting has opened."""
+    if not (decision := can_view_turnout(user)):
+        return decision
+    if budget_round.is_imported or phase_rank(budget_round.phase_at(now)) >= phase_rank(
+        Phase.VOTING
+    ):
+        return ALLOW
+    return deny(
+        _("Voting in “%(round)s” opens on %(when)s.")
+        % {"round": budget_round.name, "when": when_shown(budget_round.voting_starts)}
+    )

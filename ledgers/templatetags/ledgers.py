@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ledgers import permissions, policies, selectors
 from ledgers.services import proposal_balance
-from pb_platform.policies import deny
+from pb_platform.policies import Decision, deny
 
 register = template.Library()
 
@@ -38,3 +38,13 @@ def proposal_money(context: dict[str, Any], proposal: Any) -> dict[str, Any]:
 # For other apps' templates (links to the ledger pages): the role alone.
 for _name in ("can_record_ledger_entries", "can_audit_ledger"):
     register.filter(_name, getattr(permissions, _name))
+
+
+@register.simple_tag(takes_context=True)
+def round_money_public(context: template.Context, budget_round: Any) -> Decision:
+    return policies.round_money_public(budget_round, now=timezone.now())
+
+
+@register.simple_tag(takes_context=True)
+def can_open_round_ledger(context: template.Context, budget_round: Any) -> Decision:
+    return policies.can_open_round_ledger(context.get("user"), budget_round, now=timezone.now())

@@ -12,6 +12,8 @@ be undone.
 a round's areas, or changing their budget or area, once the round's stored state is
 voting or later. Other columns (``voting_closed_at``, set by the close job) stay free.
 
+Both also refuse once the round has a ballot or a result (``proposals_round_has_votes``,
+answered by the voting app's migration ``voting.0005``), whatever the stored state says.
 Both decide from the stored state (OLD.state), never from now(): the beat task moves
 the state at each boundary, and the services check the clock as well. The Pabulib import
 creates a round already past voting: it inserts the round's area while the round is
@@ -25,10 +27,17 @@ from django.conf import settings
 from django.db import migrations, models
 
 FORWARD = """
+-- Whether a round has ballots or results. The proposals app knows nothing of them: this
+-- answers false until the voting app's migration replaces it with the real question.
+CREATE OR REPLACE FUNCTION proposals_round_has_votes(round_id bigint) RETURNS boolean AS $$
+    SELECT false;
+$$ LANGUAGE sql STABLE;
+
 CREATE OR REPLACE FUNCTION proposals_round_rules_frozen() RETURNS trigger AS $$
 DECLARE
     voting_reached boolean := OLD.is_imported
-        OR OLD.state IN ('voting', 'results', 'delivery', 'closed');
+        OR OLD.state IN ('voting', 'results', 'delivery', 'closed')
+        OR proposals_round_has_votes(OLD.id);
 BEGIN
     IF OLD.is_imported AND NOT NEW.is_imported THEN
         RAISE EXCEPTION 'round %: an imported round stays imported', OLD.id
@@ -83,7 +92,9 @@ BEGIN
         round_ids := ARRAY[OLD.budget_round_id, NEW.budget_round_id];
     END IF;
     SELECT id INTO frozen_id FROM proposals_budgetround
-        WHERE id = ANY(round_ids) AND state IN ('voting', 'results', 'delivery', 'closed')
+        WHERE id = ANY(round_ids)
+            AND (state IN ('voting', 'results', 'delivery', 'closed')
+                 OR proposals_round_has_votes(id))
         LIMIT 1;
     IF frozen_id IS NOT NULL THEN
         RAISE EXCEPTION 'round %: voting has opened, so its areas and their budgets cannot '
@@ -107,6 +118,7 @@ DROP TRIGGER IF EXISTS proposals_round_areas_frozen ON proposals_roundarea;
 DROP FUNCTION IF EXISTS proposals_round_areas_frozen();
 DROP TRIGGER IF EXISTS proposals_round_rules_frozen ON proposals_budgetround;
 DROP FUNCTION IF EXISTS proposals_round_rules_frozen();
+DROP FUNCTION IF EXISTS proposals_round_has_votes(bigint);
 """
 
 

@@ -47,6 +47,8 @@ REASON_MAX_LENGTH = 500
 # almost certainly a typo (2062 for 2026), and year 1 or 9999 would break date sums.
 EARLIEST_START = timedelta(days=365)
 LATEST_START = timedelta(days=3653)
+# The form's date fields hold minutes: the current minute, typed as "now", is not past.
+MINUTE_INPUT = timedelta(minutes=1)
 
 # The boundaries are date fields (not relations), so each has a verbose name.
 BOUNDARY_LABELS = {
@@ -294,7 +296,7 @@ def _round_update_errors(
         if name not in frozen and at != getattr(locked, name)
     ]
     for name, _phase, at in timeline.boundaries():
-        if name in moved and at < now:
+        if name in moved and at < now - MINUTE_INPUT:
             errors.setdefault(name, []).append(
                 _("Choose a time from now on: a date still to come cannot be moved into the past.")
             )

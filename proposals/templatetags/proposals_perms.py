@@ -1,8 +1,14 @@
-"""Template filters over ``proposals.permissions``, so templates and views agree."""
+"""Template filters over ``proposals.permissions`` and tags over ``proposals.policies``,
+so templates and views agree."""
+
+from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 
-from proposals import permissions
+from pb_platform.policies import Decision
+from proposals import permissions, policies
+from proposals.models import BudgetRound
 
 register = template.Library()
 
@@ -15,7 +21,12 @@ for _name in (
     "can_use_officer_pages",
     "can_manage_categories",
     "can_review_proposals",
-    "should_offer_submission",
     "can_moderate_comments",
 ):
     register.filter(_name, getattr(permissions, _name))
+
+
+@register.simple_tag(takes_context=True)
+def submission_offer(context: template.Context, budget_round: BudgetRound) -> Decision | None:
+    """ "Suggest an idea", or why not (None for staff accounts): ``proposals.policies``."""
+    return policies.submission_offer(context.get("user"), budget_round, now=timezone.now())

@@ -47,20 +47,6 @@ def _round(slug: str) -> BudgetRound:
     )
 
 
-def _submission_offer(
-    request: HttpRequest, budget_round: BudgetRound, now: datetime
-) -> Decision | None:
-    """ "Suggest an idea" for whoever may submit, and for visitors while submission is
-    open (they are asked to sign in); otherwise the reason. None for staff accounts,
-    which propose nothing and need no reason."""
-    user = request.user
-    if not user.is_authenticated:
-        return policies.submission_open(budget_round, now=now)
-    if not user.has_perm("proposals.add_proposal"):
-        return None
-    return policies.can_create_proposal(user, budget_round, now=now)
-
-
 def round_proposals(request: HttpRequest, slug: str) -> HttpResponse:
     budget_round = _round(slug)
     filter_form = ProposalFilterForm(request.GET or None, budget_round=budget_round)
@@ -76,7 +62,7 @@ def round_proposals(request: HttpRequest, slug: str) -> HttpResponse:
             "filter_form": filter_form,
             "page": page,
             "query_string": query.urlencode(),
-            "submission": _submission_offer(request, budget_round, timezone.now()),
+            "submission": policies.submission_offer(request.user, budget_round, now=timezone.now()),
         },
     )
 

@@ -57,7 +57,13 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "proposals/round_detail.html",
-        {"round": budget_round, "phase": current, "steps": steps},
+        {
+            "round": budget_round,
+            "phase": current,
+            "steps": steps,
+            "round_closed": current == Phase.CLOSED,
+            "now": now,
+        },
     )
 
 

@@ -234,6 +234,17 @@ def test_a_future_date_cannot_be_moved_into_the_past(officer, area_a):
     assert snapshot(budget_round) == before
 
 
+def test_a_phase_may_start_now_as_typed_to_the_minute(officer, area_a):
+    """Closing submission early: the officer types the current time, which the minute
+    field rounds down to a few seconds ago."""
+    budget_round = RoundAreaFactory(area=area_a, budget_round__phase=Phase.SUBMISSION).budget_round
+    typed = timezone.now().replace(second=0, microsecond=0)
+    update(budget_round, officer, config_of(budget_round, review_starts=typed))
+    budget_round.refresh_from_db()
+    assert budget_round.review_starts == typed
+    assert budget_round.phase_at(timezone.now()) == Phase.REVIEW
+
+
 def test_voting_can_be_extended_with_a_reason_kept_in_the_history(officer, voting_round):
     later = voting_round.voting_ends + timedelta(hours=12)
 
