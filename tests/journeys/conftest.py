@@ -26,14 +26,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from celery.app.task import Task
-from django.db import connection, transaction
 from django.utils import timezone
 
 from pb_platform.roles import RESIDENT, role_grant
 from proposals.models import Area, BudgetRound
 from proposals.phases import BOUNDARIES, Phase
 from tests.browser import TEST_OUTPUT, axe_violations, describe_violation
-from tests.factories import ResidentProfileFactory, UserFactory
+from tests.factories import ResidentProfileFactory, UserFactory, round_history_rewrite
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -77,17 +76,7 @@ def round_move_to(budget_round: BudgetRound, phase: Phase) -> None:
         values[k] = min(values[k], values[k + 1] - timedelta(seconds=1))
     for k in range(index + 1, len(values)):
         values[k] = max(values[k], values[k - 1] + timedelta(hours=1), now + timedelta(hours=1))
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Time travel, which no officer can do: the frozen-round triggers rightly
-            # refuse moving passed dates, so this test-only clock turns triggers off for
-            # its own transaction (the test database's user is a superuser).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL session_replication_role = replica")
-        BudgetRound.objects.filter(pk=budget_round.pk).update(
-            **dict(zip(names, values, strict=True))
-        )
-    budget_round.refresh_from_db()
+    round_history_rewrite(budget_round, **dict(zip(names, values, strict=True)))
     assert budget_round.phase_at(timezone.now()) == phase
 
 

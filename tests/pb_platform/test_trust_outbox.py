@@ -490,10 +490,10 @@ def test_the_migration_queues_only_what_was_never_sent(
             **fields,
         )
 
-    ballot(resident_a, voting_area, "AAAA-AAAA-AAAA-AAAA", receipt_emailed_at=now)  # sent
     other_area = RoundAreaFactory(
         budget_round=voting_area.budget_round, area=resident_b.resident_profile.area
     )
+    ballot(resident_a, voting_area, "AAAA-AAAA-AAAA-AAAA", receipt_emailed_at=now)  # sent
     waiting = ballot(resident_b, other_area, "BBBB-BBBB-BBBB-BBBB")  # never sent
 
     outbox_items_from_events(apps, None)

@@ -17,6 +17,7 @@ from tests.factories import (
     ProposalFactory,
     ResidentProfileFactory,
     RoundAreaFactory,
+    round_history_rewrite,
 )
 from voting.models import AreaResult, Ballot, BallotChannel, BallotChoice, ResultLine
 from voting.services.ballots import receipt_code_new
@@ -170,7 +171,9 @@ def test_imported_rounds_are_counted_by_the_job_too(db):
 def test_areas_are_taken_in_order_of_their_deadline(db):
     later, _ = make_election()
     earlier, _ = make_election()
-    earlier.budget_round.voting_ends -= timedelta(hours=1)
-    earlier.budget_round.voting_starts -= timedelta(hours=1)
-    earlier.budget_round.save()
+    round_history_rewrite(
+        earlier.budget_round,
+        voting_ends=earlier.budget_round.voting_ends - timedelta(hours=1),
+        voting_starts=earlier.budget_round.voting_starts - timedelta(hours=1),
+    )
     assert due_round_area_ids(now=timezone.now()) == [earlier.pk, later.pk]

@@ -440,6 +440,11 @@ def make_voters(size: int, round_area, officer) -> None:
     """``size`` residents of the area, a third voting online and a third on paper, and
     ``size`` more areas in the round."""
     benches, _swings = proposals_of(round_area)
+    # The areas first: on PostgreSQL a round holding a ballot takes no new areas.
+    for area in AreaFactory.create_batch(size):
+        # Small budgets: the areas' budgets must fit the round's total (a PostgreSQL
+        # constraint trigger checks it at commit).
+        RoundAreaFactory(budget_round=round_area.budget_round, area=area, budget=Decimal("1.00"))
     for n, profile in enumerate(ResidentProfileFactory.create_batch(size, area=round_area.area)):
         role_grant(user=profile.user, role=RESIDENT)
         if n % 3 == 0:
@@ -457,10 +462,6 @@ def make_voters(size: int, round_area, officer) -> None:
                 proposal_ids=[benches.pk],
                 now=timezone.now(),
             )
-    for area in AreaFactory.create_batch(size):
-        # Small budgets: the areas' budgets must fit the round's total (a PostgreSQL
-        # constraint trigger checks it at commit).
-        RoundAreaFactory(budget_round=round_area.budget_round, area=area, budget=Decimal("1.00"))
 
 
 def count_queries(client, url: str) -> int:

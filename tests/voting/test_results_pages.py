@@ -28,6 +28,7 @@ from tests.factories import (
     ProposalFactory,
     ResidentProfileFactory,
     RoundAreaFactory,
+    round_history_rewrite,
 )
 from voting import rules
 from voting.models import AreaResult, Ballot, BallotChannel, BallotChoice
@@ -283,8 +284,7 @@ def test_area_page_gives_turnout_by_channel(published, anonymous_client):
 
 
 def test_area_page_explains_the_method_of_equal_shares_when_used(election, anonymous_client):
-    election["round"].counting_rule = CountingRule.MES
-    election["round"].save(update_fields=["counting_rule"])
+    round_history_rewrite(election["round"], counting_rule=CountingRule.MES)
     count_and_publish(election["round_area"])
 
     text = page_text(anonymous_client.get(area_url("area_results")))
@@ -301,8 +301,7 @@ def test_round_page_links_to_the_results_once_voting_is_over(published, anonymou
     results = reverse("voting:round_results", args=[budget_round.slug])
     assert results not in anonymous_client.get(round_page).content.decode()
 
-    budget_round.voting_ends = timezone.now() - timedelta(minutes=1)
-    budget_round.save(update_fields=["voting_ends"])
+    round_history_rewrite(budget_round, voting_ends=timezone.now() - timedelta(minutes=1))
 
     assert results in anonymous_client.get(round_page).content.decode()
 

@@ -73,10 +73,14 @@ def ended_round(name: str, slug: str, areas: list[str], *, voting_ended_ago=time
     budget_round.voting_ends = now - voting_ended_ago
     budget_round.voting_starts = budget_round.voting_ends - timedelta(days=1)
     budget_round.save(update_fields=["voting_ends", "voting_starts"])
-    round_areas = []
-    for area_name in areas:
-        area = AreaFactory(name=area_name)
-        round_area = RoundAreaFactory(budget_round=budget_round, area=area, budget=Decimal(5000))
+    # Every area first: on PostgreSQL a round holding a ballot takes no new areas.
+    round_areas = [
+        RoundAreaFactory(
+            budget_round=budget_round, area=AreaFactory(name=area_name), budget=Decimal(5000)
+        )
+        for area_name in areas
+    ]
+    for round_area in round_areas:
         proposal = ProposalFactory(
             budget_round=budget_round,
             round_area=round_area,
@@ -85,12 +89,11 @@ def ended_round(name: str, slug: str, areas: list[str], *, voting_ended_ago=time
         )
         ballot = Ballot.objects.create(
             round_area=round_area,
-            voter=ResidentProfileFactory(area=area).user,
+            voter=ResidentProfileFactory(area=round_area.area).user,
             channel=BallotChannel.ONLINE,
             receipt_code=receipt_code_new(),
         )
         BallotChoice.objects.create(ballot=ballot, proposal=proposal)
-        round_areas.append(round_area)
     return budget_round, round_areas
 
 
