@@ -74,7 +74,7 @@ class ResidentSignupForm(forms.Form):
 class AreaForm(CleanTextFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=area_services.NAME_MAX_LENGTH)
     population = forms.IntegerField(
-        label=_("Population (optional)"),
+        label=_("Population"),
         required=False,
         min_value=0,
         max_value=area_services.POPULATION_MAX,
@@ -380,19 +380,19 @@ class ProposalForm(CleanTextFormMixin, forms.Form):
         ),
     )
     location = forms.CharField(
-        label=_("Where (optional)"),
+        label=_("Where"),
         max_length=200,
         required=False,
         help_text=_("A street, park or landmark."),
     )
     image = forms.ImageField(
-        label=_("Photo or drawing (optional)"),
+        label=_("Photo or drawing"),
         required=False,
         help_text=_("JPEG, PNG or WebP, up to 5 MB."),
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
     image_description = forms.CharField(
-        label=_("Describe the image (optional)"),
+        label=_("Describe the image"),
         max_length=200,
         required=False,
         help_text=_("For people who cannot see it. Needed if you add an image."),
