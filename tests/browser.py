@@ -1,5 +1,9 @@
 """Browser helpers: Debian's Chromium driven by Playwright, and axe-core from node_modules.
 
+Every context comes from ``browser_context``, which records each Content-Security-Policy
+violation the page reports (``securitypolicyviolation``): the tests that drive pages fail
+on any, so an inline script or style="" that slipped into a template is caught.
+
 Nothing here downloads anything: Chromium is the system package (``playwright install``
 cannot reach its CDN here) and axe-core is the copy ``npm ci`` put in ``node_modules``.
 If either is missing the browser tests skip with the reason, or fail under CI=true.
@@ -90,6 +94,44 @@ def browser(django_db_setup) -> Iterator[Any]:
             connections.close_all()
 
 
+# Runs in every document before the page's own scripts (through the DevTools protocol, so
+# the page's policy does not apply to it) and reports each violation to the test.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__reportCspViolation(
+    `${event.effectiveDirective} refused ${event.blockedURI || "inline code"}` +
+    ` (${event.sourceFile || document.location.href}:${event.lineNumber}` +
+    ` ${JSON.stringify((event.sample || "").slice(0, 80))})`
+  );
+});
+"""
+
+
+class CspViolations:
+    """The violations a browser context's pages reported, oldest first, until taken."""
+
+    def __init__(self) -> None:
+        self._found: list[str] = []
+
+    def report(self, source: dict[str, Any], text: str) -> None:
+        self._found.append(f"{source['frame'].url}: {text}")
+
+    def take(self) -> list[str]:
+        """Every violation reported since the last call (the page's work is waited for
+        first: a violation is delivered with the next message from the browser)."""
+        found, self._found = self._found, []
+        return found
+
+
+def browser_context(browser: Any, **options: Any) -> tuple[Any, CspViolations]:
+    """A new context (``browser.new_context(**options)``) watched for CSP violations."""
+    context = browser.new_context(**options)
+    violations = CspViolations()
+    context.expose_binding("__reportCspViolation", violations.report)
+    context.add_init_script(CSP_LISTENER)
+    return context, violations
+
+
 @functools.cache
 def axe_source() -> str:
     return AXE_JS.read_text(encoding="utf-8")
@@ -98,7 +140,9 @@ def axe_source() -> str:
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """Run axe-core on the page as it is now; return only serious and critical findings."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.add_script_tag(content=axe_source())
+        # Evaluated through the DevTools protocol: an inline <script> tag (add_script_tag)
+        # would be refused by the site's Content-Security-Policy, as it should be.
+        page.evaluate(axe_source())
     results = page.evaluate(
         """async (tags) => await axe.run(document, {
             runOnly: {type: "tag", values: tags},

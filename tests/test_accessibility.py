@@ -18,7 +18,13 @@ import pytest
 from django.core.management import call_command
 from django.urls import Resolver404, resolve
 
-from tests.browser import TEST_OUTPUT, axe_violations, describe_violation
+from tests.browser import (
+    TEST_OUTPUT,
+    CspViolations,
+    axe_violations,
+    browser_context,
+    describe_violation,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -123,11 +129,13 @@ def followable(url: str, origin: tuple[str, str]) -> str | None:
 
 
 class Checker:
-    """Runs axe at every viewport on pages a context shows, saving screenshots."""
+    """Runs axe at every viewport on pages a context shows, saving screenshots, and
+    collects the Content-Security-Policy violations the context's pages reported."""
 
-    def __init__(self, persona: str, folder: Path) -> None:
+    def __init__(self, persona: str, folder: Path, csp: CspViolations) -> None:
         self.persona = persona
         self.folder = folder
+        self.csp = csp
         self.findings: list[str] = []
 
     def check(self, page: Any, label: str, name: str) -> None:
@@ -147,11 +155,20 @@ class Checker:
                 )
             page.screenshot(path=self.folder / f"{name}-{viewport_name}.png", full_page=True)
         page.set_viewport_size(VIEWPORTS["desktop"])
+        self.csp_check()
+
+    def csp_check(self) -> None:
+        """Any violation reported so far (on this page or one before it, such as the
+        sign-in form) is a finding: pages have no inline script or style."""
+        for violation in self.csp.take():
+            self.findings.append(f"[{self.persona}] Content-Security-Policy: {violation}")
 
 
-def new_page(browser: Any, base_url: str) -> tuple[Any, Any, list[str]]:
+def new_page(browser: Any, base_url: str) -> tuple[Any, Any, list[str], CspViolations]:
     """A fresh context and page; the list collects same-origin files that failed to load."""
-    context = browser.new_context(base_url=base_url, viewport=VIEWPORTS["desktop"], locale="en-GB")
+    context, csp = browser_context(
+        browser, base_url=base_url, viewport=VIEWPORTS["desktop"], locale="en-GB"
+    )
     page = context.new_page()
     broken: list[str] = []
     origin = urlsplit(base_url)[:2]
@@ -165,7 +182,7 @@ def new_page(browser: Any, base_url: str) -> tuple[Any, Any, list[str]]:
             broken.append(f"{local_path(response.url)} answered HTTP {response.status}")
 
     page.on("response", on_response)
-    return context, page, broken
+    return context, page, broken, csp
 
 
 def sign_in(page: Any, email: str, password: str) -> None:
@@ -219,6 +236,8 @@ def crawl(page: Any, base_url: str, checker: Checker) -> tuple[list[str], set[st
             continue
         if "text/html" not in response.headers.get("content-type", ""):
             continue
+        if "content-security-policy" not in response.headers:
+            problems.append(f"{path} was sent without a Content-Security-Policy")
         final = local_path(page.url)
         if final in visited:  # a redirect to a page already checked
             continue
@@ -243,12 +262,13 @@ def crawl(page: Any, base_url: str, checker: Checker) -> tuple[list[str], set[st
 
 @pytest.mark.parametrize("persona", list(ACCOUNTS))
 def test_every_reachable_page_is_accessible(browser, demo_site, persona):
-    context, page, broken = new_page(browser, demo_site)
-    checker = Checker(persona, screenshot_dir(persona, "crawl-"))
+    context, page, broken, csp = new_page(browser, demo_site)
+    checker = Checker(persona, screenshot_dir(persona, "crawl-"), csp)
     try:
         if ACCOUNTS[persona]:
             sign_in(page, *ACCOUNTS[persona])
         visited, linked, problems = crawl(page, demo_site, checker)
+        checker.csp_check()
     finally:
         context.close()
 
@@ -278,8 +298,8 @@ def test_form_error_states_are_accessible(browser, demo_site):
     """Pages not reached by a plain crawl: forms showing their error messages."""
     findings: list[str] = []
 
-    context, page, broken = new_page(browser, demo_site)
-    checker = Checker("visitor", screenshot_dir("visitor", "state-"))
+    context, page, broken, csp = new_page(browser, demo_site)
+    checker = Checker("visitor", screenshot_dir("visitor", "state-"), csp)
     try:
         page.goto("/accounts/signup/")
         checker.check(page, "/accounts/signup/ (empty)", "state-signup")
@@ -298,8 +318,8 @@ def test_form_error_states_are_accessible(browser, demo_site):
         context.close()
     findings += checker.findings
 
-    context, page, officer_broken = new_page(browser, demo_site)
-    checker = Checker("officer", screenshot_dir("officer", "state-"))
+    context, page, officer_broken, csp = new_page(browser, demo_site)
+    checker = Checker("officer", screenshot_dir("officer", "state-"), csp)
     try:
         sign_in(page, *ACCOUNTS["officer"])
         page.goto("/officer/rounds/new/")

@@ -3,7 +3,8 @@
 A ``Journey`` wraps one person's page. Every page it lands on (after typing an address,
 following a link or submitting a form) is checked with axe-core, keeping serious and
 critical findings, is checked for sideways scrolling (WCAG 1.4.10, which axe cannot
-test), and is saved as a numbered full-page screenshot under
+test) and for Content-Security-Policy violations (and the policy header), and is saved
+as a numbered full-page screenshot under
 ``test-output/journeys/<test>/NN-<person>-<step>.png``. ``Trip.finish()`` fails the test
 listing every finding with the page it was on; the fixture's teardown calls it too, so a
 test cannot forget.
@@ -31,7 +32,13 @@ from django.utils import timezone
 from pb_platform.roles import RESIDENT, role_grant
 from proposals.models import Area, BudgetRound
 from proposals.phases import BOUNDARIES, Phase
-from tests.browser import TEST_OUTPUT, axe_violations, describe_violation
+from tests.browser import (
+    TEST_OUTPUT,
+    CspViolations,
+    axe_violations,
+    browser_context,
+    describe_violation,
+)
 from tests.factories import ResidentProfileFactory, UserFactory, round_history_rewrite
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -132,9 +139,11 @@ class Trip:
         self.findings: list[str] = []
         self.finished = False
         self._contexts: list[Any] = []
+        self._csp: list[CspViolations] = []
 
     def journey(self, person: str, *, viewport: dict[str, int] = DESKTOP) -> Journey:
-        context = self.browser.new_context(
+        context, csp = browser_context(
+            self.browser,
             base_url=self.base_url,
             viewport=viewport,
             locale="en-GB",
@@ -145,7 +154,8 @@ class Trip:
         # nothing in a journey sleeps.
         context.set_default_timeout(15_000)
         self._contexts.append(context)
-        return Journey(self, person, context.new_page())
+        self._csp.append(csp)
+        return Journey(self, person, context.new_page(), csp)
 
     def close(self) -> None:
         for context in self._contexts:
@@ -155,6 +165,9 @@ class Trip:
     def finish(self) -> None:
         """Fail with every finding; write the list of pages checked beside the screenshots."""
         self.finished = True
+        for csp in self._csp:  # reported after each person's last checked page
+            for violation in csp.take():
+                self.findings.append(f"after the last page: Content-Security-Policy: {violation}")
         (self.folder / "pages-checked.txt").write_text("\n".join(self.scanned) + "\n")
         print(f"axe checked {len(self.scanned)} pages:\n  " + "\n  ".join(self.scanned))
         assert not self.findings, (
@@ -166,10 +179,12 @@ class Trip:
 class Journey:
     """One person's page. Navigate only through these methods so every page is checked."""
 
-    def __init__(self, trip: Trip, person: str, page: Any) -> None:
+    def __init__(self, trip: Trip, person: str, page: Any, csp: CspViolations) -> None:
         self.trip = trip
         self.person = person
         self.page = page
+        self.csp = csp
+        self._policy_missing: str | None = None
         self._navigations = 0
         self._checked_navigations = 0
         self._status: int | None = None
@@ -183,6 +198,8 @@ class Journey:
             request = response.request
             if request.frame == page.main_frame and request.is_navigation_request():
                 self._status = response.status
+                if "content-security-policy" not in response.headers:
+                    self._policy_missing = response.url
             elif response.status >= 400 and urlsplit(response.url)[:2] == origin:
                 trip.findings.append(
                     f"[{person}] {page.url}: {response.url} answered HTTP {response.status}"
@@ -227,7 +244,7 @@ class Journey:
 
     def new_tab(self) -> Journey:
         """Another tab of the same browser (same person, same session)."""
-        return Journey(self.trip, self.person, self.page.context.new_page())
+        return Journey(self.trip, self.person, self.page.context.new_page(), self.csp)
 
     # People --------------------------------------------------------------------------------
 
@@ -279,6 +296,13 @@ class Journey:
             path=self.trip.folder / f"{number:02d}-{self.person}-{_slug(step)}.png",
             full_page=True,
         )
+        if self._policy_missing:
+            self.trip.findings.append(
+                f"{label}\n  {self._policy_missing} was sent without a Content-Security-Policy"
+            )
+            self._policy_missing = None
+        for violation in self.csp.take():
+            self.trip.findings.append(f"{label}\n  Content-Security-Policy: {violation}")
 
     def _check_missed(self) -> None:
         """A page reached some other way (a redirect by script, a raw page.click) is
