@@ -15,6 +15,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control
 
+# The statuses Django answers with its debug pages when DEBUG is on (technical_404.html,
+# technical_500.html, which SuspiciousOperation's 400 also uses).
+DEBUG_PAGE_STATUSES = frozenset({400, 404, 500})
+
 
 def policy_header(directives: dict[str, list[str]]) -> str:
     """``{"default-src": ["'self'"], ...}`` as ``default-src 'self'; ...``."""
@@ -36,6 +40,13 @@ class SecurityHeadersMiddleware:
         self.site_policy = policy_header(settings.CONTENT_SECURITY_POLICY)
         self.admin_policy = policy_header(settings.CONTENT_SECURITY_POLICY_ADMIN)
         self.admin_prefix = settings.CONTENT_SECURITY_POLICY_ADMIN_PREFIX
+        self.debug_policy = policy_header(
+            {
+                **settings.CONTENT_SECURITY_POLICY,
+                "script-src": ["'self'", "'unsafe-inline'"],
+                "style-src": ["'self'", "'unsafe-inline'"],
+            }
+        )
         self.permissions_policy = ", ".join(
             f"{feature}=()" for feature in settings.PERMISSIONS_POLICY_DENIED
         )
@@ -43,10 +54,19 @@ class SecurityHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
-            admin = request.path_info.startswith(self.admin_prefix)
-            response["Content-Security-Policy"] = self.admin_policy if admin else self.site_policy
+            response["Content-Security-Policy"] = self.policy_for(request, response)
         response.headers.setdefault("Permissions-Policy", self.permissions_policy)
         return response
+
+    def policy_for(self, request: HttpRequest, response: HttpResponseBase) -> str:
+        if settings.DEBUG and response.status_code in DEBUG_PAGE_STATUSES:
+            # Django's debug pages (the traceback, "Page not found" with the URL list;
+            # DEBUG=true only, never on a public site) are built with inline style and
+            # script: let a developer read them as designed.
+            return self.debug_policy
+        if request.path_info.startswith(self.admin_prefix):
+            return self.admin_policy
+        return self.site_policy
 
 
 class PrivateCacheMiddleware:

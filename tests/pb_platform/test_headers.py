@@ -19,14 +19,28 @@ from pb_platform.headers import PrivateCacheMiddleware
 from tests.factories import PASSWORD, UserFactory
 
 # The people of seed_demo (AnonymousUser for None); the crawl starts from the home page
-# and the officer dashboard for each of them.
+# and the officer dashboard (and the pages below) for each of them.
 PERSONAS = {
     "anonymous": None,
     "resident": "resident@example.org",
     "officer": "officer@example.org",
     "auditor": "auditor@example.org",
 }
-STARTS = ("/", "/officer/")
+# allauth's pages that no page links to (reached from emails or by typing the address),
+# and a page that does not exist, are visited too.
+STARTS = (
+    "/",
+    "/officer/",
+    "/accounts/email/",
+    "/accounts/password/change/",
+    "/accounts/password/reset/done/",
+    "/accounts/confirm-email/",
+    "/accounts/confirm-email/not-a-key/",
+    "/accounts/password/reset/key/1-not-a-key/",
+    "/accounts/inactive/",
+    "/accounts/reauthenticate/",
+    "/no-such-page/",
+)
 # Pages each persona must have reached, so the crawl cannot pass by visiting nothing.
 MUST_REACH = {
     "anonymous": {"/rounds/", "/accounts/login/", "/rounds/parks-2026/money/"},
@@ -198,3 +212,31 @@ def test_stricter_directives_a_view_set_are_kept(db):
         "must-revalidate",
         "private",
     }
+
+
+def test_a_form_refused_for_its_missing_csrf_token_explains_itself_without_inline_code(db):
+    """Django's own page for this has an inline <style>; ours is a site page."""
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/accounts/login/", {"login": "a@example.org", "password": "x"})
+
+    assert response.status_code == 403
+    assert "Your form was not sent" in response.text
+    reader = PageReader()
+    reader.feed(response.text)
+    assert reader.inline == []
+    assert header_problems("/accounts/login/", response, signed_in=False) == []
+
+
+def test_only_djangos_debug_pages_may_use_inline_code_and_only_with_debug_on(db, settings):
+    settings.DEBUG = True
+    client = Client()
+
+    debug_404 = client.get("/no-such-page/")
+    ordinary = client.get("/")
+
+    assert debug_404.status_code == 404
+    assert "'unsafe-inline'" in debug_404["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in ordinary["Content-Security-Policy"]
+    settings.DEBUG = False
+    assert "'unsafe-inline'" not in client.get("/no-such-page/")["Content-Security-Policy"]
