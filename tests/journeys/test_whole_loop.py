@@ -531,9 +531,14 @@ def test_a_journey_reports_what_it_finds(trip):
     visitor = trip.journey("visitor")
     visitor.visit("/rounds/no-such-round/", "missing-page")
     visitor.visit("/", "home")
+    # The wide block is sized through the CSSOM, which the Content-Security-Policy allows;
+    # the style="" attribute is inline style, which it refuses.
     visitor.page.locator("main").evaluate(
-        """main => main.insertAdjacentHTML('beforeend',
-            '<input type="text"><div style="width: 3000px">wide</div>')"""
+        """main => {
+            main.insertAdjacentHTML('beforeend',
+                '<input type="text"><div id="wide">wide</div><p style="color: red">red</p>');
+            main.querySelector('#wide').style.width = '3000px';
+        }"""
     )
     visitor.check("broken-on-purpose")
 
@@ -542,6 +547,7 @@ def test_a_journey_reports_what_it_finds(trip):
     assert "broken-on-purpose – http://" in found
     assert "label (critical)" in found  # axe: a field with no label
     assert "reflow (WCAG 1.4.10)" in found
+    assert "Content-Security-Policy: " in found and "style-src-attr refused inline" in found
     assert len(trip.scanned) == 3
     trip.findings.clear()
     trip.finish()
