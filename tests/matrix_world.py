@@ -369,35 +369,43 @@ def world_user(world: World, role: str) -> Any:
 # --- Fingerprints ----------------------------------------------------------------------
 
 
-def _table_fingerprint(cursor: Any, table: str) -> tuple[int, str]:
-    columns = [
-        column.name
-        for column in connection.introspection.get_table_description(cursor, table)
-        if column.name not in FINGERPRINT_SKIP_COLUMNS.get(table, ())
-    ]
-    quote = connection.ops.quote_name
-    order = connection.introspection.get_primary_key_column(cursor, table) or columns[0]
-    cursor.execute(
-        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table)} "  # noqa: S608
-        f"ORDER BY {quote(order)}"
-    )
-    digest = hashlib.sha256()
-    count = 0
-    for row in cursor.fetchall():
-        digest.update(repr(row).encode())
-        count += 1
-    return count, digest.hexdigest()[:16]
+_QUERIES: dict[str, str] = {}
+
+
+def _fingerprint_queries(cursor: Any) -> dict[str, str]:
+    """One SELECT per table, every column but the skipped ones, in primary key order.
+    Built once per database (the schema does not change while tests run)."""
+    if _QUERIES.get("__database__") != connection.settings_dict["NAME"]:
+        _QUERIES.clear()
+        _QUERIES["__database__"] = connection.settings_dict["NAME"]
+        quote = connection.ops.quote_name
+        introspection = connection.introspection
+        for table in sorted(introspection.table_names(cursor)):
+            if table in FINGERPRINT_SKIP_TABLES or table == "django_migrations":
+                continue
+            columns = [
+                column.name
+                for column in introspection.get_table_description(cursor, table)
+                if column.name not in FINGERPRINT_SKIP_COLUMNS.get(table, ())
+            ]
+            order = introspection.get_primary_key_column(cursor, table) or columns[0]
+            _QUERIES[table] = (
+                f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table)} "  # noqa: S608
+                f"ORDER BY {quote(order)}"
+            )
+    return {table: sql for table, sql in _QUERIES.items() if table != "__database__"}
 
 
 def database_fingerprint() -> dict[str, tuple[int, str]]:
     """Per table (all of them, the join tables too): row count and a hash of the rows."""
+    fingerprint = {}
     with connection.cursor() as cursor:
-        tables = sorted(connection.introspection.table_names(cursor))
-        return {
-            table: _table_fingerprint(cursor, table)
-            for table in tables
-            if table not in FINGERPRINT_SKIP_TABLES and table != "django_migrations"
-        }
+        for table, sql in _fingerprint_queries(cursor).items():
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+            digest = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+            fingerprint[table] = (len(rows), digest)
+    return fingerprint
 
 
 def fingerprint_changes(before: dict, after: dict) -> list[str]:
