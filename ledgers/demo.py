@@ -2,8 +2,9 @@
 
 "Parks 2026" has published results: its winners get their allocations (as the beat job
 would), then the council's contracts, payments, a mistaken payment corrected by a
-reversal, a release of unused money, one overspend with its reason, and progress
-updates. Safe to run again: a round that already has officers' entries is left alone.
+reversal, a release of unused money, one overspend and over-commitment with their
+reasons, and progress updates. Safe to run again: a round that already has officers'
+entries is left alone.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from django.utils import timezone
 from ledgers import services
 from ledgers.models import DeliveryStatus, EntryKind, LedgerEntry
 from ledgers.selectors import funded_proposals
-from proposals.models import BudgetRound
+from proposals.demo import demo_round
 from voting.models import AreaResult
 
 
 class LedgerDemo:
     def seed(self) -> None:
         now = timezone.now()
-        parks = BudgetRound.objects.filter(name="Parks 2026").first()
+        parks = demo_round("Parks 2026")
         published = AreaResult.objects.filter(round_area__budget_round=parks).first()
         # Allocated when the results were published, as the beat job would have.
         services.allocations_for_published_results(now=published.published_at if published else now)
@@ -85,7 +86,15 @@ class LedgerDemo:
             today=today, now=now,
         )  # fmt: skip
 
-        # The smallest: cost more than allocated, with the reason on record.
+        # The smallest: contracted and paid for more than allocated, with the reasons on
+        # record (both flagged on the public pages).
+        services.commitment_record(
+            officer=officer, proposal=small, amount=small.allocated + Decimal("850.00"),
+            supplier="Northfield Builders", reference="PO-2026-0530",
+            document_date=today - timedelta(days=25), description="Works, with groundworks",
+            reason="Contaminated soil found in the survey has to be removed first.",
+            now=now - timedelta(days=25),
+        )  # fmt: skip
         services.spend_record(
             officer=officer, proposal=small, amount=small.allocated + Decimal("850.00"),
             supplier="Northfield Builders", reference="INV-0093",

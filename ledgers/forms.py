@@ -1,7 +1,9 @@
 """Forms for officers' ledger entries: they parse the shape; rules live in services.
 
-Amounts are taken as text so that the service, not the form, decides and explains what
-is wrong with "10.001" or "-5" (and the same message appears whichever way it came).
+Amounts are parsed by ``MoneyFormField`` (``money_parse``, the same parser the services
+use, so "1e30" or "1,000" get the same message whichever way they came), dates by
+``DateFormField`` and texts checked by ``CleanTextFormMixin``; the services check again
+whoever calls them.
 """
 
 from __future__ import annotations
@@ -12,80 +14,102 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ledgers import services
 from ledgers.models import DeliveryStatus
+from pb_platform.dates import DateFormField
+from pb_platform.money import MoneyFormField
+from pb_platform.text import CleanTextFormMixin
 from proposals.models import Area, BudgetRound
+
+# A label or help text: plain or translated lazily.
+Label = str | Promise
 
 AMOUNT_HELP = _("In pounds and pence (or the round's currency), e.g. 1250.00.")
 
 
-def _amount() -> forms.CharField:
+def _amount() -> MoneyFormField:
+    return MoneyFormField(label=_("Amount"), help_text=AMOUNT_HELP)
+
+
+def _date(label: Label, help_text: Label = "") -> DateFormField:
+    return DateFormField(label=label, help_text=help_text)
+
+
+def _reason(
+    label: Label, *, required: bool, help_text: Label = "", rows: int = 2
+) -> forms.CharField:
     return forms.CharField(
-        label=_("Amount"),
-        max_length=20,
-        help_text=AMOUNT_HELP,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        label=label,
+        max_length=services.REASON_MAX,
+        required=required,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": rows}),
     )
 
 
-def _date(label: str) -> forms.DateField:
-    return forms.DateField(label=label, widget=forms.DateInput(attrs={"type": "date"}))
+def _supplier() -> forms.CharField:
+    return forms.CharField(label=_("Supplier"), max_length=services.SUPPLIER_MAX)
 
 
-class CommitmentForm(forms.Form):
+class CommitmentForm(CleanTextFormMixin, forms.Form):
     amount = _amount()
-    supplier = forms.CharField(label=_("Supplier"), max_length=200)
-    reference = forms.CharField(label=_("Contract or purchase order number"), max_length=100)
-    document_date = _date(_("Date of the contract or order"))
-    description = forms.CharField(label=_("Description"), max_length=500, required=False)
+    supplier = _supplier()
+    reference = forms.CharField(
+        label=_("Contract or purchase order number"), max_length=services.REFERENCE_MAX
+    )
+    document_date = _date(_("Date of the contract or order"), _("Today or earlier."))
+    description = forms.CharField(
+        label=_("Description"), max_length=services.DESCRIPTION_MAX, required=False
+    )
+    reason = _reason(
+        _("Reason for committing beyond the allocation"),
+        required=False,
+        help_text=_(
+            "Needed only when this commitment takes commitments over the allocation "
+            "(more than the uncommitted: allocated − committed)."
+        ),
+    )
 
 
-class SpendForm(forms.Form):
+class SpendForm(CleanTextFormMixin, forms.Form):
     amount = _amount()
-    supplier = forms.CharField(label=_("Supplier"), max_length=200)
-    reference = forms.CharField(label=_("Invoice number"), max_length=100)
-    document_date = _date(_("Date paid"))
-    description = forms.CharField(label=_("What was paid for"), max_length=500)
-    reason = forms.CharField(
-        label=_("Reason for spending beyond the allocation"),
-        max_length=500,
+    supplier = _supplier()
+    reference = forms.CharField(label=_("Invoice number"), max_length=services.REFERENCE_MAX)
+    document_date = _date(_("Date paid"), _("Today or earlier: a payment cannot be in the future."))
+    description = forms.CharField(label=_("What was paid for"), max_length=services.DESCRIPTION_MAX)
+    reason = _reason(
+        _("Reason for spending beyond the allocation"),
         required=False,
         help_text=_("Needed only when this payment takes spending over the allocation."),
-        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
-class ReleaseForm(forms.Form):
+class ReleaseForm(CleanTextFormMixin, forms.Form):
     amount = _amount()
-    reason = forms.CharField(
-        label=_("Why the money is not needed"),
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    reason = _reason(_("Why the money is not needed"), required=True)
 
 
-class ReversalForm(forms.Form):
-    reason = forms.CharField(
-        label=_("What was wrong with the entry"),
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
+class ReversalForm(CleanTextFormMixin, forms.Form):
+    reason = _reason(
+        _("What was wrong with the entry"),
+        required=True,
+        rows=3,
         help_text=_("The entry stays in the ledger; this correction undoes its effect."),
     )
 
 
-class DeliveryUpdateForm(forms.Form):
+class DeliveryUpdateForm(CleanTextFormMixin, forms.Form):
     status = forms.ChoiceField(label=_("Delivery status"), choices=DeliveryStatus.choices)
-    happened_on = _date(_("Date"))
+    happened_on = _date(_("Date"), _("Today or earlier."))
     note = forms.CharField(
         label=_("Progress note (public)"),
-        max_length=2000,
+        max_length=services.NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-
-
-DATE_ERROR = _("Enter a date as year-month-day, for example 2026-03-31.")
 
 
 class LedgerFilterForm(forms.Form):
@@ -93,18 +117,8 @@ class LedgerFilterForm(forms.Form):
 
     round = forms.TypedChoiceField(label=_("Round"), required=False, coerce=int, empty_value=None)
     area = forms.ChoiceField(label=_("Area"), required=False)
-    recorded_from = forms.DateField(
-        label=_("Recorded from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": DATE_ERROR},
-    )
-    recorded_to = forms.DateField(
-        label=_("Recorded to"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": DATE_ERROR},
-    )
+    recorded_from = DateFormField(label=_("Recorded from"), required=False)
+    recorded_to = DateFormField(label=_("Recorded to"), required=False)
 
     def __init__(
         self, data: Mapping[str, Any], *, rounds: Sequence[BudgetRound], areas: Sequence[Area]

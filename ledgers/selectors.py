@@ -21,17 +21,29 @@ def _sum(field: str, prefix: str = "ledger_entries__") -> Coalesce:
     return Coalesce(Sum(prefix + field), ZERO)
 
 
+def _allocation_exists() -> Exists:
+    return Exists(LedgerEntry.objects.filter(proposal=OuterRef("pk"), kind=EntryKind.ALLOCATION))
+
+
+def ledger_proposals() -> QuerySet[Proposal]:
+    """Proposals as the ledger pages load them: submitted ones only (a draft belongs to
+    its authors alone), with their round and area, and ``is_funded`` for the policies."""
+    return (
+        Proposal.objects.filter(submitted_at__isnull=False)
+        .select_related("budget_round", "round_area__area")
+        .annotate(is_funded=_allocation_exists())
+    )
+
+
 def funded_proposals(*, budget_round: BudgetRound) -> QuerySet[Proposal]:
-    """The round's funded proposals with allocated, committed, spent and remaining, and
-    their latest delivery status, in one query."""
+    """The round's funded proposals with allocated, committed, spent and remaining
+    (allocated − spent), and their latest delivery status, in one query."""
     latest_update = DeliveryUpdate.objects.filter(proposal=OuterRef("pk")).order_by(
         "-happened_on", "-recorded_at", "-pk"
     )
     return (
-        Proposal.objects.filter(budget_round=budget_round)
-        .filter(
-            Exists(LedgerEntry.objects.filter(proposal=OuterRef("pk"), kind=EntryKind.ALLOCATION))
-        )
+        Proposal.objects.filter(budget_round=budget_round, submitted_at__isnull=False)
+        .filter(_allocation_exists())
         .select_related("round_area__area")
         .annotate(
             allocated=_sum("allocated_delta"),
@@ -45,6 +57,7 @@ def funded_proposals(*, budget_round: BudgetRound) -> QuerySet[Proposal]:
 
 
 def area_balances(*, budget_round: BudgetRound) -> QuerySet[RoundArea]:
+    """Each area's allocated, committed, spent and remaining (allocated − spent)."""
     entries = "proposals__ledger_entries__"
     return (
         RoundArea.objects.filter(budget_round=budget_round)
@@ -60,6 +73,7 @@ def area_balances(*, budget_round: BudgetRound) -> QuerySet[RoundArea]:
 
 
 def round_balance(*, budget_round: BudgetRound) -> dict[str, Decimal]:
+    """The round's allocated, committed, spent and remaining (allocated − spent)."""
     sums = LedgerEntry.objects.filter(budget_round=budget_round).aggregate(
         allocated=Coalesce(Sum("allocated_delta"), ZERO),
         committed=Coalesce(Sum("committed_delta"), ZERO),
@@ -69,11 +83,22 @@ def round_balance(*, budget_round: BudgetRound) -> dict[str, Decimal]:
     return sums
 
 
-def proposal_entries(*, proposal: Proposal) -> QuerySet[LedgerEntry]:
+def ledger_entries() -> QuerySet[LedgerEntry]:
+    """Entries as the officers' pages load them: of submitted proposals only, with their
+    proposal and round, and ``is_reversed`` for the policies."""
     return (
-        LedgerEntry.objects.filter(proposal=proposal)
-        .select_related("reverses", "recorded_by")
+        LedgerEntry.objects.filter(proposal__submitted_at__isnull=False)
+        .select_related("proposal__budget_round")
         .annotate(is_reversed=Exists(LedgerEntry.objects.filter(reverses=OuterRef("pk"))))
+    )
+
+
+def proposal_entries(*, proposal: Proposal) -> QuerySet[LedgerEntry]:
+    """The proposal's entries in chain order, each with ``is_reversed``."""
+    return (
+        ledger_entries()
+        .filter(proposal=proposal)
+        .select_related("reverses", "recorded_by")
         .order_by("sequence")
     )
 
@@ -87,7 +112,7 @@ def entries_filtered(
 ) -> QuerySet[LedgerEntry]:
     """Entries for auditors, by round, area and the date they were recorded (inclusive),
     in chain order."""
-    entries = LedgerEntry.objects.all()
+    entries = LedgerEntry.objects.filter(proposal__submitted_at__isnull=False)
     if round_id is not None:
         entries = entries.filter(budget_round_id=round_id)
     if area_slug:
@@ -172,6 +197,28 @@ def export_rows(
             "proposal_title": title,
             "recorded_by_email": email or "",
         }
+
+
+def _proposal_sum(field: str) -> Subquery:
+    sums = (
+        LedgerEntry.objects.filter(proposal=OuterRef("proposal"))
+        .order_by()
+        .values("proposal")
+        .annotate(total=Sum(field))
+        .values("total")
+    )
+    return Subquery(sums, output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def entries_with_proposal_flags(entries: QuerySet[LedgerEntry]) -> QuerySet[LedgerEntry]:
+    """``entries`` with their proposal's totals as of now (``proposal_allocated``,
+    ``proposal_committed``, ``proposal_spent``), so the auditors' page can flag spending
+    and commitments beyond the allocation: subqueries in the same query, not one per row."""
+    return entries.annotate(
+        proposal_allocated=_proposal_sum("allocated_delta"),
+        proposal_committed=_proposal_sum("committed_delta"),
+        proposal_spent=_proposal_sum("spent_delta"),
+    )
 
 
 def delivery_updates(*, proposal: Proposal) -> QuerySet[DeliveryUpdate]:

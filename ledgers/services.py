@@ -1,34 +1,47 @@
 """Writes to the ledger. Every entry is appended to its round's hash chain under a lock on
 the round, in a transaction; nothing here updates or deletes an entry.
 
-Rules: amounts are positive with at most two decimal places, in the round's currency;
-only funded proposals (those with an allocation) take commitments, spend, releases and
-reversals; spend beyond the allocation needs a reason; a reversal names an entry of the
-same proposal that is not itself a reversal, an allocation, or already reversed.
+Who may write is decided by ``ledgers.policies`` and enforced here, whoever calls: only
+officers, only against submitted, funded proposals (those with an allocation) of rounds
+run on this site. Amounts go through ``money_parse``, texts through ``text_clean`` and
+dates through ``happened_check`` (nothing dated in the future or implausibly long before
+the round). Spending beyond the allocation, and commitments beyond it, need a reason; a
+reversal names an entry of the same proposal that is not itself a reversal, an
+allocation, or already reversed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ledgers import chain
+from ledgers import chain, policies
 from ledgers.models import DeliveryStatus, DeliveryUpdate, EntryKind, LedgerEntry, LedgerExport
-from pb_platform.money import money_format
+from pb_platform import jobs
+from pb_platform.dates import happened_check
+from pb_platform.money import money_format, money_parse
+from pb_platform.policies import enforce
+from pb_platform.text import text_clean
+from pb_platform.users import User
 from proposals.models import BudgetRound, Proposal
 from voting.models import ResultLine
 
 ZERO = Decimal("0.00")
-MAX_AMOUNT = Decimal(10) ** (settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES)
+# Limits of the stored texts (the columns' lengths).
+SUPPLIER_MAX = 200
+REFERENCE_MAX = 100
+DESCRIPTION_MAX = 500
+REASON_MAX = 500
+NOTE_MAX = 2000
 
 
 def entry_canonical_fields(entry: LedgerEntry, *, reverses_sequence: int | None) -> dict[str, Any]:
@@ -72,7 +85,7 @@ def _append(*, budget_round_id: int, entry: LedgerEntry) -> LedgerEntry:
     entry.budget_round_id = budget_round_id
     entry.sequence = sequence + 1
     entry.previous_hash = previous_hash
-    reverses_sequence = entry.reverses.sequence if entry.reverses_id else None
+    reverses_sequence = entry.reverses.sequence if entry.reverses is not None else None
     canonical = chain.canonical_json(
         entry_canonical_fields(entry, reverses_sequence=reverses_sequence)
     )
@@ -99,33 +112,37 @@ def _movement(kind: str, amount: Decimal) -> dict[str, Decimal]:
     return deltas
 
 
-def _clean_amount(amount: Decimal | str, field: str = "amount") -> Decimal:
-    try:
-        value = Decimal(str(amount).strip())
-    except InvalidOperation:
-        raise ValidationError({field: [_("Enter an amount such as 1250.00.")]}) from None
-    if not value.is_finite() or value <= 0:
-        raise ValidationError({field: [_("The amount must be more than zero.")]})
-    if value != value.quantize(Decimal("0.01")):
-        raise ValidationError({field: [_("Use at most two decimal places (pence or cents).")]})
-    if value >= MAX_AMOUNT:
-        raise ValidationError({field: [_("The amount is too large.")]})
-    return value.quantize(Decimal("0.01"))
-
-
 @dataclass(frozen=True)
 class Balance:
+    """A proposal's money: what was allocated (less releases), committed by contracts and
+    orders, and spent in payments, each net of reversals.
+
+    ``remaining`` is allocated − spent (the money not yet paid out); ``uncommitted`` is
+    allocated − committed (the money no contract or order has promised yet). Either can
+    be negative: that is the overspending or over-commitment the pages flag.
+    """
+
     allocated: Decimal
     committed: Decimal
     spent: Decimal
 
     @property
     def remaining(self) -> Decimal:
+        """Allocated − spent."""
         return self.allocated - self.spent
+
+    @property
+    def uncommitted(self) -> Decimal:
+        """Allocated − committed."""
+        return self.allocated - self.committed
 
     @property
     def overspent(self) -> bool:
         return self.spent > self.allocated
+
+    @property
+    def overcommitted(self) -> bool:
+        return self.committed > self.allocated
 
 
 def proposal_balance(*, proposal: Proposal) -> Balance:
@@ -140,33 +157,52 @@ def proposal_balance(*, proposal: Proposal) -> Balance:
     )
 
 
-def _funded(proposal: Proposal) -> None:
-    if not LedgerEntry.objects.filter(proposal=proposal, kind=EntryKind.ALLOCATION).exists():
-        raise ValidationError(
-            _("“%(title)s” was not funded, so no money can be recorded against it.")
-            % {"title": proposal.title}
-        )
+def _has_allocation(proposal: Proposal) -> bool:
+    return LedgerEntry.objects.filter(proposal=proposal, kind=EntryKind.ALLOCATION).exists()
 
 
-def _text(value: str, field: str, limit: int, *, required: bool, message: str = "") -> str:
-    value = " ".join(value.split())
-    if required and not value:
-        raise ValidationError({field: [message]})
-    if len(value) > limit:
-        raise ValidationError(
-            {field: [_("Keep it to %(limit)d characters or fewer.") % {"limit": limit}]}
-        )
-    return value
+def _may_record(officer: User, proposal: Proposal, *, now: datetime) -> None:
+    """Refuse (``PolicyDenied``) before looking at the input. Being funded never ends (an
+    allocation is never deleted nor reversed), so this holds without the round's lock."""
+    enforce(
+        policies.can_record_entries(officer, proposal, now=now, funded=_has_allocation(proposal))
+    )
+
+
+def _today(now: datetime, today: date | None) -> date:
+    return today if today is not None else timezone.localdate(now)
+
+
+def _document_date(value: date, proposal: Proposal, *, field: str, today: date) -> date:
+    return happened_check(
+        value, field=field, round_starts=proposal.budget_round.submission_starts, today=today
+    )
+
+
+def _one_line(value: str, field: str, limit: int, required_message: str | None = None) -> str:
+    return text_clean(value, field=field, max_length=limit, required_message=required_message)
+
+
+def _multi_line(value: str, field: str, limit: int, required_message: str | None = None) -> str:
+    return text_clean(
+        value, field=field, max_length=limit, multiline=True, required_message=required_message
+    )
 
 
 # --- Allocation on publication -----------------------------------------------------------
+
+
+# The allocation job's items in ``pb_platform.jobs``: one per funded proposal.
+ALLOCATION_JOB = "ledgers.allocate_published_results"
 
 
 def allocations_for_published_results(*, now: datetime) -> int:
     """Allocate each winning proposal of every published result its official cost, once.
 
     Idempotent: proposals that already have an allocation are skipped, and a unique
-    constraint in the database refuses a second one even if two runs race.
+    constraint in the database refuses a second one even if two runs race. Each proposal
+    is a job item: one whose allocation fails is recorded and retried with a back-off
+    (then waits for an officer) while the others are allocated.
     """
     pending = list(
         ResultLine.objects.filter(funded=True, result__published_at__isnull=False)
@@ -174,29 +210,44 @@ def allocations_for_published_results(*, now: datetime) -> int:
         .select_related("proposal__budget_round")
         .order_by("proposal__budget_round_id", "selection_order", "pk")
     )
-    made = 0
-    for line in pending:
-        with transaction.atomic():
-            proposal = line.proposal
-            # Checked again under the round's lock, in case another run got here first.
-            _lock_round(proposal.budget_round_id)
-            if LedgerEntry.objects.filter(proposal=proposal, kind=EntryKind.ALLOCATION).exists():
-                continue
-            _append(
-                budget_round_id=proposal.budget_round_id,
-                entry=LedgerEntry(
-                    proposal=proposal,
-                    kind=EntryKind.ALLOCATION,
-                    amount=line.cost,
-                    currency=proposal.budget_round.currency,
-                    **_movement(EntryKind.ALLOCATION, line.cost),
-                    description=_("Funded by the published result (position %(n)d).")
-                    % {"n": line.selection_order},
-                    recorded_at=now,
-                ),
+    run = jobs.run_items(
+        job=ALLOCATION_JOB,
+        items=[
+            jobs.JobItemRun(
+                key=f"proposal:{line.proposal_id}",
+                label=_("Allocating “%(proposal)s” in %(round)s")
+                % {"proposal": line.proposal.title, "round": line.proposal.budget_round.name},
+                run=partial(_allocation_record, line=line, now=now),
             )
-            made += 1
-    return made
+            for line in pending
+        ],
+        now=now,
+    )
+    return sum(1 for made in run.results.values() if made)
+
+
+def _allocation_record(*, line: ResultLine, now: datetime) -> bool:
+    """The allocation of one funded line; False if another run made it first."""
+    with transaction.atomic():
+        proposal = line.proposal
+        # Checked again under the round's lock, in case another run got here first.
+        _lock_round(proposal.budget_round_id)
+        if LedgerEntry.objects.filter(proposal=proposal, kind=EntryKind.ALLOCATION).exists():
+            return False
+        _append(
+            budget_round_id=proposal.budget_round_id,
+            entry=LedgerEntry(
+                proposal=proposal,
+                kind=EntryKind.ALLOCATION,
+                amount=line.cost,
+                currency=proposal.budget_round.currency,
+                **_movement(EntryKind.ALLOCATION, line.cost),
+                description=_("Funded by the published result (position %(n)d).")
+                % {"n": line.selection_order},
+                recorded_at=now,
+            ),
+        )
+    return True
 
 
 # --- Officers' entries ---------------------------------------------------------------------
@@ -204,24 +255,53 @@ def allocations_for_published_results(*, now: datetime) -> int:
 
 def commitment_record(
     *,
-    officer: AbstractBaseUser,
+    officer: User,
     proposal: Proposal,
     amount: Decimal | str,
     supplier: str,
     reference: str,
     document_date: date,
     description: str = "",
+    reason: str = "",
     now: datetime,
+    today: date | None = None,
 ) -> LedgerEntry:
-    """A contract or purchase order against a funded proposal."""
-    value = _clean_amount(amount)
-    supplier = _text(supplier, "supplier", 200, required=True, message=_("Name the supplier."))
-    reference = _text(
-        reference, "reference", 100, required=True, message=_("Give the contract or order number.")
+    """A contract or purchase order against a funded proposal. Commitments beyond the
+    allocation (allocated − committed, net of this one, below zero) need a reason."""
+    _may_record(officer, proposal, now=now)
+    value = money_parse(amount)
+    supplier = _one_line(supplier, "supplier", SUPPLIER_MAX, _("Name the supplier."))
+    reference = _one_line(
+        reference, "reference", REFERENCE_MAX, _("Give the contract or order number.")
     )
-    description = _text(description, "description", 500, required=False)
+    description = _one_line(description, "description", DESCRIPTION_MAX)
+    reason = _multi_line(reason, "reason", REASON_MAX)
+    document_date = _document_date(
+        document_date, proposal, field="document_date", today=_today(now, today)
+    )
     with transaction.atomic():
-        _funded(proposal)
+        # The balance is read and the entry appended under one lock, so two commitments
+        # at once cannot both fit in the same uncommitted money.
+        _lock_round(proposal.budget_round_id)
+        balance = proposal_balance(proposal=proposal)
+        if balance.committed + value > balance.allocated and not reason:
+            currency = proposal.budget_round.currency
+            raise ValidationError(
+                {
+                    "reason": [
+                        _(
+                            "This commitment takes commitments to %(committed)s, over the "
+                            "%(allocated)s allocated (%(uncommitted)s is uncommitted). Say why "
+                            "committing more is justified."
+                        )
+                        % {
+                            "committed": money_format(balance.committed + value, currency),
+                            "allocated": money_format(balance.allocated, currency),
+                            "uncommitted": money_format(balance.uncommitted, currency),
+                        }
+                    ]
+                }
+            )
         return _append(
             budget_round_id=proposal.budget_round_id,
             entry=LedgerEntry(
@@ -234,6 +314,7 @@ def commitment_record(
                 reference=reference,
                 document_date=document_date,
                 description=description,
+                reason=reason,
                 recorded_by=officer,
                 recorded_at=now,
             ),
@@ -242,7 +323,7 @@ def commitment_record(
 
 def spend_record(
     *,
-    officer: AbstractBaseUser,
+    officer: User,
     proposal: Proposal,
     amount: Decimal | str,
     supplier: str,
@@ -251,19 +332,23 @@ def spend_record(
     description: str,
     reason: str = "",
     now: datetime,
+    today: date | None = None,
 ) -> LedgerEntry:
-    """A payment against an invoice. Spending beyond the allocation needs a reason."""
-    value = _clean_amount(amount)
-    supplier = _text(supplier, "supplier", 200, required=True, message=_("Name the supplier."))
-    reference = _text(
-        reference, "reference", 100, required=True, message=_("Give the invoice number.")
+    """A payment against an invoice, dated no later than today. Spending beyond the
+    allocation needs a reason."""
+    _may_record(officer, proposal, now=now)
+    value = money_parse(amount)
+    supplier = _one_line(supplier, "supplier", SUPPLIER_MAX, _("Name the supplier."))
+    reference = _one_line(reference, "reference", REFERENCE_MAX, _("Give the invoice number."))
+    description = _one_line(
+        description, "description", DESCRIPTION_MAX, _("Say what was paid for.")
     )
-    description = _text(
-        description, "description", 500, required=True, message=_("Say what was paid for.")
+    reason = _multi_line(reason, "reason", REASON_MAX)
+    # A payment dated in the future has not happened: it would count as spent too early.
+    document_date = _document_date(
+        document_date, proposal, field="document_date", today=_today(now, today)
     )
-    reason = _text(reason, "reason", 500, required=False)
     with transaction.atomic():
-        _funded(proposal)
         _lock_round(proposal.budget_round_id)
         balance = proposal_balance(proposal=proposal)
         if balance.spent + value > balance.allocated and not reason:
@@ -303,19 +388,18 @@ def spend_record(
 
 def release_record(
     *,
-    officer: AbstractBaseUser,
+    officer: User,
     proposal: Proposal,
     amount: Decimal | str,
     reason: str,
     now: datetime,
 ) -> LedgerEntry:
-    """Give back allocation that will not be spent (at most what is left unspent)."""
-    value = _clean_amount(amount)
-    reason = _text(
-        reason, "reason", 500, required=True, message=_("Say why the money is not needed.")
-    )
+    """Give back allocation that will not be spent (at most the remaining: allocated −
+    spent)."""
+    _may_record(officer, proposal, now=now)
+    value = money_parse(amount)
+    reason = _multi_line(reason, "reason", REASON_MAX, _("Say why the money is not needed."))
     with transaction.atomic():
-        _funded(proposal)
         _lock_round(proposal.budget_round_id)
         balance = proposal_balance(proposal=proposal)
         if value > balance.remaining:
@@ -344,30 +428,36 @@ def release_record(
 
 def reversal_record(
     *,
-    officer: AbstractBaseUser,
+    officer: User,
     proposal: Proposal,
     original: LedgerEntry,
     reason: str,
     now: datetime,
 ) -> LedgerEntry:
     """Correct a mistaken entry by a new one that undoes it; the original stays."""
-    reason = _text(reason, "reason", 500, required=True, message=_("Say what was wrong."))
+    # Checked once before reading the input (for the clear refusal), and again under the
+    # lock, where "not reversed already" cannot change underneath.
+    enforce(
+        policies.can_reverse(
+            officer,
+            original,
+            now=now,
+            is_reversed=LedgerEntry.objects.filter(reverses=original).exists(),
+        )
+    )
     if original.proposal_id != proposal.pk:
         raise ValidationError(_("That entry belongs to another proposal."))
-    if original.kind == EntryKind.REVERSAL:
-        raise ValidationError(
-            _("A reversal cannot be reversed. Record the correct entry again instead.")
-        )
-    if original.kind == EntryKind.ALLOCATION:
-        raise ValidationError(
-            _("The allocation comes from the published result; release unused money instead.")
-        )
+    reason = _multi_line(reason, "reason", REASON_MAX, _("Say what was wrong."))
     with transaction.atomic():
         _lock_round(proposal.budget_round_id)
-        if LedgerEntry.objects.filter(reverses=original).exists():
-            raise ValidationError(
-                _("Entry %(n)d has already been reversed.") % {"n": original.sequence}
+        enforce(
+            policies.can_reverse(
+                officer,
+                original,
+                now=now,
+                is_reversed=LedgerEntry.objects.filter(reverses=original).exists(),
             )
+        )
         return _append(
             budget_round_id=proposal.budget_round_id,
             entry=LedgerEntry(
@@ -392,7 +482,7 @@ def reversal_record(
 
 def delivery_update_record(
     *,
-    officer: AbstractBaseUser,
+    officer: User,
     proposal: Proposal,
     status: str,
     note: str,
@@ -400,16 +490,16 @@ def delivery_update_record(
     today: date,
     now: datetime,
 ) -> DeliveryUpdate:
+    """A public progress note on a funded proposal, dated no later than today."""
+    enforce(
+        policies.can_record_delivery_update(
+            officer, proposal, now=now, funded=_has_allocation(proposal)
+        )
+    )
     if status not in DeliveryStatus.values:
         raise ValidationError({"status": [_("Choose a delivery status.")]})
-    note = note.strip()
-    if not note:
-        raise ValidationError({"note": [_("Write what happened, for residents to read.")]})
-    if len(note) > 2000:
-        raise ValidationError({"note": [_("Keep the note to 2,000 characters or fewer.")]})
-    if happened_on > today:
-        raise ValidationError({"happened_on": [_("The date cannot be in the future.")]})
-    _funded(proposal)
+    note = _multi_line(note, "note", NOTE_MAX, _("Write what happened, for residents to read."))
+    happened_on = _document_date(happened_on, proposal, field="happened_on", today=today)
     return DeliveryUpdate.objects.create(
         proposal=proposal,
         status=status,
@@ -424,9 +514,10 @@ def delivery_update_record(
 
 
 def ledger_export_record(
-    *, auditor: AbstractBaseUser, file_format: str, filters: dict[str, Any], now: datetime
+    *, auditor: User, file_format: str, filters: dict[str, Any], now: datetime
 ) -> LedgerExport:
     """Log an export (who, when, which filters) before any of it is sent."""
+    enforce(policies.can_audit_ledger(auditor))
     # Durable: its own transaction, committed before the first byte is sent, so the log
     # holds even if the download is cut off, and a caller's transaction can't swallow it.
     with transaction.atomic(durable=True):

@@ -17,7 +17,9 @@ def allocate_published_results() -> int:
     """Beat task: give each winning proposal of a newly published result its allocation.
 
     Idempotent (a unique constraint allows one allocation per proposal), so it can run
-    on every tick and again after a crash.
+    on every tick and again after a crash. Each proposal is its own item: one that
+    fails is recorded and retried later (see ``pb_platform.jobs``), never stopping the
+    others nor making this task raise.
     """
     made = allocations_for_published_results(now=timezone.now())
     if made:

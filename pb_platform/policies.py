@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from pb_platform.users import AnyUser
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,24 @@ def enforce(decision: Decision) -> None:
     """Raise ``PolicyDenied`` (a ``PermissionDenied``) unless ``decision`` allows."""
     if not decision:
         raise PolicyDenied(decision)
+
+
+# --- Jobs (pb_platform.jobs) ---------------------------------------------------------------
+
+
+def can_retry_job(user: AnyUser) -> Decision:
+    """Officers retry an item a periodic job gave up on (after its automatic tries)."""
+    if not user.is_authenticated:
+        return deny(_("Sign in as a council officer to retry a job."))
+    if not user.has_perm("pb_platform.retry_jobitem"):
+        return deny(_("Only council officers can retry a job that failed."))
+    return ALLOW
+
+
+def can_view_jobs(user: AnyUser) -> Decision:
+    """Officers and auditors see which job items failed, and who retried them."""
+    if not user.is_authenticated:
+        return deny(_("Sign in as a council officer or auditor to see the jobs' history."))
+    if not user.has_perm("pb_platform.view_jobitem"):
+        return deny(_("Only council officers and auditors can see the jobs' history."))
+    return ALLOW

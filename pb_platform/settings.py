@@ -176,12 +176,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "proposals.tasks.advance_round_phases",
         "schedule": float(PHASE_TICK_SECONDS),
     },
-    # proposals: email authors about officers' decisions that the on-commit fast path
-    # could not hand to the broker (or whose sending failed for good): an outbox sweep.
-    "proposals-send-pending-notifications": {
-        "task": "proposals.tasks.send_pending_notifications",
-        "schedule": 300.0,
-    },
     # voting: close, count and publish every area whose voting phase the clock has ended.
     "voting-close-count-publish": {
         "task": "voting.tasks.close_count_publish",
@@ -192,10 +186,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledgers.tasks.allocate_published_results",
         "schedule": float(PHASE_TICK_SECONDS),
     },
-    # voting: the outbox sweep for receipt emails the on-commit fast path did not send.
-    "voting-send-pending-receipts": {
-        "task": "voting.tasks.send_pending_receipts",
-        "schedule": 300.0,
+    # pb_platform: the outbox sweep. Sends every email the on-commit fast path did not:
+    # broker down, a failed send whose back-off has passed, a sender that died holding a
+    # lease that has since expired. The shortest back-off is a minute, hence the period.
+    "pb-platform-sweep-outbox": {
+        "task": "pb_platform.tasks.sweep_outbox",
+        "schedule": 60.0,
+    },
+    # proposals: a resident moved to another area while they could vote moves when that
+    # voting has closed (until then the move is pending, so nobody votes in two areas).
+    "proposals-apply-due-area-moves": {
+        "task": "proposals.tasks.apply_due_area_moves",
+        "schedule": float(PHASE_TICK_SECONDS),
     },
 }
 
@@ -231,7 +233,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-EMAIL_TIMEOUT = 20
+# Seconds each SMTP operation may take. An outbox claim (lease) lasts four times this, so
+# a slow send is not taken over by a second sender.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 if DEBUG and not env_str("EMAIL_HOST", ""):
     # In development, emails (including verification links) are printed to the console.
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

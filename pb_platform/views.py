@@ -1,6 +1,24 @@
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from pb_platform import jobs, outbox
+from pb_platform.forms import EmailPreferencesForm
+from pb_platform.models import JobItem
+from pb_platform.policies import can_retry_job, can_view_jobs, enforce
+from pb_platform.users import User
+
+JOB_HISTORY_SHOWN = 200
 
 
 @never_cache
@@ -9,3 +27,77 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_POST
+def job_item_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """An officer's Retry button on the dashboard: the item is tried on the next run."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    try:
+        item = jobs.job_item_retry(officer=request.user, item_id=pk, now=timezone.now())
+    except JobItem.DoesNotExist:
+        raise Http404("No such job item.") from None
+    messages.success(
+        request,
+        _("“%(label)s” will be tried again on the job's next run, within a minute or two.")
+        % {"label": item.label or item.item_key},
+    )
+    return redirect("proposals:officer_dashboard")
+
+
+@require_safe
+def job_history(request: HttpRequest) -> HttpResponse:
+    """For officers and auditors: the items jobs failed on, and who retried them when."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    enforce(can_view_jobs(request.user))
+    return render(
+        request,
+        "pb_platform/job_history.html",
+        {
+            "failing": list(jobs.job_items_failing()),
+            "events": list(jobs.job_item_history()[:JOB_HISTORY_SHOWN]),
+            "shown": JOB_HISTORY_SHOWN,
+            "retry_decision": can_retry_job(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_preferences(request: HttpRequest) -> HttpResponse:
+    """Which kinds of email the signed-in person gets."""
+    user = cast(User, request.user)  # signed in: @login_required
+    kinds = outbox.email_preferences_of(user)
+    form = EmailPreferencesForm(request.POST or None, kinds=kinds)
+    if request.method == "POST" and form.is_valid():
+        outbox.email_preferences_save(user=user, enabled=form.cleaned_data, now=timezone.now())
+        messages.success(request, _("Your email choices are saved."))
+        return redirect("email_preferences")
+    always = [kind for kind, _on in kinds if not kind.unsubscribable]
+    return render(request, "pb_platform/email_preferences.html", {"form": form, "always": always})
+
+
+# Mail programs POST here without a CSRF token (RFC 8058 one-click): the signed token in
+# the address is what authorises the change, and it can only turn emails off.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def email_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """One-click unsubscribe from one kind of email, no sign-in needed. GET asks to
+    confirm (link checkers and previews follow links); POST turns the kind off."""
+    found = outbox.unsubscribe_token_read(token)
+    user = User.objects.filter(pk=found[0]).first() if found else None
+    if found is None or user is None:
+        return render(request, "pb_platform/email_unsubscribe_invalid.html", status=400)
+    kind = found[1]
+    done = False
+    if request.method == "POST":
+        outbox.email_preference_set(user=user, kind=kind, enabled=False, now=timezone.now())
+        done = True
+    return render(
+        request,
+        "pb_platform/email_unsubscribe.html",
+        {"kind": kind, "done": done, "email": user.email},
+    )

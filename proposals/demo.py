@@ -1,6 +1,11 @@
 """The proposals part of the demo (``manage.py seed_demo``): areas, rounds in several
 phases, proposals in every state and one account per role. Safe to run again: what
-exists is left as it is."""
+exists is left as it is.
+
+The demo finds what it made by permanent keys, never by name, because officers use the
+demo site: they rename rounds and areas, edit them, and create rounds with names the
+demo would use. A demo round is the round with the demo's address (slugs never change
+on rename) created by the demo officer; a demo area is found by its address too."""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.text import slugify
 
 from pb_platform.roles import AUDITOR, OFFICER, RESIDENT, role_grant
 from proposals import services
@@ -343,22 +350,47 @@ def _timeline(
     )
 
 
+DEMO_OFFICER_EMAIL = next(email for role, email, *_rest in ACCOUNTS if role == OFFICER)
+
+
+def demo_round(name: str) -> BudgetRound | None:
+    """The demo's round first created as ``name``, whatever it is called now, or None
+    (never a round an officer created with the same name)."""
+    return BudgetRound.objects.filter(
+        slug=slugify(name), created_by__email=DEMO_OFFICER_EMAIL
+    ).first()
+
+
 class ProposalsDemo:
     """Seeds areas, accounts, rounds and proposals; returns the demo accounts by role."""
 
     def seed(self) -> dict[str, Any]:
-        areas = self._areas()
+        officer = self._officer()
+        areas = self._areas(officer=officer)
         users = self._accounts(areas)
         self._rounds(areas, officer=users[OFFICER])
         self._proposals(officer=users[OFFICER])
         return users
 
-    def _areas(self) -> dict[str, Area]:
+    def _officer(self) -> Any:
+        """The demo officer, who sets up the demo's areas and rounds."""
+        _role, email, password, _area, _name = next(a for a in ACCOUNTS if a[0] == OFFICER)
+        officer = self._user(email, password)
+        role_grant(user=officer, role=OFFICER)
+        return officer
+
+    def _areas(self, *, officer: Any) -> dict[str, Area]:
         areas = {}
         for name, population in [*AREAS, CITY_WIDE_AREA]:
-            area = Area.objects.filter(name=name).first()
+            area = (
+                Area.objects.filter(slug=slugify(name)).first()
+                or Area.objects.filter(name__iexact=name).first()
+            )
             areas[name] = area or services.area_create(
-                name=name, population=population, is_city_wide=(name, population) == CITY_WIDE_AREA
+                created_by=officer,
+                name=name,
+                population=population,
+                is_city_wide=(name, population) == CITY_WIDE_AREA,
             )
         return areas
 
@@ -469,38 +501,66 @@ class ProposalsDemo:
             )
         )
         for name, description, total, budgets, timeline, rule, ballot, k in rounds:
-            if BudgetRound.objects.filter(name=name).exists():
+            if demo_round(name) is not None:
                 continue
-            services.round_create(
-                created_by=officer,
-                config=services.RoundConfig(
-                    name=name,
-                    description=description,
-                    currency="GBP",
-                    total_budget=total,
-                    counting_rule=rule,
-                    ballot_type=ballot,
-                    max_choices=k,
-                    timeline=timeline,
-                ),
-                area_budgets={areas[area]: amount for area, amount in budgets.items()},
-            )
+            try:
+                self._round_create(
+                    officer, name, description, total, budgets, areas, timeline, rule, ballot, k
+                )
+            except ValidationError:
+                # An officer's own round already has this name (or address): the demo
+                # does without this round rather than touch theirs.
+                continue
+
+    @staticmethod
+    def _round_create(
+        officer: Any,
+        name: str,
+        description: str,
+        total: Decimal,
+        budgets: dict[str, Decimal],
+        areas: dict[str, Area],
+        timeline: Timeline,
+        rule: str,
+        ballot: str,
+        k: int | None,
+    ) -> None:
+        if BudgetRound.objects.filter(slug=slugify(name)).exists():
+            raise ValidationError({"name": ["The demo's address for this round is taken."]})
+        services.round_create(
+            created_by=officer,
+            config=services.RoundConfig(
+                name=name,
+                description=description,
+                currency="GBP",
+                total_budget=total,
+                counting_rule=rule,
+                ballot_type=ballot,
+                max_choices=k,
+                timeline=timeline,
+            ),
+            area_budgets={areas[area]: amount for area, amount in budgets.items()},
+        )
 
     def _proposals(self, *, officer: Any) -> None:
         """Ideas in every state, written and reviewed at the times the phases allow."""
         User = get_user_model()
         now = timezone.now()
         for round_name, (category_names, entries) in PROPOSALS.items():
-            budget_round = BudgetRound.objects.filter(name=round_name).first()
+            budget_round = demo_round(round_name)
             if budget_round is None or budget_round.proposals.exists():
                 continue
+            written_at = min(budget_round.submission_starts + timedelta(hours=2), now)
             for name in category_names:
-                services.category_create(budget_round=budget_round, name=name, officer=officer)
+                services.category_create(
+                    budget_round=budget_round, name=name, officer=officer, now=written_at
+                )
             categories = {c.name: c for c in budget_round.categories.all()}
             round_areas = {
                 ra.area.name: ra for ra in budget_round.round_areas.select_related("area")
             }
-            written_at = min(budget_round.submission_starts + timedelta(hours=2), now)
+            if not {area for _t, _d, area, *_rest in entries} <= set(round_areas):
+                continue  # an officer changed the round's areas: leave it as they made it
             reviewed_at = max(budget_round.review_starts + timedelta(hours=2), written_at)
             made: dict[str, Proposal] = {}
             for title, description, area, category, estimate, email, fate in entries:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from pb_platform.money import CURRENCY_CHOICES
-from proposals import services
+from pb_platform.dates import DateTimeFormField
+from pb_platform.money import CURRENCY_CHOICES, MoneyFormField, money_format
+from pb_platform.text import CleanTextFormMixin
+from proposals import policies, services
 from proposals.models import (
     PUBLIC_STATUSES,
     Area,
@@ -30,6 +37,8 @@ from proposals.models.proposals import (
 )
 from proposals.models.proposals import DESCRIPTION_MAX_LENGTH as PROPOSAL_DESCRIPTION_MAX_LENGTH
 from proposals.phases import BOUNDARIES, Timeline
+from proposals.services import areas as area_services
+from proposals.services import rounds as round_services
 
 MONEY_FIELD_KWARGS: dict[str, Any] = {
     "max_digits": settings.MONEY_MAX_DIGITS,
@@ -62,12 +71,16 @@ class ResidentSignupForm(forms.Form):
         )
 
 
-class AreaForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=120)
+class AreaForm(CleanTextFormMixin, forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=area_services.NAME_MAX_LENGTH)
     population = forms.IntegerField(
         label=_("Population (optional)"),
         required=False,
         min_value=0,
+        max_value=area_services.POPULATION_MAX,
+        error_messages={
+            "max_value": _("That is more people than any area holds: the most is %(limit_value)s.")
+        },
         help_text=_("Used to explain how the budget is shared between areas."),
     )
     is_city_wide = forms.BooleanField(
@@ -79,6 +92,11 @@ class AreaForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args: Any, whole_council_frozen: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Why "whole council" can no longer change (the area took part in voting), or "".
+        self.whole_council_frozen = whole_council_frozen
+
 
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
@@ -87,7 +105,23 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
-class RoundForm(forms.Form):
+@dataclass(frozen=True)
+class FrozenField:
+    """A round setting shown as plain text, with the reason it can no longer change."""
+
+    name: str
+    label: str
+    value: str
+    reason: str
+    errors: tuple[str, ...] = ()
+    frozen: bool = True
+
+
+def _round_datetime_field(label: str) -> DateTimeFormField:
+    return DateTimeFormField(label=label, widget=DateTimeLocalInput())
+
+
+class RoundForm(CleanTextFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=services.NAME_MAX_LENGTH)
     description = forms.CharField(
         label=_("Description"),
@@ -97,7 +131,7 @@ class RoundForm(forms.Form):
         help_text=_("Plain language: what the money is for and who can take part."),
     )
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial="GBP")
-    total_budget = forms.DecimalField(label=_("Total budget"), **MONEY_FIELD_KWARGS)
+    total_budget = MoneyFormField(label=_("Total budget"))
     counting_rule = forms.ChoiceField(
         label=_("Counting rule"),
         choices=CountingRule.choices,
@@ -121,29 +155,49 @@ class RoundForm(forms.Form):
         max_value=1000,
         help_text=_("Needed when voters choose up to a set number of proposals."),
     )
-    submission_starts = forms.DateTimeField(
-        label=_("Proposal submission opens"), widget=DateTimeLocalInput()
+    submission_starts = _round_datetime_field(_("Proposal submission opens"))
+    review_starts = _round_datetime_field(_("Submission closes and review starts"))
+    voting_starts = _round_datetime_field(_("Voting opens"))
+    voting_ends = _round_datetime_field(_("Voting closes (results are counted)"))
+    delivery_starts = _round_datetime_field(_("Delivery starts"))
+    delivery_ends = _round_datetime_field(_("Delivery ends"))
+    reason = forms.CharField(
+        label=_("Reason for the change"),
+        required=False,
+        max_length=round_services.REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed when you extend voting after it opened. Shown in the round's history."),
     )
-    review_starts = forms.DateTimeField(
-        label=_("Submission closes and review starts"), widget=DateTimeLocalInput()
-    )
-    voting_starts = forms.DateTimeField(label=_("Voting opens"), widget=DateTimeLocalInput())
-    voting_ends = forms.DateTimeField(
-        label=_("Voting closes (results are counted)"), widget=DateTimeLocalInput()
-    )
-    delivery_starts = forms.DateTimeField(label=_("Delivery starts"), widget=DateTimeLocalInput())
-    delivery_ends = forms.DateTimeField(label=_("Delivery ends"), widget=DateTimeLocalInput())
 
-    def __init__(self, *args: Any, areas: list[Area], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        areas: list[Area],
+        frozen: Mapping[str, str] | None = None,
+        editing: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.areas = areas
+        # Field name -> why it can no longer change (``policies.round_frozen_fields``).
+        self.frozen = dict(frozen or {})
+        self.editing = editing
+        if not editing:
+            del self.fields["reason"]
         for area in areas:
-            self.fields[self.area_field_name(area)] = forms.DecimalField(
+            self.fields[self.area_field_name(area)] = MoneyFormField(
                 label=area.name,
                 required=False,
                 help_text=_("Leave empty if this area is not part of the round."),
-                **MONEY_FIELD_KWARGS,
             )
+        for name in self._frozen_field_names():
+            self.fields[name].required = False
+
+    def _frozen_field_names(self) -> list[str]:
+        names = [name for name in self.frozen if name in self.fields]
+        if policies.AREA_BUDGETS in self.frozen:
+            names += [self.area_field_name(area) for area in self.areas]
+        return names
 
     @staticmethod
     def area_field_name(area: Area) -> str:
@@ -168,11 +222,82 @@ class RoundForm(forms.Form):
             initial[cls.area_field_name(round_area.area)] = round_area.budget
         return initial
 
-    def timeline_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name, _p in BOUNDARIES]
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in self._frozen_field_names():
+            sent = cleaned.get(name)
+            stored = self.initial.get(name)
+            if sent not in (None, "") and not _same(sent, stored):
+                reason = self.frozen.get(name) or self.frozen[policies.AREA_BUDGETS]
+                self.add_error(
+                    name, _("This can no longer be changed. %(reason)s") % {"reason": reason}
+                )
+            # What the round holds, whatever was sent: the service compares with it.
+            cleaned[name] = stored
+        # A time shown to the minute and sent back unchanged keeps its stored seconds.
+        for name, _p in BOUNDARIES:
+            sent, stored = cleaned.get(name), self.initial.get(name)
+            if isinstance(sent, datetime) and isinstance(stored, datetime) and _same(sent, stored):
+                cleaned[name] = stored
+        return cleaned
 
-    def area_fields(self) -> list[forms.BoundField]:
-        return [self[self.area_field_name(area)] for area in self.areas]
+    def rows(self, names: list[str]) -> list[forms.BoundField | FrozenField]:
+        return [self._row(name) for name in names]
+
+    def _row(self, name: str) -> forms.BoundField | FrozenField:
+        if name not in self.frozen:
+            return self[name]
+        field = self.fields[name]
+        value = self.initial.get(name)
+        if isinstance(value, datetime):
+            text = formats.date_format(timezone.localtime(value), "j F Y, H:i")
+        elif name == "total_budget" and value is not None:
+            text = money_format(value, self.initial.get("currency", ""))
+        elif isinstance(field, forms.ChoiceField):
+            text = str(dict(field.choices).get(value, value))
+        else:
+            text = "–" if value in (None, "") else str(value)
+        return FrozenField(
+            name=name,
+            label=str(field.label),
+            value=text,
+            reason=self.frozen[name],
+            errors=tuple(self.errors.get(name, ())) if self.is_bound else (),
+        )
+
+    def money_rows(self) -> list[forms.BoundField | FrozenField]:
+        return self.rows(["currency", "total_budget"])
+
+    def ballot_rows(self) -> list[forms.BoundField | FrozenField]:
+        return self.rows(["ballot_type", "max_choices", "counting_rule"])
+
+    def timeline_fields(self) -> list[forms.BoundField | FrozenField]:
+        return self.rows([name for name, _p in BOUNDARIES])
+
+    def area_fields(self) -> list[forms.BoundField | FrozenField]:
+        if policies.AREA_BUDGETS not in self.frozen:
+            return [self[self.area_field_name(area)] for area in self.areas]
+        shares = [
+            f"{area.name}: {money_format(budget, self.initial.get('currency', ''))}"
+            for area in self.areas
+            if (budget := self.initial.get(self.area_field_name(area))) is not None
+        ]
+        errors = [
+            f"{area.name}: {message}"
+            for area in self.areas
+            for message in (
+                self.errors.get(self.area_field_name(area), []) if self.is_bound else []
+            )
+        ]
+        return [
+            FrozenField(
+                name=policies.AREA_BUDGETS,
+                label=str(_("Areas and their budgets")),
+                value="; ".join(shares),
+                reason=self.frozen[policies.AREA_BUDGETS],
+                errors=tuple(errors),
+            )
+        ]
 
     def to_config(self) -> services.RoundConfig:
         data = self.cleaned_data
@@ -196,6 +321,16 @@ class RoundForm(forms.Form):
         return budgets
 
 
+def _same(sent: Any, stored: Any) -> bool:
+    """Whether a value sent back by the form is the stored one (times to the minute the
+    form shows them in)."""
+    if isinstance(sent, datetime) and isinstance(stored, datetime):
+        return sent.replace(second=0, microsecond=0) == stored.replace(second=0, microsecond=0)
+    if isinstance(stored, Decimal) and isinstance(sent, Decimal):
+        return sent == stored
+    return str(sent) == str(stored)
+
+
 class ResidentAreaForm(forms.Form):
     area = forms.ModelChoiceField(
         label=_("New area"), queryset=Area.objects.filter(is_city_wide=False).order_by("name")
@@ -216,7 +351,7 @@ class RoundAreaChoiceField(forms.ModelChoiceField):
         return obj.area.name
 
 
-class ProposalForm(forms.Form):
+class ProposalForm(CleanTextFormMixin, forms.Form):
     title = forms.CharField(
         label=_("Title"),
         max_length=TITLE_MAX_LENGTH,
@@ -237,10 +372,12 @@ class ProposalForm(forms.Form):
         required=False,
         empty_label=_("No category"),
     )
-    estimated_cost = forms.DecimalField(
+    estimated_cost = MoneyFormField(
         label=_("What do you think it would cost?"),
-        help_text=_("Your best guess in the round's currency. Officers will check it."),
-        **MONEY_FIELD_KWARGS,
+        help_text=_(
+            "Your best guess in the round's currency, in figures such as 1250.50. "
+            "Officers will check it."
+        ),
     )
     location = forms.CharField(
         label=_("Where (optional)"),
@@ -261,10 +398,31 @@ class ProposalForm(forms.Form):
         help_text=_("For people who cannot see it. Needed if you add an image."),
     )
 
-    def __init__(self, *args: Any, budget_round: BudgetRound, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        budget_round: BudgetRound,
+        user: Any = None,
+        proposal: Proposal | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.budget_round = budget_round
-        self.fields["round_area"].queryset = budget_round.round_areas.select_related("area")
+        # Only the areas this person may propose in (``policies.can_propose_in``): their
+        # home area and any whole-council area, and, when editing, where the idea is.
+        profile = getattr(user, "resident_profile", None) if user is not None else None
+        home_area_id = profile.area_id if profile is not None else None
+        allowed = Q(area__is_city_wide=True) | Q(area_id=home_area_id)
+        if proposal is not None:
+            allowed |= Q(pk=proposal.round_area_id)
+        self.fields["round_area"].queryset = budget_round.round_areas.filter(
+            allowed
+        ).select_related("area")
+        if proposal is None and "round_area" not in self.initial:
+            self.initial["round_area"] = next(
+                (ra.pk for ra in budget_round.round_areas.all() if ra.area_id == home_area_id),
+                None,
+            )
         categories = budget_round.categories.all()
         self.fields["category"].queryset = categories
         self.fields["image"].widget.clear_checkbox_label = _("Remove the current image")
@@ -299,7 +457,7 @@ class ProposalForm(forms.Form):
         )
 
 
-class ProposalFilterForm(forms.Form):
+class ProposalFilterForm(CleanTextFormMixin, forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     area = forms.TypedChoiceField(label=_("Area"), required=False, coerce=int, empty_value=None)
     category = forms.TypedChoiceField(
@@ -343,7 +501,7 @@ class ProposalFilterForm(forms.Form):
         }
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(CleanTextFormMixin, forms.Form):
     decision = forms.ChoiceField(
         label=_("Decision"),
         widget=forms.RadioSelect,
@@ -352,11 +510,10 @@ class ReviewForm(forms.Form):
             ("not_feasible", _("Not feasible")),
         ],
     )
-    official_cost = forms.DecimalField(
+    official_cost = MoneyFormField(
         label=_("Official cost"),
         required=False,
         help_text=_("Needed when feasible. It must fit in the area's budget."),
-        **MONEY_FIELD_KWARGS,
     )
     reason = forms.CharField(
         label=_("Public reason"),
@@ -367,7 +524,7 @@ class ReviewForm(forms.Form):
     )
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(CleanTextFormMixin, forms.Form):
     message = forms.CharField(
         label=_("Message to the author"),
         max_length=REASON_MAX_LENGTH,
@@ -376,7 +533,7 @@ class ReturnForm(forms.Form):
     )
 
 
-class DuplicateForm(forms.Form):
+class DuplicateForm(CleanTextFormMixin, forms.Form):
     original = forms.ModelChoiceField(label=_("Duplicate of"), queryset=Proposal.objects.none())
     duplicate_reason = forms.CharField(
         label=_("Public reason"),
@@ -391,15 +548,28 @@ class DuplicateForm(forms.Form):
         self.fields["original"].queryset = proposals_for_duplicate_choice(proposal=proposal)
 
 
-class CommentForm(forms.Form):
+class CommentForm(CleanTextFormMixin, forms.Form):
     body = forms.CharField(
         label=_("Your comment"),
         max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Up to %(n)s characters.") % {"n": f"{COMMENT_MAX_LENGTH:,}"},
+    )
+    # Set by the reply box: the comment answered. Its own message, never a server error,
+    # for an id that is not a number.
+    parent = forms.IntegerField(
+        label=_("Reply to"),
+        required=False,
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid": _("The comment you replied to could not be found. Nothing was saved."),
+            "min_value": _("The comment you replied to could not be found. Nothing was saved."),
+        },
     )
 
 
-class HideCommentForm(forms.Form):
+class HideCommentForm(CleanTextFormMixin, forms.Form):
     reason = forms.CharField(
         label=_("Why hide this comment?"),
         max_length=REASON_MAX_LENGTH,
@@ -408,5 +578,9 @@ class HideCommentForm(forms.Form):
     )
 
 
-class CategoryForm(forms.Form):
-    name = forms.CharField(label=_("Category name"), max_length=80)
+class CategoryForm(CleanTextFormMixin, forms.Form):
+    name = forms.CharField(
+        label=_("Category name"),
+        max_length=80,
+        help_text=_("Up to 80 characters, e.g. “Parks and green spaces”."),
+    )

@@ -1,84 +1,46 @@
-"""Emails to authors about officers' decisions, sent through an outbox.
+"""Emails to authors about officers' decisions, through the platform's outbox.
 
-Each decision is a ``ProposalEvent`` with ``notified_at`` empty. After the officer's
-transaction commits, a Celery task is asked to send it; if the broker cannot be reached
-then, or sending keeps failing, the beat sweep finds the event later. Either way the
-officer's action has already been saved and is never held up by email.
+Each officer's decision is a ``ProposalEvent``; in the same transaction an outbox item
+("proposal_decision", the event's id) is queued for the author, so the decision and its
+email are saved together. The email is sent after the officer's transaction commits and
+rendered then, in the author's language; the officer's action is never held up by
+email (see ``pb_platform.outbox``).
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from pb_platform.outbox import PROPOSAL_DECISION, email_enqueue
 from proposals.models import ProposalEvent
-
-logger = logging.getLogger(__name__)
-
-# Events younger than this are left to the on-commit fast path by the sweep.
-SWEEP_GRACE = timedelta(minutes=2)
 
 
 def notify_author_after_commit(event: ProposalEvent) -> None:
-    event_id = event.pk
-
-    def enqueue() -> None:
-        from proposals.tasks import notify_proposal_author
-
-        try:
-            notify_proposal_author.delay(event_id)
-        except BrokerUnavailable:
-            logger.warning("broker unavailable; event %s left for the outbox sweep", event_id)
-
-    transaction.on_commit(enqueue)
-
-
-def event_claim(*, event_id: int, now: datetime) -> ProposalEvent | None:
-    """Claim an unsent notification so two senders never both send it."""
-    claimed = ProposalEvent.objects.filter(pk=event_id, notified_at__isnull=True).update(
-        notified_at=now
-    )
-    if claimed != 1:
-        return None
-    return ProposalEvent.objects.select_related("proposal", "proposal__author").get(pk=event_id)
-
-
-def event_release(*, event_id: int) -> None:
-    """Give the notification back after a failed send, so a retry or the sweep sends it."""
-    ProposalEvent.objects.filter(pk=event_id).update(notified_at=None)
-
-
-def event_email_send(event: ProposalEvent) -> None:
-    proposal = event.proposal
-    if proposal.author is None:  # imported historical proposals have nobody to tell
+    """Queue the email about ``event`` for its proposal's author. Call it in the
+    transaction that records the event (the name says when the email leaves)."""
+    author = event.proposal.author
+    if author is None:  # imported historical proposals have nobody to tell
         return
-    context = {
+    email_enqueue(
+        kind=PROPOSAL_DECISION, recipient=author, params={"event_id": event.pk}, now=event.at
+    )
+
+
+def decision_context(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The email's context, loaded at send time; None if the event is gone."""
+    event = (
+        ProposalEvent.objects.select_related("proposal", "proposal__budget_round")
+        .filter(pk=int(params["event_id"]))
+        .first()
+    )
+    if event is None:
+        return None
+    proposal = event.proposal
+    return {
         "event": event,
         "proposal": proposal,
         "status": event.get_to_status_display(),
         "url": f"{settings.SITE_URL}{proposal.get_absolute_url()}",
     }
-    send_mail(
-        subject=_("Your proposal “%(title)s”: %(status)s")
-        % {"title": proposal.title, "status": context["status"]},
-        message=render_to_string("proposals/email/status_changed.txt", context),
-        from_email=None,
-        recipient_list=[proposal.author.email],
-    )
-
-
-def pending_event_ids(*, now: datetime) -> list[int]:
-    return list(
-        ProposalEvent.objects.filter(
-            notified_at__isnull=True, actor_is_officer=True, at__lte=now - SWEEP_GRACE
-        )
-        .order_by("at")
-        .values_list("pk", flat=True)[:500]
-    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+from pb_platform.users import AnyUser
 from proposals.models import ResidentProfile
 
-User = AbstractBaseUser | AnonymousUser
+# Kept for callers that imported it from here; new code uses ``pb_platform.users``.
+User = AnyUser
 
 
 def can_manage_rounds(user: User) -> bool:
@@ -37,7 +38,7 @@ def can_use_officer_pages(user: User) -> bool:
 
 
 # --- Proposals --------------------------------------------------------------------------
-# Phase rules (when) live in the services; these say who.
+# These say who (the role); ``proposals.policies`` adds when (the phase) and the state.
 
 
 def has_home_area_and_verified_email(user: User) -> bool:

@@ -8,9 +8,396 @@ caller; views and templates only show the answer and its reason.
 
 from __future__ import annotations
 
-from pb_platform.policies import ALLOW, Decision, deny, first_denial  # noqa: F401
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.utils import formats, timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from pb_platform.policies import ALLOW, Decision, deny, first_denial
+from pb_platform.users import AnyUser
+from proposals import permissions
+from proposals.models import (
+    AUTHOR_EDITABLE_STATUSES,
+    REVIEWABLE_STATUSES,
+    Area,
+    BudgetRound,
+    Comment,
+    Proposal,
+    ProposalStatus,
+    RoundArea,
+)
+from proposals.phases import BOUNDARIES, PHASE_ORDER, Phase, phase_rank
 
 # --- Rounds, areas and residents --------------------------------------------------------
+# A round's rules are declared in advance: once voting opens (by the clock, or as far
+# as the beat task has moved the round, or because it was imported), the counting rule,
+# the ballot, the money and the areas stay as the voters saw them. Name, description and
+# dates still to come stay editable; the voting deadline may only be extended.
+
+# The round settings that decide how votes are cast and counted, frozen once voting opens.
+ROUND_RULE_FIELDS = ("currency", "total_budget", "counting_rule", "ballot_type", "max_choices")
+# The form's key for "which areas take part, with which budgets".
+AREA_BUDGETS = "area_budgets"
+
+
+def _when(moment: datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "j F Y, H:i")
+
+
+def round_voting_reached(budget_round: BudgetRound, *, now: datetime) -> bool:
+    """Voting has opened: by the clock, by the stored state, or the round was imported."""
+    return (
+        budget_round.is_imported
+        or phase_rank(budget_round.state) >= phase_rank(Phase.VOTING)
+        or budget_round.voting_starts <= now
+    )
+
+
+def round_results_reached(budget_round: BudgetRound, *, now: datetime) -> bool:
+    """Voting has closed, so results are counted (or published) from the round's rules."""
+    return (
+        budget_round.is_imported
+        or phase_rank(budget_round.state) >= phase_rank(Phase.RESULTS)
+        or budget_round.voting_ends <= now
+    )
+
+
+def _boundary_passed(budget_round: BudgetRound, name: str, phase: Phase, now: datetime) -> bool:
+    return getattr(budget_round, name) <= now or phase_rank(budget_round.state) >= phase_rank(phase)
+
+
+def can_create_round(user: AnyUser) -> Decision:
+    if not permissions.can_manage_rounds(user):
+        return deny(_("Only council officers may set up budget rounds."))
+    return ALLOW
+
+
+def can_edit_round(user: AnyUser, budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """Whether the user may open the round's edit page at all. What may still change on
+    it is ``round_frozen_fields``; the name and description always may."""
+    if not permissions.can_manage_rounds(user):
+        return deny(_("Only council officers may change budget rounds."))
+    return ALLOW
+
+
+def round_frozen_fields(budget_round: BudgetRound, *, now: datetime) -> dict[str, str]:
+    """The round's settings that can no longer change at ``now``, each with the reason.
+
+    Keys are field names of ``BudgetRound`` (and ``AREA_BUDGETS`` for the areas and their
+    budgets). Decided from the loaded round alone: no query.
+    """
+    frozen: dict[str, str] = {}
+    if budget_round.is_imported:
+        rules = _(
+            "“%(name)s” was imported from a Pabulib file: its rules and budgets are kept "
+            "as recorded."
+        ) % {"name": budget_round.name}
+    elif round_results_reached(budget_round, now=now):
+        rules = _(
+            "Voting in “%(name)s” closed on %(when)s and its results are counted from these "
+            "settings, so they can no longer change."
+        ) % {"name": budget_round.name, "when": _when(budget_round.voting_ends)}
+    elif round_voting_reached(budget_round, now=now):
+        rules = _(
+            "Voting in “%(name)s” opened on %(when)s: the rules, the money and the areas "
+            "stay as voters saw them until the round ends."
+        ) % {"name": budget_round.name, "when": _when(budget_round.voting_starts)}
+    else:
+        rules = ""
+    if rules:
+        for name in (*ROUND_RULE_FIELDS, AREA_BUDGETS):
+            frozen[name] = rules
+    for name, phase in BOUNDARIES:
+        if _boundary_passed(budget_round, name, phase, now):
+            frozen[name] = _(
+                "This date has passed (%(when)s): moving it would rewrite what already happened."
+            ) % {"when": _when(getattr(budget_round, name))}
+    return frozen
+
+
+def round_field_frozen(budget_round: BudgetRound, field_name: str, *, now: datetime) -> Decision:
+    """Whether one setting may still change, and if not, why."""
+    reason = round_frozen_fields(budget_round, now=now).get(field_name)
+    return ALLOW if reason is None else deny(reason)
+
+
+def round_voting_deadline_change(
+    budget_round: BudgetRound, new_deadline: datetime, *, reason: str, now: datetime
+) -> Decision:
+    """Once voting opened, its deadline may be extended (with a reason people can read in
+    the round's history) but never brought forward: voters were told when it closes."""
+    old = budget_round.voting_ends
+    if new_deadline == old or not round_voting_reached(budget_round, now=now):
+        return ALLOW
+    if not (refusal := round_field_frozen(budget_round, "voting_ends", now=now)):
+        return refusal
+    if new_deadline < old:
+        return deny(
+            _(
+                "Voting has opened, so it cannot close earlier than announced (%(when)s). "
+                "You may extend it."
+            )
+            % {"when": _when(old)}
+        )
+    if not reason.strip():
+        return deny(_("Say why voting is extended: the reason is shown in the round's history."))
+    return ALLOW
+
+
+def can_manage_areas(user: AnyUser) -> Decision:
+    if not permissions.can_manage_areas(user):
+        return deny(_("Only council officers may add or change areas."))
+    return ALLOW
+
+
+def can_change_area_whole_council(
+    user: AnyUser, area: Area, *, area_rounds: Iterable[BudgetRound], now: datetime
+) -> Decision:
+    """Whether an area may start or stop counting as the whole council. ``area_rounds``
+    are the rounds the area takes part in (loaded by the caller)."""
+    if not (decision := can_manage_areas(user)):
+        return decision
+    for budget_round in area_rounds:
+        if round_voting_reached(budget_round, now=now):
+            return deny(
+                _(
+                    "“%(area)s” took part in voting in “%(round)s”: who may vote on it is "
+                    "part of that round's rules and can no longer change."
+                )
+                % {"area": area.name, "round": budget_round.name}
+            )
+    return ALLOW
 
 
 # --- Proposals, comments and categories -------------------------------------------------
+# Who may see, write, review and discuss proposals, and when. The role comes from
+# ``proposals.permissions``; the phase from the round's timeline at ``now``; the state
+# from the proposal or comment. Nothing here queries per object: a list page may ask
+# about every row (``can_see_proposal`` is what the officer ledger filters drafts with).
+# The role checks that need the database (a verified email, a home area) run once per
+# person, never per row.
+
+# Phases in which the conversation on a proposal is open.
+COMMENT_PHASES = (Phase.SUBMISSION, Phase.REVIEW)
+# Statuses an officer may mark as a duplicate (a returned idea may repeat another too).
+DUPLICABLE_STATUSES = (*REVIEWABLE_STATUSES, ProposalStatus.RETURNED)
+
+_PHASE_STARTS = {phase: name for name, phase in BOUNDARIES}
+
+
+def _when(at: datetime) -> str:
+    return date_format(timezone.localtime(at), "j F Y, H:i")
+
+
+def _during(
+    budget_round: BudgetRound, now: datetime, phases: tuple[Phase, ...], what: str
+) -> Decision:
+    """Allowed while the round is in one of ``phases`` (consecutive), else when it opens
+    or when it closed, in words. ``what`` names the activity, e.g. "Proposal submission"."""
+    if budget_round.phase_at(now) in phases:
+        return ALLOW
+    first = _PHASE_STARTS.get(phases[0])
+    opens = getattr(budget_round, first) if first else None
+    if opens is not None and now < opens:
+        return deny(
+            _("%(what)s in “%(round)s” opens on %(date)s.")
+            % {"what": what, "round": budget_round.name, "date": _when(opens)}
+        )
+    following = PHASE_ORDER[PHASE_ORDER.index(phases[-1]) + 1]
+    closes = getattr(budget_round, _PHASE_STARTS[following])
+    return deny(
+        _("%(what)s in “%(round)s” closed on %(date)s.")
+        % {"what": what, "round": budget_round.name, "date": _when(closes)}
+    )
+
+
+def _officer(user: AnyUser, doing: str) -> Decision:
+    if permissions.can_review_proposals(user):
+        return ALLOW
+    return deny(_("Only council officers can %(doing)s.") % {"doing": doing})
+
+
+def _resident(user: AnyUser, doing: str) -> Decision:
+    if not user.is_authenticated:
+        return deny(_("Sign in to %(doing)s.") % {"doing": doing})
+    if permissions.is_verified_resident(user):
+        return ALLOW
+    return deny(
+        _("Only residents with a verified email and a home area can %(doing)s.") % {"doing": doing}
+    )
+
+
+def can_see_proposal(user: AnyUser, proposal: Proposal) -> Decision:
+    """A proposal never submitted (a draft, or a draft withdrawn) is its author's alone:
+    not officers', not auditors'. Everything once submitted stays public, whatever
+    became of it. Pages answer 404 to anyone else, as if it did not exist."""
+    if proposal.submitted_at is not None or permissions.is_author(user, proposal):
+        return ALLOW
+    return deny(_("This proposal is a draft: only its author can see it."))
+
+
+def submission_open(budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """Whether the round takes new ideas now, whoever asks (for "Suggest an idea")."""
+    return _during(budget_round, now, (Phase.SUBMISSION,), _("Proposal submission"))
+
+
+def can_create_proposal(user: AnyUser, budget_round: BudgetRound, *, now: datetime) -> Decision:
+    return first_denial(
+        _resident(user, _("submit proposals")), submission_open(budget_round, now=now)
+    )
+
+
+def can_propose_in(user: AnyUser, round_area: RoundArea) -> Decision:
+    """A resident proposes for their home area, or for a whole-council area (which
+    every resident may vote on). Needs ``round_area.area`` loaded; reads the person's
+    profile once (Django keeps it on the user)."""
+    if round_area.area.is_city_wide:
+        return ALLOW
+    profile = getattr(user, "resident_profile", None) if user.is_authenticated else None
+    if profile is not None and profile.area_id == round_area.area_id:
+        return ALLOW
+    return deny(
+        _(
+            "You do not live in %(area)s: you can propose ideas for your own area or "
+            "for the whole council."
+        )
+        % {"area": round_area.area.name}
+    )
+
+
+def _author_may_change(user: AnyUser, proposal: Proposal, now: datetime, doing: str) -> Decision:
+    if not permissions.is_author(user, proposal):
+        return deny(_("Only the author can %(doing)s this proposal.") % {"doing": doing})
+    if proposal.status not in AUTHOR_EDITABLE_STATUSES:
+        return deny(
+            _("This proposal is “%(status)s” and can no longer be changed.")
+            % {"status": proposal.get_status_display()}
+        )
+    return _during(proposal.budget_round, now, (Phase.SUBMISSION,), _("Proposal submission"))
+
+
+def can_edit_proposal(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
+    return _author_may_change(user, proposal, now, _("change"))
+
+
+def can_withdraw_proposal(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
+    return _author_may_change(user, proposal, now, _("withdraw"))
+
+
+def can_open_review(user: AnyUser, proposal: Proposal) -> Decision:
+    """Whether the review page exists for this person: officers, and never for a draft
+    (a draft is 404 for everyone but its author)."""
+    return first_denial(can_see_proposal(user, proposal), _officer(user, _("review proposals")))
+
+
+def can_review_proposal(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
+    """Decide feasibility and the official cost, during review (a decision may be
+    corrected until voting opens; each one stays in the history)."""
+    decision = first_denial(
+        can_open_review(user, proposal),
+        _during(proposal.budget_round, now, (Phase.REVIEW,), _("Review")),
+    )
+    if decision and proposal.status not in REVIEWABLE_STATUSES:
+        return deny(
+            _("A proposal that is “%(status)s” cannot be reviewed.")
+            % {"status": proposal.get_status_display()}
+        )
+    return decision
+
+
+def can_return_proposal(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
+    """Send a submitted idea back to its author to improve, while they still can."""
+    decision = first_denial(
+        can_open_review(user, proposal),
+        _during(
+            proposal.budget_round,
+            now,
+            (Phase.SUBMISSION,),
+            _("Sending proposals back to their authors"),
+        ),
+    )
+    if decision and proposal.status != ProposalStatus.SUBMITTED:
+        return deny(_("Only submitted proposals can be sent back to the author."))
+    return decision
+
+
+def can_mark_duplicate(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
+    decision = first_denial(
+        can_open_review(user, proposal),
+        _during(
+            proposal.budget_round,
+            now,
+            (Phase.SUBMISSION, Phase.REVIEW),
+            _("Marking duplicates"),
+        ),
+    )
+    if decision and proposal.status not in DUPLICABLE_STATUSES:
+        return deny(
+            _("A proposal that is “%(status)s” cannot be marked as a duplicate.")
+            % {"status": proposal.get_status_display()}
+        )
+    return decision
+
+
+def comments_open(proposal: Proposal, *, now: datetime) -> Decision:
+    """Whether the conversation on this proposal is open now, whoever asks."""
+    if proposal.submitted_at is None or proposal.status == ProposalStatus.DRAFT:
+        return deny(_("A draft has no comments until it is submitted."))
+    return _during(proposal.budget_round, now, COMMENT_PHASES, _("Commenting"))
+
+
+def can_comment(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
+    """Verified residents and officers comment while ideas are submitted and reviewed."""
+    role = ALLOW if permissions.can_review_proposals(user) else _resident(user, _("comment"))
+    return first_denial(can_see_proposal(user, proposal), comments_open(proposal, now=now), role)
+
+
+def can_reply(
+    user: AnyUser, comment: Comment, *, now: datetime, proposal: Proposal | None = None
+) -> Decision:
+    """The proposal's author and officers answer a visible top-level comment.
+
+    Pass ``proposal`` when the comment came prefetched under it (saves a query)."""
+    proposal = proposal if proposal is not None else comment.proposal
+    if comment.proposal_id != proposal.pk:
+        return deny(_("That comment is not on this proposal."))
+    decision = first_denial(can_see_proposal(user, proposal), comments_open(proposal, now=now))
+    if not decision:
+        return decision
+    if not (permissions.can_review_proposals(user) or permissions.is_author(user, proposal)):
+        return deny(_("Only the proposal's author and council officers can reply."))
+    if comment.parent_id is not None:
+        return deny(_("Replies are one level deep: answer the comment itself."))
+    if comment.is_hidden:
+        return deny(_("This comment was hidden by an officer and cannot be answered."))
+    return ALLOW
+
+
+def can_hide_comment(user: AnyUser, comment: Comment) -> Decision:
+    if not permissions.can_moderate_comments(user):
+        return deny(_("Only council officers can hide comments."))
+    if comment.is_hidden:
+        return deny(_("This comment is already hidden."))
+    return ALLOW
+
+
+def can_flag_comment(user: AnyUser, comment: Comment) -> Decision:
+    if not user.is_authenticated:
+        return deny(_("Sign in to report a comment."))
+    if not permissions.can_flag_comments(user):
+        return deny(_("Your account cannot report comments."))
+    if comment.author_id == user.pk:
+        return deny(_("You cannot report your own comment."))
+    if comment.is_hidden:
+        return deny(_("This comment is already hidden."))
+    return ALLOW
+
+
+def can_add_category(user: AnyUser, budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """Officers set the themes residents file ideas under, until submission closes
+    (a category added later could hold no idea)."""
+    if not permissions.can_manage_categories(user):
+        return deny(_("Only council officers can add categories."))
+    return _during(budget_round, now, (Phase.UPCOMING, Phase.SUBMISSION), _("Adding categories"))

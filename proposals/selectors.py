@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Lower
 
+from pb_platform.users import User
 from proposals.models import (
     PUBLIC_STATUSES,
     Area,
@@ -39,6 +40,11 @@ def round_detail(*, slug: str) -> QuerySet[BudgetRound]:
 
 def area_list() -> QuerySet[Area]:
     return Area.objects.annotate(resident_count=Count("residents")).order_by("name")
+
+
+def area_rounds(*, area: Area) -> QuerySet[BudgetRound]:
+    """The rounds an area takes part in (to decide what may still change about it)."""
+    return BudgetRound.objects.filter(round_areas__area=area).distinct()
 
 
 def resident_list(*, search: str = "") -> QuerySet[ResidentProfile]:
@@ -114,7 +120,8 @@ def proposal_list(
     return _proposals_with_card_data(proposals).order_by(*SORTS.get(sort, SORTS["newest"]))
 
 
-def proposals_of_author(*, author: object) -> QuerySet[Proposal]:
+def proposals_of_author(*, author: User) -> QuerySet[Proposal]:
+    """Everything this person wrote, drafts included: the one list that shows drafts."""
     return _proposals_with_card_data(Proposal.objects.filter(author=author)).order_by(
         "-created_at", "-pk"
     )
@@ -160,7 +167,8 @@ def proposals_for_duplicate_choice(*, proposal: Proposal) -> QuerySet[Proposal]:
 def flagged_comment_list() -> QuerySet[Comment]:
     """Visible comments people have reported, most reported first, for moderators."""
     return (
-        Comment.objects.filter(hidden_at__isnull=True)
+        # Never a comment on a draft: drafts are their authors' alone.
+        Comment.objects.filter(hidden_at__isnull=True, proposal__submitted_at__isnull=False)
         .annotate(flag_count=Count("flags"))
         .filter(flag_count__gt=0)
         .select_related("proposal", "author__resident_profile")

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from pb_platform.roles import RESIDENT, role_grant
 from proposals import services as proposal_services
+from proposals.demo import demo_round
 from proposals.models import Area, BudgetRound, ResidentProfile
 from voting.models import Ballot
 from voting.services.ballots import ballot_submit, paper_ballot_record, walk_in_voter_register
@@ -71,7 +72,7 @@ SAM_PARKS_BALLOT = ("Park toilets reopened", "Dog-free picnic lawn")
 class VotingDemo:
     def seed(self) -> None:
         voters = self._voters()
-        parks = BudgetRound.objects.filter(name="Parks 2026").first()
+        parks = demo_round("Parks 2026")
         if parks is not None and not Ballot.objects.filter(round_area__budget_round=parks):
             sam = get_user_model().objects.get(email="resident@example.org")
             at = parks.voting_starts + timedelta(hours=1)
@@ -82,7 +83,7 @@ class VotingDemo:
             counted_at = parks.voting_ends + timedelta(minutes=1)
             for round_area in parks.round_areas.all():
                 area_close_count_publish(round_area_id=round_area.pk, now=counted_at)
-        fund = BudgetRound.objects.filter(name="Neighbourhood Fund 2026").first()
+        fund = demo_round("Neighbourhood Fund 2026")
         if fund is not None and not Ballot.objects.filter(round_area__budget_round=fund):
             self._neighbours_vote(fund, voters, timezone.now())
         # The demo's votes are not news: no receipt emails for them.

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from pb_platform.dates import DateFormField
+from pb_platform.text import CleanTextFormMixin
 from proposals.models import Area, Proposal
 
 NOT_ON_BALLOT = _(
@@ -35,6 +37,12 @@ class BallotForm(forms.Form):
         self.ballot_proposals = ballot_proposals
         self.fields["proposals"].choices = [(p.pk, p.title) for p in ballot_proposals]
 
+    def clean_proposals(self) -> list[int]:
+        # Each value was checked against the ballot already (a forged, stale or
+        # non-numeric id is "not on this ballot"); the same proposal sent twice, or a
+        # thousand times, is one choice.
+        return sorted(set(self.cleaned_data.get("proposals") or []))
+
     def proposal_ids(self) -> list[int]:
         return list(self.cleaned_data.get("proposals") or [])
 
@@ -46,7 +54,7 @@ class BallotForm(forms.Form):
         return {int(value) for value in self.initial.get("proposals", [])}
 
 
-class WalkInVoterForm(forms.Form):
+class WalkInVoterForm(CleanTextFormMixin, forms.Form):
     name = forms.CharField(label=_("Full name"), max_length=80)
     area = forms.ModelChoiceField(
         label=_("Area where they live"),
@@ -54,8 +62,7 @@ class WalkInVoterForm(forms.Form):
         empty_label=_("Choose an area"),
         help_text=_("Check their proof of address."),
     )
-    date_of_birth = forms.DateField(
+    date_of_birth = DateFormField(
         label=_("Date of birth"),
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("For example 27 3 1980. Used to tell apart people with the same name."),
     )

@@ -46,8 +46,8 @@ class Ballot(models.Model):
     receipt_code = models.CharField(max_length=24, unique=True)
     cast_at = models.DateTimeField(default=timezone.now)
     changed_at = models.DateTimeField(default=timezone.now)
-    # Outbox for the receipt email: empty until a sender claims it; emptied again when an
-    # online voter changes their ballot, so they hear that the change was saved.
+    # History only: when the receipt was emailed, for ballots saved before emails moved to
+    # the platform's outbox (``pb_platform.OutboxEmail``). Nothing reads or needs it now.
     receipt_emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -132,8 +132,8 @@ class _Instance:
             except KeyError as error:
                 raise ValueError(f"a ballot approves unknown project {error.args[0]}") from None
         self.approvals: list[int] = [0] * len(self.ids)
-        for ballot in self.ballots:
-            for project in ballot:
+        for approved in self.ballots:
+            for project in approved:
                 self.approvals[project] += 1
 
     def outcome(self, chosen: list[int]) -> Outcome:

@@ -123,7 +123,7 @@ class VoterAreaStatus:
 
     @property
     def channel_label(self) -> str:
-        return BallotChannel(self.channel).label if self.channel else ""
+        return str(BallotChannel(self.channel).label) if self.channel else ""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,12 @@ from ledgers import services
 from ledgers.forms import LedgerFilterForm
 from ledgers.models import LedgerEntry, LedgerExport
 from ledgers.permissions import can_audit_ledger
-from ledgers.selectors import EXPORT_COLUMNS, entries_filtered, export_rows
+from ledgers.selectors import (
+    EXPORT_COLUMNS,
+    entries_filtered,
+    entries_with_proposal_flags,
+    export_rows,
+)
 from pb_platform.access import require
 from proposals.models import Area, BudgetRound
 
@@ -70,7 +75,7 @@ def _filter_form(request: HttpRequest) -> LedgerFilterForm:
 
 
 def _entries_for_page(form: LedgerFilterForm) -> QuerySet[LedgerEntry]:
-    return entries_filtered(**form.selection()).select_related(
+    return entries_with_proposal_flags(entries_filtered(**form.selection())).select_related(
         "budget_round", "proposal__round_area__area", "recorded_by", "reverses"
     )
 

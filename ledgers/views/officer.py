@@ -1,5 +1,9 @@
 """Officers' ledger pages: a round's funded proposals, and for each proposal the forms to
-record commitments, spend, releases, reversals and delivery progress."""
+record commitments, spend, releases, reversals and delivery progress.
+
+What an officer may do here is decided by ``ledgers.policies``; the pages show its
+answer (and the reason when it says no), and the services enforce it again.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
-from ledgers import permissions, selectors, services
+from ledgers import permissions, policies, selectors, services
 from ledgers.forms import CommitmentForm, DeliveryUpdateForm, ReleaseForm, ReversalForm, SpendForm
-from ledgers.models import LedgerEntry
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
+from pb_platform.once import submitted_once
+from pb_platform.policies import enforce
 from proposals.models import BudgetRound, Proposal
 
 FORMS: dict[str, type[forms.Form]] = {
@@ -28,6 +33,7 @@ FORMS: dict[str, type[forms.Form]] = {
     "release": ReleaseForm,
     "delivery": DeliveryUpdateForm,
 }
+MONEY_FORMS = ("commitment", "spend", "release")
 DONE = {
     "commitment": _("The commitment was recorded."),
     "spend": _("The payment was recorded."),
@@ -36,6 +42,7 @@ DONE = {
 }
 
 
+@require_safe
 @require(permissions.can_record_ledger_entries)
 def officer_round_ledger(request: HttpRequest, slug: str) -> HttpResponse:
     budget_round = get_object_or_404(BudgetRound, slug=slug)
@@ -52,30 +59,38 @@ def officer_round_ledger(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _record(kind: str, form: forms.Form, request: HttpRequest, proposal: Proposal) -> Any:
     data, now = form.cleaned_data, timezone.now()
+    officer = request.user
     if kind == "commitment":
-        return services.commitment_record(officer=request.user, proposal=proposal, now=now, **data)
+        return services.commitment_record(officer=officer, proposal=proposal, now=now, **data)
     if kind == "spend":
-        return services.spend_record(officer=request.user, proposal=proposal, now=now, **data)
+        return services.spend_record(officer=officer, proposal=proposal, now=now, **data)
     if kind == "release":
-        return services.release_record(officer=request.user, proposal=proposal, now=now, **data)
+        return services.release_record(officer=officer, proposal=proposal, now=now, **data)
     return services.delivery_update_record(
-        officer=request.user, proposal=proposal, now=now, today=timezone.localdate(), **data
+        officer=officer, proposal=proposal, now=now, today=timezone.localdate(), **data
     )
 
 
 @require(permissions.can_record_ledger_entries)
 @require_http_methods(["GET", "POST"])
+@submitted_once
 def officer_proposal_ledger(request: HttpRequest, pk: int) -> HttpResponse:
     """One funded proposal: its balances and entries, and a form per kind of entry. Each
-    form posts with ``form=<kind>``; only that one is bound."""
-    proposal = get_object_or_404(
-        Proposal.objects.select_related("budget_round", "round_area__area"), pk=pk
-    )
+    form posts with ``form=<kind>``; only that one is bound. A POST the policy refuses
+    gets 403 with its reason (the service would refuse it too)."""
+    proposal = get_object_or_404(selectors.ledger_proposals(), pk=pk)
+    now = timezone.now()
+    record = policies.can_record_entries(request.user, proposal, now=now)
+    deliver = policies.can_record_delivery_update(request.user, proposal, now=now)
+    allowed = {kind: record if kind in MONEY_FORMS else deliver for kind in FORMS}
     posted = request.POST.get("form") if request.method == "POST" else None
     bound = {
         kind: form_class(request.POST if posted == kind else None, prefix=kind)
         for kind, form_class in FORMS.items()
     }
+    if posted in allowed:
+        # A POST the page would not have offered: the same refusal, whatever it holds.
+        enforce(allowed[posted])
     if posted in bound and bound[posted].is_valid():
         try:
             _record(posted, bound[posted], request, proposal)
@@ -84,6 +99,10 @@ def officer_proposal_ledger(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, DONE[posted])
             return redirect("ledgers:officer_proposal", pk=proposal.pk)
+    entries = [
+        {"entry": entry, "reverse": policies.can_reverse(request.user, entry, now=now)}
+        for entry in selectors.proposal_entries(proposal=proposal)
+    ]
     return render(
         request,
         "ledgers/officer/proposal.html",
@@ -91,9 +110,11 @@ def officer_proposal_ledger(request: HttpRequest, pk: int) -> HttpResponse:
             "proposal": proposal,
             "round": proposal.budget_round,
             "balance": services.proposal_balance(proposal=proposal),
-            "entries": list(selectors.proposal_entries(proposal=proposal)),
+            "entries": entries,
             "updates": list(selectors.delivery_updates(proposal=proposal)),
-            "forms": bound,
+            "forms": {kind: form for kind, form in bound.items() if allowed[kind]},
+            "record_decision": record,
+            "delivery_decision": deliver,
             "posted": posted,
         },
     )
@@ -101,8 +122,10 @@ def officer_proposal_ledger(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require(permissions.can_record_ledger_entries)
 @require_http_methods(["GET", "POST"])
+@submitted_once
 def officer_entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
-    entry = get_object_or_404(LedgerEntry.objects.select_related("proposal__budget_round"), pk=pk)
+    entry = get_object_or_404(selectors.ledger_entries(), pk=pk)
+    decision = policies.can_reverse(request.user, entry, now=timezone.now())
     form = ReversalForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -124,7 +147,7 @@ def officer_entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "ledgers/officer/reverse.html",
-        {"entry": entry, "proposal": entry.proposal, "form": form},
+        {"entry": entry, "proposal": entry.proposal, "form": form, "decision": decision},
     )
 
 

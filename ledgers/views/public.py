@@ -12,8 +12,9 @@ from proposals.models import BudgetRound
 
 
 def round_money(request: HttpRequest, slug: str) -> HttpResponse:
-    """Allocated, committed, spent and remaining per proposal, per area and in total, with
-    a chart of allocated against spent. Four queries whatever the number of entries."""
+    """Allocated, committed, spent and remaining (allocated − spent) per proposal, per area
+    and in total, with a chart of allocated against spent. Four queries whatever the
+    number of entries."""
     budget_round = get_object_or_404(BudgetRound, slug=slug)
     proposals = list(selectors.funded_proposals(budget_round=budget_round))
     return render(

@@ -188,18 +188,12 @@ class ProposalEvent(models.Model):
     to_status = models.CharField(max_length=16, choices=ProposalStatus.choices, blank=True)
     official_cost = money_field(null=True, blank=True)
     reason = models.TextField(blank=True)
-    # Set once the author has been emailed about a status change an officer made.
+    # History only: when the author was emailed, for events before emails moved to the
+    # platform's outbox (``pb_platform.OutboxEmail``). Nothing reads or needs it now.
     notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [
-            models.Index(
-                fields=["at"],
-                name="proposal_event_to_notify",
-                condition=Q(notified_at__isnull=True, actor_is_officer=True),
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.proposal_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -28,6 +28,18 @@ class ResidentProfile(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # A change of home area an officer made while the resident may vote: it takes effect
+    # when that voting closes (``resident_area_changes_apply_due``), so nobody votes in
+    # one area, is moved, and votes again in another.
+    pending_area = models.ForeignKey(
+        Area,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("moving to"),
+    )
+    pending_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -39,7 +51,18 @@ class ResidentProfile(models.Model):
                 condition=models.Q(registered_by__isnull=True)
                 | models.Q(date_of_birth__isnull=False),
                 name="walk_in_resident_has_date_of_birth",
-            )
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(pending_area__isnull=True) & models.Q(pending_since__isnull=True)
+                )
+                | (
+                    models.Q(pending_area__isnull=False)
+                    & models.Q(pending_since__isnull=False)
+                    & ~models.Q(pending_area=models.F("area"))
+                ),
+                name="resident_pending_area_is_a_move_with_a_date",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -47,7 +70,12 @@ class ResidentProfile(models.Model):
 
 
 class ResidentAreaChange(models.Model):
-    """Append-only record of an officer moving a resident to another area."""
+    """The record of an officer moving a resident to another area.
+
+    A row is never deleted; its only later writes are the two moments that end a move
+    made during voting: ``effective_at`` (empty while the move is pending; the moment it
+    took effect) or ``cancelled_at`` (an officer changed it again before it took effect).
+    """
 
     profile = models.ForeignKey(
         ResidentProfile, on_delete=models.CASCADE, related_name="area_changes"
@@ -59,9 +87,21 @@ class ResidentAreaChange(models.Model):
     )
     changed_at = models.DateTimeField(default=timezone.now)
     reason = models.CharField(_("reason"), max_length=500)
+    effective_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(effective_at__isnull=True) | models.Q(cancelled_at__isnull=True),
+                name="area_change_took_effect_or_was_cancelled",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.profile_id}: {self.from_area_id} -> {self.to_area_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.effective_at is None and self.cancelled_at is None

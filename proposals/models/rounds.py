@@ -7,6 +7,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +49,8 @@ class BudgetRound(models.Model):
     """One participatory budget: its money, its areas and its timeline."""
 
     name = models.CharField(_("name"), max_length=200)
+    # Made from the name at creation and never changed: the round's permanent address,
+    # so renaming a round breaks no link.
     slug = models.SlugField(max_length=220, unique=True)
     description = models.TextField(_("description"), blank=True)
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES)
@@ -110,6 +113,13 @@ class BudgetRound(models.Model):
                 name="round_k_approval_has_limit",
             ),
             models.CheckConstraint(condition=Q(state__in=Phase.values), name="round_state_known"),
+            # Two rounds called "Parks 2027" and "parks 2027" would be told apart by
+            # nobody (and the demo finds its rounds by name).
+            models.UniqueConstraint(
+                Lower("name"),
+                name="round_name_unique_ignoring_case",
+                violation_error_message=_("There is already a round with this name."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -169,6 +179,8 @@ class RoundChange(models.Model):
     action = models.CharField(max_length=20)
     # {"field": ["old", "new"], ...} with values as display strings.
     changes = models.JSONField(default=dict)
+    # Why, when the officer had to say (extending voting once it opened).
+    reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-changed_at", "-pk"]

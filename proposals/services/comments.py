@@ -1,96 +1,91 @@
-"""Writes for the conversation on a proposal: comments, replies, hiding and flags."""
+"""Writes for the conversation on a proposal: comments, replies, hiding and flags.
+
+Who may write, when, and on what is decided by ``proposals.policies``; every service
+enforces it, whoever calls. Comment bodies and reasons go through ``text_clean``.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from proposals import permissions
-from proposals.models import Comment, CommentFlag, Proposal, ProposalEvent, ProposalStatus
+from pb_platform.policies import enforce
+from pb_platform.text import text_clean
+from pb_platform.users import User
+from proposals import permissions, policies
+from proposals.models import Comment, CommentFlag, Proposal, ProposalEvent
 from proposals.models.proposals import COMMENT_MAX_LENGTH, REASON_MAX_LENGTH
-from proposals.phases import Phase
 
-COMMENT_PHASES = (Phase.SUBMISSION, Phase.REVIEW)
+# Kept for callers that imported it from here; the rule lives in the policies.
+COMMENT_PHASES = policies.COMMENT_PHASES
 
 
 def _clean_body(body: str) -> str:
-    body = body.strip()
-    if not body:
-        raise ValidationError({"body": [_("Write your comment first.")]})
-    if len(body) > COMMENT_MAX_LENGTH:
-        raise ValidationError(
-            {"body": [_("Keep comments to %(n)d characters or fewer.") % {"n": COMMENT_MAX_LENGTH}]}
-        )
-    return body
+    message = _("Write your comment first.")
+    if isinstance(body, str) and not body.strip():
+        raise ValidationError({"body": [message]})
+    return text_clean(
+        body, field="body", max_length=COMMENT_MAX_LENGTH, multiline=True, required_message=message
+    )
 
 
-def _require_open_for_comments(proposal: Proposal, now: datetime) -> None:
-    if proposal.status == ProposalStatus.DRAFT:
-        raise PermissionDenied
-    if proposal.budget_round.phase_at(now) not in COMMENT_PHASES:
-        raise ValidationError(
-            _("Comments are open only while proposals are being submitted and reviewed.")
-        )
-
-
-def comment_add(
-    *, proposal: Proposal, author: AbstractBaseUser, body: str, now: datetime
-) -> Comment:
+def comment_add(*, proposal: Proposal, author: User, body: str, now: datetime) -> Comment:
     """A resident (or officer) comments on a proposal during submission and review."""
-    officer = permissions.can_review_proposals(author)
-    if not (officer or permissions.is_verified_resident(author)):
-        raise PermissionDenied(_("Only residents with a verified email can comment."))
-    _require_open_for_comments(proposal, now)
+    enforce(policies.can_comment(author, proposal, now=now))
     return Comment.objects.create(
         proposal=proposal,
         author=author,
-        author_is_officer=officer,
+        author_is_officer=permissions.can_review_proposals(author),
         body=_clean_body(body),
         created_at=now,
     )
 
 
 def comment_reply(
-    *, parent: Comment, author: AbstractBaseUser, body: str, now: datetime
+    *, parent: Comment, author: User, body: str, now: datetime, proposal: Proposal | None = None
 ) -> Comment:
-    """The proposal's author or an officer answers a comment."""
-    proposal = parent.proposal
-    officer = permissions.can_review_proposals(author)
-    if not (officer or permissions.is_author(author, proposal)):
-        raise PermissionDenied(_("Only the proposal's author and officers can reply."))
-    if parent.parent_id is not None or parent.is_hidden:
-        raise ValidationError(_("You can only reply to a visible comment."))
-    _require_open_for_comments(proposal, now)
-    return Comment.objects.create(
-        proposal=proposal,
-        author=author,
-        author_is_officer=officer,
-        parent=parent,
-        body=_clean_body(body),
-        created_at=now,
-    )
+    """The proposal's author or an officer answers a visible top-level comment.
+
+    ``proposal``, when given, must be the parent's (a reply posted on one proposal's page
+    to another proposal's comment is refused)."""
+    enforce(policies.can_reply(author, parent, now=now, proposal=proposal))
+    body = _clean_body(body)
+    with transaction.atomic():
+        # Lock the parent: hiding it at the same moment must not leave a reply under a
+        # comment that was hidden before the reply was saved.
+        locked = Comment.objects.select_for_update().select_related("proposal__budget_round")
+        parent = locked.get(pk=parent.pk)
+        enforce(policies.can_reply(author, parent, now=now, proposal=parent.proposal))
+        return Comment.objects.create(
+            proposal=parent.proposal,
+            author=author,
+            author_is_officer=permissions.can_review_proposals(author),
+            parent=parent,
+            body=body,
+            created_at=now,
+        )
 
 
-def comment_hide(
-    *, comment: Comment, officer: AbstractBaseUser, reason: str, now: datetime
-) -> Comment:
+def comment_hide(*, comment: Comment, officer: User, reason: str, now: datetime) -> Comment:
     """Hide a comment from the public. Its text stays, for officers and auditors, and
     the hiding is recorded in the proposal's history."""
-    if not permissions.can_moderate_comments(officer):
-        raise PermissionDenied(_("Only council officers can hide comments."))
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": [_("Say why the comment is hidden.")]})
-    if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationError({"reason": [_("Keep the reason shorter.")]})
+    enforce(policies.can_hide_comment(officer, comment))
+    message = _("Say why the comment is hidden.")
+    if isinstance(reason, str) and not reason.strip():
+        raise ValidationError({"reason": [message]})
+    reason = text_clean(
+        reason,
+        field="reason",
+        max_length=REASON_MAX_LENGTH,
+        multiline=True,
+        required_message=message,
+    )
     with transaction.atomic():
         locked = Comment.objects.select_for_update().get(pk=comment.pk)
-        if locked.is_hidden:
-            raise ValidationError(_("This comment is already hidden."))
+        enforce(policies.can_hide_comment(officer, locked))
         locked.hidden_at = now
         locked.hidden_by = officer
         locked.hidden_reason = reason
@@ -108,12 +103,9 @@ def comment_hide(
     return locked
 
 
-def comment_flag(*, comment: Comment, user: AbstractBaseUser, now: datetime) -> bool:
+def comment_flag(*, comment: Comment, user: User, now: datetime) -> bool:
     """Flag a comment for officers. Returns False if this person had already flagged it."""
-    if not permissions.can_flag_comments(user):
-        raise PermissionDenied
-    if comment.author_id == user.pk:
-        raise ValidationError(_("You cannot report your own comment."))
+    enforce(policies.can_flag_comment(user, comment))
     try:
         with transaction.atomic():
             CommentFlag.objects.create(comment=comment, flagged_by=user, created_at=now)

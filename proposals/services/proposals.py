@@ -1,30 +1,32 @@
 """Writes for proposals: residents submit and refine ideas, officers review them.
 
-Who may act is checked with ``proposals.permissions``; when they may act is checked
-here against the round's phase, read from the clock (``now``), never from a flag.
-Every status change appends a ``ProposalEvent``; officers' decisions are emailed to
-the author after commit (see ``proposals.notifications``).
+Who may act, when, and on what state is decided by ``proposals.policies``; every
+service here enforces it for whoever calls (a view, a command, a test), inside the row
+lock where the state matters. Every stored text goes through ``text_clean`` and every
+amount through ``money_parse``. Every status change appends a ``ProposalEvent``;
+officers' decisions are emailed to the author after commit (``proposals.notifications``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from pb_platform.money import money_format, money_quantize
-from proposals import permissions
+from pb_platform.money import money_format, money_parse
+from pb_platform.policies import enforce
+from pb_platform.text import text_clean
+from pb_platform.users import User
+from proposals import policies
 from proposals.models import (
-    AUTHOR_EDITABLE_STATUSES,
-    REVIEWABLE_STATUSES,
     BudgetRound,
     Category,
     Proposal,
@@ -40,7 +42,10 @@ from proposals.models.proposals import (
     TITLE_MAX_LENGTH,
 )
 from proposals.notifications import notify_author_after_commit
-from proposals.phases import Phase
+
+LOCATION_MAX_LENGTH = 200
+IMAGE_DESCRIPTION_MAX_LENGTH = 200
+CATEGORY_NAME_MAX_LENGTH = 80
 
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
 
@@ -58,24 +63,6 @@ class ProposalContent:
     image: UploadedFile | None = None
     image_description: str = ""
     remove_image: bool = False
-
-
-def _phase_error(budget_round: BudgetRound, allowed: str, now: datetime) -> ValidationError:
-    return ValidationError(
-        _("This can only be done during %(phase)s. “%(round)s” is now in: %(now)s.")
-        % {
-            "phase": allowed,
-            "round": budget_round.name,
-            # The phase at the moment the check was made, not at a second reading of the clock.
-            "now": budget_round.phase_at(now).label,
-        }
-    )
-
-
-def _require_phase(budget_round: BudgetRound, now: datetime, *phases: Phase) -> None:
-    if budget_round.phase_at(now) not in phases:
-        names = _(" or ").join(str(phase.label).lower() for phase in phases)
-        raise _phase_error(budget_round, names, now)
 
 
 def _image_problem(image: UploadedFile) -> str | None:
@@ -99,63 +86,117 @@ def _image_problem(image: UploadedFile) -> str | None:
     return None
 
 
-def _cost_problem(cost: object, round_area: RoundArea) -> str | None:
-    """Why a cost cannot stand for a proposal in this area, or None if it can."""
-    if not isinstance(cost, Decimal) or not cost.is_finite() or cost <= 0:
-        return _("The cost must be more than zero.")
-    # Compare before rounding: quantizing an absurd number (1e30) would raise.
-    if cost > round_area.budget:
-        return _("The cost cannot be more than the area's budget of %(budget)s.") % {
-            "budget": money_format(round_area.budget, round_area.budget_round.currency)
-        }
-    if cost != money_quantize(cost):
-        return _("Use at most two decimal places.")
-    return None
+def _cost(value: object, round_area: RoundArea, *, field: str) -> Decimal:
+    """An amount for a proposal in this area, parsed by ``money_parse``, or a
+    ``ValidationError`` on ``field``."""
+    # A finite number above the area's budget gets the message that helps most, before
+    # ``money_parse`` can call it too large for the column (1e30).
+    if isinstance(value, Decimal) and value.is_finite() and value > round_area.budget:
+        raise ValidationError({field: [_over_budget(round_area)]})
+    amount = money_parse(value, field=field)  # type: ignore[arg-type]
+    if amount > round_area.budget:
+        raise ValidationError({field: [_over_budget(round_area)]})
+    return amount
 
 
-def proposal_content_validate(*, budget_round: BudgetRound, content: ProposalContent) -> None:
+def _over_budget(round_area: RoundArea) -> str:
+    return _("The cost cannot be more than the area's budget of %(budget)s.") % {
+        "budget": money_format(round_area.budget, round_area.budget_round.currency)
+    }
+
+
+def _text(
+    value: str,
+    *,
+    field: str,
+    max_length: int,
+    multiline: bool = False,
+    required_message: str | None = None,
+) -> str:
+    """``text_clean``, except that a text of nothing but spaces and line breaks counts
+    as empty (so it gets "required", not "keep it on one line")."""
+    if required_message is not None and isinstance(value, str) and not value.strip():
+        raise ValidationError({field: [required_message]})
+    return text_clean(
+        value,
+        field=field,
+        max_length=max_length,
+        multiline=multiline,
+        required_message=required_message,
+    )
+
+
+def proposal_content_validate(
+    *, budget_round: BudgetRound, content: ProposalContent
+) -> ProposalContent:
+    """Every problem with ``content`` at once (``ValidationError`` keyed by field), or
+    the content cleaned: texts trimmed and checked, the cost parsed and rounded."""
     errors: dict[str, list[str]] = {}
+    cleaned: dict[str, object] = {}
 
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
+    def check(field: str, parse: object) -> None:
+        try:
+            cleaned[field] = parse()  # type: ignore[operator]
+        except ValidationError as error:
+            for message in error.message_dict.get(field, error.messages):
+                errors.setdefault(field, []).append(message)
 
-    if not content.title.strip():
-        add("title", _("Give your idea a short title."))
-    elif len(content.title) > TITLE_MAX_LENGTH:
-        add("title", _("Keep the title to %(n)d characters or fewer.") % {"n": TITLE_MAX_LENGTH})
-    elif any(char in content.title.strip() for char in "\r\n"):
-        # The title becomes an email subject, where a line break is refused outright.
-        add("title", _("Keep the title on one line."))
-    if not content.description.strip():
-        add("description", _("Describe your idea."))
-    elif len(content.description) > DESCRIPTION_MAX_LENGTH:
-        add(
-            "description",
-            _("Keep the description to %(n)d characters or fewer.") % {"n": DESCRIPTION_MAX_LENGTH},
-        )
-    if len(content.location) > 200:
-        add("location", _("Keep the location to 200 characters or fewer."))
+    check(
+        "title",
+        lambda: _text(
+            content.title,
+            field="title",
+            max_length=TITLE_MAX_LENGTH,
+            required_message=_("Give your idea a short title."),
+        ),
+    )
+    check(
+        "description",
+        lambda: _text(
+            content.description,
+            field="description",
+            max_length=DESCRIPTION_MAX_LENGTH,
+            multiline=True,
+            required_message=_("Describe your idea."),
+        ),
+    )
+    check(
+        "location",
+        lambda: text_clean(content.location, field="location", max_length=LOCATION_MAX_LENGTH),
+    )
+    check(
+        "image_description",
+        lambda: text_clean(
+            content.image_description,
+            field="image_description",
+            max_length=IMAGE_DESCRIPTION_MAX_LENGTH,
+        ),
+    )
     if content.round_area.budget_round_id != budget_round.pk:
-        add("round_area", _("Choose one of this round's areas."))
+        errors.setdefault("round_area", []).append(_("Choose one of this round's areas."))
+    else:
+        check(
+            "estimated_cost",
+            lambda: _cost(content.estimated_cost, content.round_area, field="estimated_cost"),
+        )
     if content.category is not None and content.category.budget_round_id != budget_round.pk:
-        add("category", _("Choose one of this round's categories."))
-    if (problem := _cost_problem(content.estimated_cost, content.round_area)) is not None:
-        add("estimated_cost", problem)
+        errors.setdefault("category", []).append(_("Choose one of this round's categories."))
     if content.image is not None:
         if (problem := _image_problem(content.image)) is not None:
-            add("image", problem)
-        if not content.image_description.strip():
-            add("image_description", _("Describe the image for people who cannot see it."))
-    if len(content.image_description) > 200:
-        add("image_description", _("Keep the description to 200 characters or fewer."))
+            errors.setdefault("image", []).append(problem)
+        if not cleaned.get("image_description") and "image_description" not in errors:
+            errors.setdefault("image_description", []).append(
+                _("Describe the image for people who cannot see it.")
+            )
     if errors:
         raise ValidationError(errors)
+    return dataclasses.replace(content, **cleaned)  # type: ignore[arg-type]
 
 
 def _event(
     proposal: Proposal,
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     kind: str,
     from_status: str = "",
     to_status: str | None = None,
@@ -183,34 +224,35 @@ def _event(
 
 
 def _apply_content(proposal: Proposal, content: ProposalContent) -> None:
-    proposal.title = content.title.strip()
-    proposal.description = content.description.strip()
+    """Copy content already cleaned by ``proposal_content_validate``."""
+    proposal.title = content.title
+    proposal.description = content.description
     proposal.round_area = content.round_area
     proposal.category = content.category
-    proposal.estimated_cost = money_quantize(content.estimated_cost)
-    proposal.location = content.location.strip()
+    proposal.estimated_cost = content.estimated_cost
+    proposal.location = content.location
     if content.remove_image:
         proposal.image = ""
         proposal.image_description = ""
     if content.image is not None:
         proposal.image = content.image
     if proposal.image:
-        proposal.image_description = content.image_description.strip()
+        proposal.image_description = content.image_description
 
 
 def proposal_create(
     *,
-    author: AbstractBaseUser,
+    author: User,
     budget_round: BudgetRound,
     content: ProposalContent,
     submit: bool,
     now: datetime,
 ) -> Proposal:
-    """Save a resident's idea as a draft, or submit it for review."""
-    if not permissions.is_verified_resident(author):
-        raise PermissionDenied(_("Only residents with a verified email can submit proposals."))
-    _require_phase(budget_round, now, Phase.SUBMISSION)
-    proposal_content_validate(budget_round=budget_round, content=content)
+    """Save a resident's idea as a draft, or submit it for review, in an area they may
+    propose in (their home area or a whole-council one)."""
+    enforce(policies.can_create_proposal(author, budget_round, now=now))
+    content = proposal_content_validate(budget_round=budget_round, content=content)
+    enforce(policies.can_propose_in(author, content.round_area))
     with transaction.atomic():
         proposal = Proposal(budget_round=budget_round, author=author, created_at=now)
         _apply_content(proposal, content)
@@ -235,39 +277,39 @@ def proposal_create(
     return proposal
 
 
-def _lock_for_author(proposal: Proposal, author: AbstractBaseUser, now: datetime) -> Proposal:
-    if not permissions.is_author(author, proposal):
-        raise PermissionDenied(_("Only the author can change this proposal."))
-    # Lock the row: an officer returning or marking it at the same moment must not
-    # interleave with the author's edit.
-    locked = Proposal.objects.select_for_update().select_related("budget_round").get(pk=proposal.pk)
-    if locked.status not in AUTHOR_EDITABLE_STATUSES:
-        raise ValidationError(
-            _("This proposal is “%(status)s” and can no longer be changed.")
-            % {"status": locked.get_status_display()}
-        )
-    _require_phase(locked.budget_round, now, Phase.SUBMISSION)
-    return locked
+def _lock(proposal: Proposal) -> Proposal:
+    # Lock the row: an officer returning or marking it at the same moment as the author's
+    # edit (or another officer's decision) must not interleave with it.
+    return (
+        Proposal.objects.select_for_update()
+        .select_related("budget_round", "round_area__area")
+        .get(pk=proposal.pk)
+    )
 
 
 def proposal_update(
     *,
     proposal: Proposal,
-    author: AbstractBaseUser,
+    author: User,
     content: ProposalContent,
     submit: bool,
     now: datetime,
 ) -> Proposal:
     """The author edits their idea (and may submit it) while submission is open."""
-    if not permissions.is_author(author, proposal):
-        raise PermissionDenied(_("Only the author can change this proposal."))
-    proposal_content_validate(budget_round=proposal.budget_round, content=content)
+    # Refuse a stranger before telling them anything about the content they sent.
+    enforce(policies.can_edit_proposal(author, proposal, now=now))
+    content = proposal_content_validate(budget_round=proposal.budget_round, content=content)
     with transaction.atomic():
-        locked = _lock_for_author(proposal, author, now)
+        locked = _lock(proposal)
+        enforce(policies.can_edit_proposal(author, locked, now=now))
+        # An author whose home area changed keeps the idea where it is; moving it is a
+        # new choice, allowed only into an area they may propose in now.
+        if content.round_area.pk != locked.round_area_id:
+            enforce(policies.can_propose_in(author, content.round_area))
         # The validation above only sees a new upload; a kept image needs its text too
         # (the database refuses an image without one).
         keeps_image = locked.image and content.image is None and not content.remove_image
-        if keeps_image and not content.image_description.strip():
+        if keeps_image and not content.image_description:
             raise ValidationError(
                 {"image_description": [_("Describe the image for people who cannot see it.")]}
             )
@@ -297,9 +339,11 @@ def proposal_update(
     return locked
 
 
-def proposal_withdraw(*, proposal: Proposal, author: AbstractBaseUser, now: datetime) -> Proposal:
+def proposal_withdraw(*, proposal: Proposal, author: User, now: datetime) -> Proposal:
+    enforce(policies.can_withdraw_proposal(author, proposal, now=now))
     with transaction.atomic():
-        locked = _lock_for_author(proposal, author, now)
+        locked = _lock(proposal)
+        enforce(policies.can_withdraw_proposal(author, locked, now=now))
         before = locked.status
         locked.status = ProposalStatus.WITHDRAWN
         locked.save(update_fields=["status", "updated_at"])
@@ -307,31 +351,20 @@ def proposal_withdraw(*, proposal: Proposal, author: AbstractBaseUser, now: date
     return locked
 
 
-def _lock_for_officer(proposal: Proposal, officer: AbstractBaseUser) -> Proposal:
-    if not permissions.can_review_proposals(officer):
-        raise PermissionDenied(_("Only council officers can review proposals."))
-    return (
-        Proposal.objects.select_for_update()
-        .select_related("budget_round", "round_area")
-        .get(pk=proposal.pk)
-    )
-
-
 def _clean_reason(reason: str, *, required: bool, field: str = "reason") -> str:
-    reason = reason.strip()
-    if required and not reason:
-        raise ValidationError({field: [_("Give a reason; it is shown publicly.")]})
-    if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationError(
-            {field: [_("Keep it to %(n)d characters or fewer.") % {"n": REASON_MAX_LENGTH}]}
-        )
-    return reason
+    return _text(
+        reason,
+        field=field,
+        max_length=REASON_MAX_LENGTH,
+        multiline=True,
+        required_message=_("Give a reason; it is shown publicly.") if required else None,
+    )
 
 
 def _record_decision(
     locked: Proposal,
     *,
-    officer: AbstractBaseUser,
+    officer: User,
     kind: str,
     status: str,
     reason: str,
@@ -357,15 +390,14 @@ def _record_decision(
 
 
 def proposal_return_to_author(
-    *, proposal: Proposal, officer: AbstractBaseUser, message: str, now: datetime
+    *, proposal: Proposal, officer: User, message: str, now: datetime
 ) -> Proposal:
     """Send a submitted idea back to its author to improve, while submission is open."""
+    enforce(policies.can_return_proposal(officer, proposal, now=now))
     message = _clean_reason(message, required=True)
     with transaction.atomic():
-        locked = _lock_for_officer(proposal, officer)
-        _require_phase(locked.budget_round, now, Phase.SUBMISSION)
-        if locked.status != ProposalStatus.SUBMITTED:
-            raise ValidationError(_("Only submitted proposals can be sent back to the author."))
+        locked = _lock(proposal)
+        enforce(policies.can_return_proposal(officer, locked, now=now))
         _record_decision(
             locked,
             officer=officer,
@@ -380,10 +412,10 @@ def proposal_return_to_author(
 def proposal_review(
     *,
     proposal: Proposal,
-    officer: AbstractBaseUser,
+    officer: User,
     feasible: bool,
     reason: str,
-    official_cost: Decimal | None,
+    official_cost: Decimal | str | None,
     now: datetime,
 ) -> Proposal:
     """Decide feasibility (with a public reason) and set the official cost.
@@ -391,29 +423,25 @@ def proposal_review(
     Only feasible proposals with an official cost go on the ballot. A decision may be
     corrected during the review phase; each one is kept in the history.
     """
+    enforce(policies.can_review_proposal(officer, proposal, now=now))
     reason = _clean_reason(reason, required=not feasible)
     with transaction.atomic():
-        locked = _lock_for_officer(proposal, officer)
-        _require_phase(locked.budget_round, now, Phase.REVIEW)
-        if locked.status not in REVIEWABLE_STATUSES:
-            raise ValidationError(
-                _("A proposal that is “%(status)s” cannot be reviewed.")
-                % {"status": locked.get_status_display()}
-            )
+        locked = _lock(proposal)
+        enforce(policies.can_review_proposal(officer, locked, now=now))
+        cost = None
         if feasible:
-            if official_cost is None:
+            if official_cost is None or official_cost == "":
                 raise ValidationError(
                     {"official_cost": [_("Feasible proposals need an official cost.")]}
                 )
-            if (problem := _cost_problem(official_cost, locked.round_area)) is not None:
-                raise ValidationError({"official_cost": [problem]})
+            cost = _cost(official_cost, locked.round_area, field="official_cost")
         _record_decision(
             locked,
             officer=officer,
             kind=ProposalEvent.Kind.REVIEWED,
             status=ProposalStatus.FEASIBLE if feasible else ProposalStatus.NOT_FEASIBLE,
             reason=reason,
-            official_cost=money_quantize(official_cost) if feasible and official_cost else None,
+            official_cost=cost,
             duplicate_of=None,
             now=now,
         )
@@ -423,23 +451,19 @@ def proposal_review(
 def proposal_mark_duplicate(
     *,
     proposal: Proposal,
-    officer: AbstractBaseUser,
+    officer: User,
     original: Proposal,
     reason: str,
     now: datetime,
 ) -> Proposal:
+    enforce(policies.can_mark_duplicate(officer, proposal, now=now))
     reason = _clean_reason(reason, required=True)
     with transaction.atomic():
-        locked = _lock_for_officer(proposal, officer)
-        _require_phase(locked.budget_round, now, Phase.SUBMISSION, Phase.REVIEW)
-        if locked.status not in (*REVIEWABLE_STATUSES, ProposalStatus.RETURNED):
-            raise ValidationError(
-                _("A proposal that is “%(status)s” cannot be marked as a duplicate.")
-                % {"status": locked.get_status_display()}
-            )
+        locked = _lock(proposal)
+        enforce(policies.can_mark_duplicate(officer, locked, now=now))
         if original.pk == locked.pk or original.budget_round_id != locked.budget_round_id:
             raise ValidationError({"original": [_("Choose another proposal of the same round.")]})
-        if original.status in (
+        if original.submitted_at is None or original.status in (
             ProposalStatus.DRAFT,
             ProposalStatus.WITHDRAWN,
             ProposalStatus.DUPLICATE,
@@ -460,15 +484,22 @@ def proposal_mark_duplicate(
     return locked
 
 
-def category_create(*, budget_round: BudgetRound, name: str, officer: AbstractBaseUser) -> Category:
+def category_create(
+    *, budget_round: BudgetRound, name: str, officer: User, now: datetime
+) -> Category:
     """Officers define the categories residents file their ideas under, per round."""
-    if not permissions.can_manage_categories(officer):
-        raise PermissionDenied(_("Only council officers can add categories."))
-    name = name.strip()
-    if not name:
-        raise ValidationError({"name": [_("Give the category a name.")]})
-    if len(name) > 80:
-        raise ValidationError({"name": [_("Keep the name to 80 characters or fewer.")]})
+    enforce(policies.can_add_category(officer, budget_round, now=now))
+    name = _text(
+        name,
+        field="name",
+        max_length=CATEGORY_NAME_MAX_LENGTH,
+        required_message=_("Give the category a name."),
+    )
+    taken = ValidationError({"name": [_("This round already has that category.")]})
     if budget_round.categories.filter(name__iexact=name).exists():
-        raise ValidationError({"name": [_("This round already has that category.")]})
-    return Category.objects.create(budget_round=budget_round, name=name)
+        raise taken
+    try:
+        with transaction.atomic():
+            return Category.objects.create(budget_round=budget_round, name=name)
+    except IntegrityError:  # the same name added at the same moment by someone else
+        raise taken from None

@@ -1,25 +1,31 @@
 """Writes for areas, budget rounds and resident profiles.
 
 Every function here is called alike by views, management commands and tests. They
-validate with clear messages (``ValidationError`` keyed by field) before touching the
-database; database constraints guarantee the same rules underneath.
+check the caller with the app's policies (``enforce``: a ``PolicyDenied`` for the wrong
+role), then validate with clear messages (``ValidationError`` keyed by field) before
+touching the database; database constraints and triggers guarantee the same rules
+underneath.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from datetime import datetime
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import formats, timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from pb_platform.money import CURRENCY_CODES, money_format, money_quantize
+from pb_platform.money import CURRENCY_CODES, money_format, money_parse, money_quantize
+from pb_platform.policies import enforce
+from pb_platform.text import text_clean
+from pb_platform.users import User
+from proposals import policies
 from proposals.models import (
     Area,
     BallotType,
@@ -32,7 +38,14 @@ from proposals.phases import BOUNDARIES, PHASE_ORDER, Phase, Timeline, phase_ran
 
 NAME_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 10_000
-MONEY_LIMIT = Decimal(10) ** (settings.MONEY_MAX_DIGITS - settings.MONEY_DECIMAL_PLACES)
+REASON_MAX_LENGTH = 500
+
+# A round's dates must be plausible when it is set up: a round planned up to ten years
+# ahead (councils plan multi-year programmes), and one entered after the fact up to a
+# year back (a round run on paper and recorded here later). Anything outside that is
+# almost certainly a typo (2062 for 2026), and year 1 or 9999 would break date sums.
+EARLIEST_START = timedelta(days=365)
+LATEST_START = timedelta(days=3653)
 
 BOUNDARY_LABELS = {name: BudgetRound._meta.get_field(name).verbose_name for name, _p in BOUNDARIES}
 
@@ -60,38 +73,57 @@ class RoundConfig:
         return values
 
 
-def _money_error(amount: Decimal) -> str | None:
-    if not isinstance(amount, Decimal) or not amount.is_finite():
-        return _("Enter an amount of money, such as 25000 or 25000.50.")
-    if amount <= 0:
-        return _("The amount must be more than zero.")
-    if amount >= MONEY_LIMIT:
-        return _("The amount is too large.")
-    if amount != money_quantize(amount):
-        return _("Use at most two decimal places.")
-    return None
+def _when(moment: datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "j F Y, H:i")
 
 
-def round_config_validate(*, config: RoundConfig, area_budgets: Mapping[Area, Decimal]) -> None:
-    """Raise ``ValidationError`` (keyed by field) if the round could not be saved as given."""
+def round_config_validate(
+    *,
+    config: RoundConfig,
+    area_budgets: Mapping[Area, Decimal],
+    exclude_pk: int | None = None,
+) -> tuple[RoundConfig, dict[Area, Decimal]]:
+    """The config and area budgets cleaned (text trimmed, money rounded), or
+    ``ValidationError`` keyed by field if the round could not be saved as given."""
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
 
-    if not config.name.strip():
-        add("name", _("Give the round a name."))
-    elif len(config.name) > NAME_MAX_LENGTH:
-        add("name", _("Keep the name to %(n)d characters or fewer.") % {"n": NAME_MAX_LENGTH})
-    if len(config.description) > DESCRIPTION_MAX_LENGTH:
-        add(
-            "description",
-            _("Keep the description to %(n)d characters or fewer.") % {"n": DESCRIPTION_MAX_LENGTH},
+    def take(error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            for message in messages:
+                add(field, message)
+
+    name, description, total = config.name, config.description, config.total_budget
+    try:
+        name = text_clean(
+            config.name,
+            field="name",
+            max_length=NAME_MAX_LENGTH,
+            required_message=_("Give the round a name."),
         )
+    except ValidationError as error:
+        take(error)
+    else:
+        taken = BudgetRound.objects.exclude(pk=exclude_pk).filter(name__iexact=name)
+        if taken.exists():
+            add("name", _name_taken(name))
+    try:
+        description = text_clean(
+            config.description,
+            field="description",
+            max_length=DESCRIPTION_MAX_LENGTH,
+            multiline=True,
+        )
+    except ValidationError as error:
+        take(error)
     if config.currency not in CURRENCY_CODES:
         add("currency", _("Choose a currency from the list."))
-    if (problem := _money_error(config.total_budget)) is not None:
-        add("total_budget", problem)
+    try:
+        total = money_parse(config.total_budget, field="total_budget")
+    except ValidationError as error:
+        take(error)
     if config.counting_rule not in CountingRule.values:
         add("counting_rule", _("Choose a counting rule from the list."))
     if config.ballot_type not in BallotType.values:
@@ -102,42 +134,69 @@ def round_config_validate(*, config: RoundConfig, area_budgets: Mapping[Area, De
         add("max_choices", _("Say how many proposals each voter may choose (at least 1)."))
 
     previous_label = None
-    items = config.timeline.boundaries()
     wrong = set(config.timeline.out_of_order())
-    for name, _phase, _at in items:
-        if name in wrong:
+    for boundary, _phase, _at in config.timeline.boundaries():
+        if boundary in wrong:
             add(
-                name,
+                boundary,
                 _("This must be later than “%(previous)s”.")
                 % {"previous": str(previous_label).capitalize()},
             )
-        previous_label = BOUNDARY_LABELS[name]
+        previous_label = BOUNDARY_LABELS[boundary]
 
+    budgets: dict[Area, Decimal] = {}
     if not area_budgets:
         add("area_budgets", _("Give at least one area a budget."))
     for area, budget in area_budgets.items():
-        if (problem := _money_error(budget)) is not None:
-            add("area_budgets", f"{area.name}: {problem}")
+        try:
+            budgets[area] = money_parse(budget, field="area_budgets")
+        except ValidationError as error:
+            for message in error.message_dict["area_budgets"]:
+                add("area_budgets", f"{area.name}: {message}")
     if "total_budget" not in errors and "area_budgets" not in errors:
-        area_total = sum(area_budgets.values(), Decimal(0))
-        if area_total > config.total_budget:
+        area_total = sum(budgets.values(), Decimal(0))
+        if area_total > total:
             add(
                 "area_budgets",
                 _("The area budgets add up to %(areas)s, more than the total budget of %(total)s.")
                 % {
                     "areas": money_format(area_total, config.currency),
-                    "total": money_format(config.total_budget, config.currency),
+                    "total": money_format(total, config.currency),
                 },
             )
     if errors:
         raise ValidationError(errors)
+    return replace(config, name=name, description=description, total_budget=total), budgets
 
 
-def _unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
+def _name_taken(name: str) -> str:
+    return _(
+        "There is already a round called “%(name)s” (names are compared without regard to "
+        "capitals). Choose another name, such as one with the year."
+    ) % {"name": name}
+
+
+def _dates_plausible(
+    timeline: Timeline, *, now: datetime, names: list[str] | None = None
+) -> dict[str, list[str]]:
+    """Errors for boundaries (all, or only ``names``) outside the plausible window."""
+    earliest, latest = now - EARLIEST_START, now + LATEST_START
+    errors: dict[str, list[str]] = {}
+    for name, _phase, at in timeline.boundaries():
+        if names is not None and name not in names:
+            continue
+        if not earliest <= at <= latest:
+            errors[name] = [
+                _("Choose a time between %(earliest)s and %(latest)s.")
+                % {"earliest": _when(earliest), "latest": _when(latest)}
+            ]
+    return errors
+
+
+def _unique_slug(name: str) -> str:
     base = slugify(name)[:200] or "round"
     slug, n = base, 1
-    taken = BudgetRound.objects.exclude(pk=exclude_pk).filter(slug__startswith=base)
-    existing = set(taken.values_list("slug", flat=True))
+    existing = set(BudgetRound.objects.filter(slug__startswith=base).values_list("slug", flat=True))
     while slug in existing:
         n += 1
         slug = f"{base}-{n}"
@@ -150,44 +209,142 @@ def _display(value: object) -> str:
     return "" if value is None else str(value)
 
 
-@transaction.atomic
 def round_create(
-    *, created_by: AbstractBaseUser, config: RoundConfig, area_budgets: Mapping[Area, Decimal]
+    *,
+    created_by: User,
+    config: RoundConfig,
+    area_budgets: Mapping[Area, Decimal],
+    now: datetime | None = None,
 ) -> BudgetRound:
-    round_config_validate(config=config, area_budgets=area_budgets)
+    """Set up a round. Its address (slug) is made from the name once, here, and never
+    changes, so links to the round keep working whatever it is renamed to later."""
+    enforce(policies.can_create_round(created_by))
+    now = now or timezone.now()
+    config, budgets = round_config_validate(config=config, area_budgets=area_budgets)
+    if errors := _dates_plausible(config.timeline, now=now):
+        raise ValidationError(errors)
     values = config.as_model_fields()
-    budget_round = BudgetRound.objects.create(
-        slug=_unique_slug(config.name), created_by=created_by, **values
-    )
-    RoundArea.objects.bulk_create(
-        RoundArea(budget_round=budget_round, area=area, budget=money_quantize(budget))
-        for area, budget in sorted(area_budgets.items(), key=lambda item: item[0].pk)
-    )
-    changes = {name: ["", _display(value)] for name, value in values.items()}
-    changes.update(
-        {f"area:{area.name}": ["", _display(money_quantize(b))] for area, b in area_budgets.items()}
-    )
-    RoundChange.objects.create(
-        budget_round=budget_round, changed_by=created_by, action="created", changes=changes
-    )
+    try:
+        with transaction.atomic():
+            budget_round = BudgetRound.objects.create(
+                slug=_unique_slug(config.name), created_by=created_by, **values
+            )
+            RoundArea.objects.bulk_create(
+                RoundArea(budget_round=budget_round, area=area, budget=budget)
+                for area, budget in sorted(budgets.items(), key=lambda item: item[0].pk)
+            )
+            changes = {name: ["", _display(value)] for name, value in values.items()}
+            changes.update({f"area:{area.name}": ["", _display(b)] for area, b in budgets.items()})
+            RoundChange.objects.create(
+                budget_round=budget_round, changed_by=created_by, action="created", changes=changes
+            )
+    except IntegrityError:
+        # Another officer created a round with this name a moment ago (the unique
+        # constraint on the lower-cased name caught it): say so on the field.
+        if BudgetRound.objects.filter(name__iexact=config.name).exists():
+            raise ValidationError({"name": [_name_taken(config.name)]}) from None
+        raise
     return budget_round
+
+
+def _frozen_refusal(reason: str) -> str:
+    return _("This can no longer be changed. %(reason)s") % {"reason": reason}
+
+
+def _round_update_errors(
+    locked: BudgetRound,
+    *,
+    values: Mapping[str, object],
+    timeline: Timeline,
+    current: Mapping[int, RoundArea],
+    wanted: Mapping[int, tuple[Area, Decimal]],
+    reason: str,
+    now: datetime,
+) -> dict[str, list[str]]:
+    """Everything that forbids this change of an existing round, keyed by field."""
+    errors: dict[str, list[str]] = {}
+    frozen = policies.round_frozen_fields(locked, now=now)
+    for name, why in frozen.items():
+        if name in values and values[name] != getattr(locked, name):
+            errors[name] = [_frozen_refusal(why)]
+    if "voting_ends" not in frozen and not (
+        decision := policies.round_voting_deadline_change(
+            locked, timeline.voting_ends, reason=reason, now=now
+        )
+    ):
+        # Extending without a reason: ask for the reason; bringing it forward: refuse.
+        key = "reason" if timeline.voting_ends > locked.voting_ends else "voting_ends"
+        errors[key] = [decision.reason]
+    budgets_now = {pk: ra.budget for pk, ra in current.items()}
+    budgets_wanted = {pk: budget for pk, (_a, budget) in wanted.items()}
+    if policies.AREA_BUDGETS in frozen and budgets_now != budgets_wanted:
+        errors["area_budgets"] = [_frozen_refusal(frozen[policies.AREA_BUDGETS])]
+    # A date still to come may move, but not into the past (the phase would have begun
+    # unannounced) and not beyond the plausible window.
+    moved = [
+        name
+        for name, _phase, at in timeline.boundaries()
+        if name not in frozen and at != getattr(locked, name)
+    ]
+    for name, _phase, at in timeline.boundaries():
+        if name in moved and at < now:
+            errors.setdefault(name, []).append(
+                _("Choose a time from now on: a date still to come cannot be moved into the past.")
+            )
+    for name, messages in _dates_plausible(timeline, now=now, names=moved).items():
+        errors.setdefault(name, []).extend(messages)
+    for area_id, round_area in current.items():
+        if area_id not in wanted and round_area.proposals.exists():
+            errors[f"area_{area_id}"] = [
+                _(
+                    "%(area)s has proposals in this round, so it cannot leave it. Give it a "
+                    "budget, or move or withdraw its proposals first."
+                )
+                % {"area": round_area.area.name}
+            ]
+    return errors
 
 
 def round_update(
     *,
     budget_round: BudgetRound,
-    changed_by: AbstractBaseUser,
+    changed_by: User,
     config: RoundConfig,
     area_budgets: Mapping[Area, Decimal],
     now: datetime,
+    reason: str = "",
 ) -> BudgetRound:
-    """Change a round's configuration. A change may not send the round back to a phase
-    that has already ended (that would reopen, say, voting after it closed)."""
-    round_config_validate(config=config, area_budgets=area_budgets)
+    """Change a round's configuration, within what its phase still allows
+    (``policies.round_frozen_fields``): once voting opens the rules, money and areas
+    stay; a date that has passed never moves; the voting deadline may only be extended,
+    with a ``reason`` kept in the round's history. The address (slug) never changes.
+
+    Errors about one area are keyed ``area_<pk>`` (the round form's field for it).
+    """
+    enforce(policies.can_edit_round(changed_by, budget_round, now=now))
+    config, budgets = round_config_validate(
+        config=config, area_budgets=area_budgets, exclude_pk=budget_round.pk
+    )
+    reason = text_clean(reason, field="reason", max_length=REASON_MAX_LENGTH, multiline=True)
     with transaction.atomic():
         # Lock the round so two officers saving at once cannot together break the
-        # "area budgets within the total" rule that each checked alone.
+        # "area budgets within the total" rule that each checked alone, and so the
+        # phase we check against cannot move (the beat task also locks it) meanwhile.
         locked = BudgetRound.objects.select_for_update().get(pk=budget_round.pk)
+        values = config.as_model_fields()
+        current = {ra.area_id: ra for ra in locked.round_areas.select_related("area")}
+        wanted = {area.pk: (area, budget) for area, budget in budgets.items()}
+        errors = _round_update_errors(
+            locked,
+            values=values,
+            timeline=config.timeline,
+            current=current,
+            wanted=wanted,
+            reason=reason,
+            now=now,
+        )
+        if errors:
+            raise ValidationError(errors)
         reached = max(phase_rank(locked.state), phase_rank(locked.timeline.phase_at(now)))
         new_phase = config.timeline.phase_at(now)
         if phase_rank(new_phase) < reached:
@@ -203,7 +360,6 @@ def round_update(
                     ]
                 }
             )
-        values = config.as_model_fields()
         changes = {
             name: [_display(getattr(locked, name)), _display(value)]
             for name, value in values.items()
@@ -211,16 +367,24 @@ def round_update(
         }
         for name, value in values.items():
             setattr(locked, name, value)
-        if config.name != budget_round.name:
-            locked.slug = _unique_slug(config.name, exclude_pk=locked.pk)
         locked.save()
 
-        current = {ra.area_id: ra for ra in locked.round_areas.select_related("area")}
-        wanted = {area.pk: (area, money_quantize(budget)) for area, budget in area_budgets.items()}
         for area_id, round_area in current.items():
             if area_id not in wanted:
                 changes[f"area:{round_area.area.name}"] = [_display(round_area.budget), ""]
-                round_area.delete()
+                try:
+                    with transaction.atomic():
+                        round_area.delete()
+                except ProtectedError:
+                    # A proposal (or ballot) arrived after the check above.
+                    raise ValidationError(
+                        {
+                            f"area_{area_id}": [
+                                _("%(area)s has proposals in this round, so it cannot leave it.")
+                                % {"area": round_area.area.name}
+                            ]
+                        }
+                    ) from None
         for area_id, (area, budget) in sorted(wanted.items()):
             existing = current.get(area_id)
             if existing is None:
@@ -232,7 +396,12 @@ def round_update(
                 existing.save(update_fields=["budget"])
         if changes:
             RoundChange.objects.create(
-                budget_round=locked, changed_by=changed_by, action="updated", changes=changes
+                budget_round=locked,
+                changed_by=changed_by,
+                changed_at=now,
+                action="updated",
+                changes=changes,
+                reason=reason,
             )
     return locked
 

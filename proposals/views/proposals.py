@@ -1,12 +1,19 @@
-"""Pages for proposals: browse, submit and refine, review, and discuss."""
+"""Pages for proposals: browse, submit and refine, review, and discuss.
+
+Each page asks ``proposals.policies`` what this person may do here now and shows the
+answer (a form, or the reason there is none); the services ask the same question again
+and refuse a forged POST with the same reason.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,7 +23,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
-from proposals import permissions, selectors, services
+from pb_platform.once import submitted_once
+from pb_platform.policies import Decision, enforce
+from proposals import permissions, policies, selectors, services
 from proposals.forms import (
     CategoryForm,
     CommentForm,
@@ -27,9 +36,7 @@ from proposals.forms import (
     ReturnForm,
     ReviewForm,
 )
-from proposals.models import AUTHOR_EDITABLE_STATUSES, BudgetRound, Comment, Proposal
-from proposals.phases import Phase
-from proposals.services.comments import COMMENT_PHASES
+from proposals.models import BudgetRound, Comment, Proposal
 
 PAGE_SIZE = 20
 
@@ -38,6 +45,20 @@ def _round(slug: str) -> BudgetRound:
     return get_object_or_404(
         BudgetRound.objects.prefetch_related("round_areas__area", "categories"), slug=slug
     )
+
+
+def _submission_offer(
+    request: HttpRequest, budget_round: BudgetRound, now: datetime
+) -> Decision | None:
+    """ "Suggest an idea" for whoever may submit, and for visitors while submission is
+    open (they are asked to sign in); otherwise the reason. None for staff accounts,
+    which propose nothing and need no reason."""
+    user = request.user
+    if not user.is_authenticated:
+        return policies.submission_open(budget_round, now=now)
+    if not user.has_perm("proposals.add_proposal"):
+        return None
+    return policies.can_create_proposal(user, budget_round, now=now)
 
 
 def round_proposals(request: HttpRequest, slug: str) -> HttpResponse:
@@ -55,8 +76,7 @@ def round_proposals(request: HttpRequest, slug: str) -> HttpResponse:
             "filter_form": filter_form,
             "page": page,
             "query_string": query.urlencode(),
-            "can_submit": budget_round.current_phase == Phase.SUBMISSION
-            and permissions.should_offer_submission(request.user),
+            "submission": _submission_offer(request, budget_round, timezone.now()),
         },
     )
 
@@ -69,151 +89,230 @@ def my_proposals(request: HttpRequest) -> HttpResponse:
     return render(request, "proposals/my_proposals.html", {"page": page})
 
 
-def _save_proposal(request: HttpRequest, form: ProposalForm, proposal: Proposal | None) -> Any:
-    submit = request.POST.get("action") == "submit"
-    now = timezone.now()
-    if proposal is None:
-        return services.proposal_create(
-            author=request.user,
-            budget_round=form.budget_round,
-            content=form.to_content(),
-            submit=submit,
-            now=now,
-        )
-    return services.proposal_update(
-        proposal=proposal, author=request.user, content=form.to_content(), submit=submit, now=now
-    )
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
+@submitted_once
 def proposal_new(request: HttpRequest, slug: str) -> HttpResponse:
     budget_round = _round(slug)
-    if not permissions.is_verified_resident(request.user):
-        raise PermissionDenied(_("Only residents with a verified email can submit proposals."))
-    profile = request.user.resident_profile
-    own_area = next(
-        (ra.pk for ra in budget_round.round_areas.all() if ra.area_id == profile.area_id), None
-    )
+    now = timezone.now()
+    decision = policies.can_create_proposal(request.user, budget_round, now=now)
+    if request.method == "POST":
+        # The service refuses it too, with the same reason; refusing here first keeps a
+        # wrong role from learning anything from the form's messages.
+        enforce(decision)
     form = ProposalForm(
-        request.POST or None,
-        request.FILES or None,
-        budget_round=budget_round,
-        initial={"round_area": own_area},
+        request.POST or None, request.FILES or None, budget_round=budget_round, user=request.user
     )
-    return _proposal_form_response(request, form, budget_round, proposal=None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.proposal_create(
+                author=request.user,
+                budget_round=budget_round,
+                content=form.to_content(),
+                submit=_submits(request),
+                now=now,
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            return _saved(request, saved)
+    return _form_page(request, form, budget_round, proposal=None, decision=decision)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    proposal = get_object_or_404(Proposal.objects.select_related("budget_round"), pk=pk)
-    if not permissions.is_author(request.user, proposal):
-        raise PermissionDenied(_("Only the author can change this proposal."))
+    proposal = get_object_or_404(
+        Proposal.objects.select_related("budget_round", "round_area__area"), pk=pk
+    )
+    if not policies.can_see_proposal(request.user, proposal):
+        raise Http404
+    now = timezone.now()
+    decision = policies.can_edit_proposal(request.user, proposal, now=now)
+    # Only the author has an edit page; they see why it is closed, if it is.
+    if request.method == "POST" or not permissions.is_author(request.user, proposal):
+        enforce(decision)
     form = ProposalForm(
         request.POST or None,
         request.FILES or None,
         budget_round=proposal.budget_round,
+        user=request.user,
+        proposal=proposal,
         initial=ProposalForm.initial_for(proposal),
     )
-    return _proposal_form_response(request, form, proposal.budget_round, proposal=proposal)
-
-
-def _proposal_form_response(
-    request: HttpRequest, form: ProposalForm, budget_round: BudgetRound, proposal: Proposal | None
-) -> HttpResponse:
-    phase_open = budget_round.current_phase == Phase.SUBMISSION
     if request.method == "POST" and form.is_valid():
         try:
-            saved = _save_proposal(request, form, proposal)
+            saved = services.proposal_update(
+                proposal=proposal,
+                author=request.user,
+                content=form.to_content(),
+                submit=_submits(request),
+                now=now,
+            )
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
-            if request.POST.get("action") == "submit":
-                messages.success(request, _("Your proposal was submitted for review. Thank you!"))
-            else:
-                messages.success(request, _("Your draft was saved. Only you can see it."))
-            return redirect(saved)
+            return _saved(request, saved)
+    return _form_page(request, form, proposal.budget_round, proposal=proposal, decision=decision)
+
+
+def _submits(request: HttpRequest) -> bool:
+    return request.POST.get("action") == "submit"
+
+
+def _saved(request: HttpRequest, proposal: Proposal) -> HttpResponse:
+    if proposal.submitted_at is not None and _submits(request):
+        messages.success(request, _("Your proposal was submitted for review. Thank you!"))
+    else:
+        messages.success(request, _("Your draft was saved. Only you can see it."))
+    return redirect(proposal)
+
+
+def _form_page(
+    request: HttpRequest,
+    form: ProposalForm,
+    budget_round: BudgetRound,
+    *,
+    proposal: Proposal | None,
+    decision: Decision,
+) -> HttpResponse:
     return render(
         request,
         "proposals/proposal_form.html",
-        {"form": form, "round": budget_round, "proposal": proposal, "phase_open": phase_open},
+        {"form": form, "round": budget_round, "proposal": proposal, "decision": decision},
     )
 
 
+@submitted_once
 def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = get_object_or_404(selectors.proposal_detail(pk=pk))
-    if not permissions.can_see_proposal(request.user, proposal):
+    if not policies.can_see_proposal(request.user, proposal):
         raise Http404
+    now = timezone.now()
     comment_form = CommentForm(request.POST or None)
+    status = 200
     if request.method == "POST":
         if not request.user.is_authenticated:
-            raise PermissionDenied
-        parent_id = request.POST.get("parent")
-        try:
-            if comment_form.is_valid():
-                body = comment_form.cleaned_data["body"]
-                if parent_id:
-                    parent = get_object_or_404(Comment, pk=parent_id, proposal=proposal)
-                    services.comment_reply(
-                        parent=parent, author=request.user, body=body, now=timezone.now()
-                    )
-                else:
-                    services.comment_add(
-                        proposal=proposal, author=request.user, body=body, now=timezone.now()
-                    )
-                messages.success(request, _("Your comment was published."))
-                return redirect(f"{proposal.get_absolute_url()}#comments")
-        except ValidationError as error:
-            form_add_service_errors(comment_form, error)
+            return redirect_to_login(request.get_full_path())
+        status = _post_comment(request, proposal, comment_form, now)
+        if status is None:
+            messages.success(request, _("Your comment was published."))
+            return redirect(f"{proposal.get_absolute_url()}#comments")
     return render(
-        request, "proposals/proposal_detail.html", _detail_context(request, proposal, comment_form)
+        request,
+        "proposals/proposal_detail.html",
+        _detail_context(request, proposal, comment_form, now),
+        status=status,
     )
+
+
+def _comment_on(proposal: Proposal, pk: int) -> Comment | None:
+    """The comment ``pk`` among this proposal's (prefetched: no query), or None."""
+    for comment in proposal.top_level_comments:  # type: ignore[attr-defined]
+        if comment.pk == pk:
+            return comment
+        for reply in comment.replies.all():
+            if reply.pk == pk:
+                return reply
+    return None
+
+
+def _post_comment(
+    request: HttpRequest, proposal: Proposal, form: CommentForm, now: datetime
+) -> int | None:
+    """Publish the comment or reply posted: None once saved, else the status of the page
+    that shows why not (403 when the policy refuses, with its reason on the form)."""
+    if not form.is_valid():
+        return 200
+    parent = None
+    if (parent_id := form.cleaned_data["parent"]) is not None:
+        parent = _comment_on(proposal, parent_id)
+        if parent is None:
+            form.add_error(
+                None,
+                _(
+                    "The comment you replied to is not on this proposal any more. "
+                    "Nothing was saved."
+                ),
+            )
+            return 200
+        decision = policies.can_reply(request.user, parent, now=now, proposal=proposal)
+    else:
+        decision = policies.can_comment(request.user, proposal, now=now)
+    if not decision:
+        form.add_error(None, decision.reason)
+        return 403
+    body = form.cleaned_data["body"]
+    try:
+        if parent is not None:
+            services.comment_reply(
+                parent=parent, proposal=proposal, author=request.user, body=body, now=now
+            )
+        else:
+            services.comment_add(proposal=proposal, author=request.user, body=body, now=now)
+    except ValidationError as error:
+        form_add_service_errors(form, error)
+        return 200
+    return None
 
 
 def _detail_context(
-    request: HttpRequest, proposal: Proposal, comment_form: CommentForm
+    request: HttpRequest, proposal: Proposal, comment_form: CommentForm, now: datetime
 ) -> dict[str, Any]:
     user = request.user
-    phase = proposal.budget_round.current_phase
-    officer = permissions.can_review_proposals(user)
-    comments_open = phase in COMMENT_PHASES
+    # Each comment carries what this person may do with it, decided from what is
+    # already loaded (no query per comment).
+    for comment in proposal.top_level_comments:  # type: ignore[attr-defined]
+        for item in (comment, *comment.replies.all()):
+            item.reply_decision = policies.can_reply(user, item, now=now, proposal=proposal)
+            item.flag_decision = policies.can_flag_comment(user, item)
+            item.hide_decision = policies.can_hide_comment(user, item)
+    is_author = permissions.is_author(user, proposal)
     return {
         "proposal": proposal,
         "round": proposal.budget_round,
-        "phase": phase,
+        "phase": proposal.budget_round.phase_at(now),
         "comment_form": comment_form,
-        "is_author": permissions.is_author(user, proposal),
-        "author_can_edit": permissions.is_author(user, proposal)
-        and phase == Phase.SUBMISSION
-        and proposal.status in AUTHOR_EDITABLE_STATUSES,
-        "can_comment": comments_open and (officer or permissions.is_verified_resident(user)),
-        "can_reply": comments_open and (officer or permissions.is_author(user, proposal)),
-        "can_review": officer and phase in (Phase.SUBMISSION, Phase.REVIEW),
+        "is_author": is_author,
+        "edit_decision": policies.can_edit_proposal(user, proposal, now=now) if is_author else None,
+        "withdraw_decision": policies.can_withdraw_proposal(user, proposal, now=now)
+        if is_author
+        else None,
+        "review_decision": _any_review_action(user, proposal, now),
+        "comments_open": policies.comments_open(proposal, now=now),
+        "comment_decision": policies.can_comment(user, proposal, now=now),
         "can_moderate": permissions.can_moderate_comments(user),
-        "can_flag": permissions.can_flag_comments(user),
         "show_identities": permissions.can_see_officer_identities(user),
         "show_hidden": permissions.can_see_hidden_comments(user),
     }
+
+
+def _any_review_action(user: Any, proposal: Proposal, now: datetime) -> Decision:
+    """Allowed when an officer can do something on the review page now; otherwise the
+    reason feasibility cannot be decided."""
+    decisions = (
+        policies.can_review_proposal(user, proposal, now=now),
+        policies.can_return_proposal(user, proposal, now=now),
+        policies.can_mark_duplicate(user, proposal, now=now),
+    )
+    return next((decision for decision in decisions if decision), decisions[0])
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = get_object_or_404(Proposal.objects.select_related("budget_round"), pk=pk)
-    if not permissions.is_author(request.user, proposal):
-        raise PermissionDenied(_("Only the author can withdraw this proposal."))
-    error = None
+    if not policies.can_see_proposal(request.user, proposal):
+        raise Http404
+    decision = policies.can_withdraw_proposal(request.user, proposal, now=timezone.now())
+    if request.method == "POST" or not permissions.is_author(request.user, proposal):
+        enforce(decision)
     if request.method == "POST":
-        try:
-            services.proposal_withdraw(proposal=proposal, author=request.user, now=timezone.now())
-        except ValidationError as problem:
-            error = " ".join(problem.messages)
-        else:
-            messages.success(request, _("Your proposal was withdrawn."))
-            return redirect(proposal)
+        services.proposal_withdraw(proposal=proposal, author=request.user, now=timezone.now())
+        messages.success(request, _("Your proposal was withdrawn."))
+        return redirect(proposal)
     return render(
-        request, "proposals/proposal_withdraw.html", {"proposal": proposal, "error": error}
+        request, "proposals/proposal_withdraw.html", {"proposal": proposal, "decision": decision}
     )
 
 
@@ -224,7 +323,18 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = get_object_or_404(
         Proposal.objects.select_related("budget_round", "round_area__area", "author"), pk=pk
     )
+    # A draft does not exist for anyone but its author: 404, as on its own page.
+    if not policies.can_see_proposal(request.user, proposal):
+        raise Http404
+    now = timezone.now()
+    decisions = {
+        "review": policies.can_review_proposal(request.user, proposal, now=now),
+        "return": policies.can_return_proposal(request.user, proposal, now=now),
+        "duplicate": policies.can_mark_duplicate(request.user, proposal, now=now),
+    }
     action = request.POST.get("action") if request.method == "POST" else None
+    if action is not None:
+        enforce(decisions.get(action, policies.deny(_("Choose one of the actions on the page."))))
     review_form = ReviewForm(
         request.POST if action == "review" else None,
         initial={"official_cost": proposal.official_cost or proposal.estimated_cost},
@@ -233,7 +343,6 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
     duplicate_form = DuplicateForm(
         request.POST if action == "duplicate" else None, proposal=proposal
     )
-    now = timezone.now()
     try:
         if action == "review" and review_form.is_valid():
             data = review_form.cleaned_data
@@ -274,18 +383,16 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
                 {"message" if action == "return" else "duplicate_reason": error.messages}
             )
         form_add_service_errors(form, error)
-    phase = proposal.budget_round.current_phase
     return render(
         request,
         "proposals/proposal_review.html",
         {
             "proposal": proposal,
-            "phase": phase,
+            "phase": proposal.budget_round.phase_at(now),
             "review_form": review_form,
             "return_form": return_form,
             "duplicate_form": duplicate_form,
-            "review_open": phase == Phase.REVIEW,
-            "return_open": phase == Phase.SUBMISSION,
+            **{f"{action}_decision": decision for action, decision in decisions.items()},
         },
     )
 
@@ -294,58 +401,75 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
 @require(permissions.can_moderate_comments)
 def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
     comment = get_object_or_404(Comment.objects.select_related("proposal", "author"), pk=pk)
+    if not policies.can_see_proposal(request.user, comment.proposal):
+        raise Http404
+    decision = policies.can_hide_comment(request.user, comment)
     form = HideCommentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.comment_hide(
-                comment=comment,
-                officer=request.user,
-                reason=form.cleaned_data["reason"],
-                now=timezone.now(),
-            )
-        except ValidationError as error:
-            form_add_service_errors(form, error)
-        else:
-            messages.success(request, _("The comment was hidden. Its text is kept on record."))
-            return redirect(f"{comment.proposal.get_absolute_url()}#comments")
-    return render(request, "proposals/comment_hide.html", {"comment": comment, "form": form})
+    if request.method == "POST":
+        enforce(decision)
+        if form.is_valid():
+            try:
+                services.comment_hide(
+                    comment=comment,
+                    officer=request.user,
+                    reason=form.cleaned_data["reason"],
+                    now=timezone.now(),
+                )
+            except ValidationError as error:
+                form_add_service_errors(form, error)
+            else:
+                messages.success(request, _("The comment was hidden. Its text is kept on record."))
+                return redirect(f"{comment.proposal.get_absolute_url()}#comments")
+    return render(
+        request,
+        "proposals/comment_hide.html",
+        {"comment": comment, "form": form, "decision": decision},
+    )
 
 
 @login_required
 @require_POST
 def comment_flag(request: HttpRequest, pk: int) -> HttpResponse:
     comment = get_object_or_404(Comment.objects.select_related("proposal"), pk=pk)
-    if not permissions.can_see_proposal(request.user, comment.proposal):
+    if not policies.can_see_proposal(request.user, comment.proposal):
         raise Http404
-    try:
-        flagged = services.comment_flag(comment=comment, user=request.user, now=timezone.now())
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    decision = policies.can_flag_comment(request.user, comment)
+    if not decision:
+        messages.error(request, decision.reason)
+    elif services.comment_flag(comment=comment, user=request.user, now=timezone.now()):
+        messages.success(request, _("Thank you. An officer will look at this comment."))
     else:
-        if flagged:
-            messages.success(request, _("Thank you. An officer will look at this comment."))
-        else:
-            messages.info(request, _("You have already flagged this comment."))
+        messages.info(request, _("You have already flagged this comment."))
     return redirect(f"{comment.proposal.get_absolute_url()}#comment-{comment.pk}")
 
 
 @require_http_methods(["GET", "POST"])
 @require(permissions.can_manage_categories)
+@submitted_once
 def officer_categories(request: HttpRequest, slug: str) -> HttpResponse:
     budget_round = _round(slug)
+    now = timezone.now()
+    decision = policies.can_add_category(request.user, budget_round, now=now)
     form = CategoryForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            category = services.category_create(
-                budget_round=budget_round, name=form.cleaned_data["name"], officer=request.user
-            )
-        except ValidationError as error:
-            form_add_service_errors(form, error)
-        else:
-            messages.success(request, _("The category “%s” was added.") % category.name)
-            return redirect("proposals:officer_categories", slug=budget_round.slug)
+    if request.method == "POST":
+        enforce(decision)
+        if form.is_valid():
+            try:
+                category = services.category_create(
+                    budget_round=budget_round,
+                    name=form.cleaned_data["name"],
+                    officer=request.user,
+                    now=now,
+                )
+            except ValidationError as error:
+                form_add_service_errors(form, error)
+            else:
+                messages.success(request, _("The category “%s” was added.") % category.name)
+                return redirect("proposals:officer_categories", slug=budget_round.slug)
     return render(
-        request, "proposals/officer/categories.html", {"round": budget_round, "form": form}
+        request,
+        "proposals/officer/categories.html",
+        {"round": budget_round, "form": form, "decision": decision},
     )
 
 

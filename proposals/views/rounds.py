@@ -13,14 +13,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from pb_platform import jobs
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
-from proposals import permissions, selectors, services
+from pb_platform.once import submitted_once
+from pb_platform.policies import can_retry_job, can_view_jobs, enforce
+from pb_platform.text import query_text
+from proposals import permissions, policies, selectors, services
 from proposals.forms import AreaForm, ResidentAreaForm, RoundForm
 from proposals.models import Area, ResidentProfile
 from proposals.phases import PHASE_ORDER, Phase
+from proposals.services.residents import pending_moves_of, resident_change_area
 
 PAGE_SIZE = 25
+# The dashboard lists the worst failing job items; the jobs page lists them all.
+FAILING_JOBS_SHOWN = 20
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -56,11 +63,23 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require(permissions.can_use_officer_pages)
 def officer_dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "proposals/officer/dashboard.html", {"rounds": selectors.round_list()})
+    job_view = can_view_jobs(request.user)
+    return render(
+        request,
+        "proposals/officer/dashboard.html",
+        {
+            "rounds": selectors.round_list(),
+            # Counts and allocations that failed: each with its error and a Retry button.
+            "failing_jobs": list(jobs.job_items_failing()[:FAILING_JOBS_SHOWN]) if job_view else [],
+            "job_view": job_view,
+            "retry_decision": can_retry_job(request.user),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @require(permissions.can_manage_rounds)
+@submitted_once
 def officer_round_create(request: HttpRequest) -> HttpResponse:
     areas = list(Area.objects.order_by("name"))
     form = RoundForm(request.POST or None, areas=areas)
@@ -70,6 +89,7 @@ def officer_round_create(request: HttpRequest) -> HttpResponse:
                 created_by=request.user,
                 config=form.to_config(),
                 area_budgets=form.to_area_budgets(),
+                now=timezone.now(),
             )
         except ValidationError as error:
             form_add_service_errors(form, error)
@@ -83,8 +103,16 @@ def officer_round_create(request: HttpRequest) -> HttpResponse:
 @require(permissions.can_manage_rounds)
 def officer_round_edit(request: HttpRequest, slug: str) -> HttpResponse:
     budget_round = get_object_or_404(selectors.round_detail(slug=slug))
+    now = timezone.now()
+    enforce(policies.can_edit_round(request.user, budget_round, now=now))
     areas = list(Area.objects.order_by("name"))
-    form = RoundForm(request.POST or None, areas=areas, initial=RoundForm.initial_for(budget_round))
+    form = RoundForm(
+        request.POST or None,
+        areas=areas,
+        initial=RoundForm.initial_for(budget_round),
+        frozen=policies.round_frozen_fields(budget_round, now=now),
+        editing=True,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             budget_round = services.round_update(
@@ -92,7 +120,8 @@ def officer_round_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 changed_by=request.user,
                 config=form.to_config(),
                 area_budgets=form.to_area_budgets(),
-                now=timezone.now(),
+                reason=form.cleaned_data["reason"],
+                now=now,
             )
         except ValidationError as error:
             form_add_service_errors(form, error)
@@ -106,11 +135,12 @@ def officer_round_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @require(permissions.can_manage_areas)
+@submitted_once
 def officer_areas(request: HttpRequest) -> HttpResponse:
     form = AreaForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            area = services.area_create(**form.cleaned_data)
+            area = services.area_create(created_by=request.user, **form.cleaned_data)
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
@@ -125,6 +155,10 @@ def officer_areas(request: HttpRequest) -> HttpResponse:
 @require(permissions.can_manage_areas)
 def officer_area_edit(request: HttpRequest, pk: int) -> HttpResponse:
     area = get_object_or_404(Area, pk=pk)
+    now = timezone.now()
+    whole_council = policies.can_change_area_whole_council(
+        request.user, area, area_rounds=selectors.area_rounds(area=area), now=now
+    )
     form = AreaForm(
         request.POST or None,
         initial={
@@ -132,10 +166,11 @@ def officer_area_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "population": area.population,
             "is_city_wide": area.is_city_wide,
         },
+        whole_council_frozen=whole_council.reason,
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.area_update(area=area, **form.cleaned_data)
+            services.area_update(area=area, changed_by=request.user, now=now, **form.cleaned_data)
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
@@ -146,37 +181,56 @@ def officer_area_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require(permissions.can_view_residents)
 def officer_residents(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "")[:200]
+    search, search_problem = query_text(request, "q")
     page = Paginator(selectors.resident_list(search=search), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "proposals/officer/residents.html", {"page": page, "search": search})
+    return render(
+        request,
+        "proposals/officer/residents.html",
+        {"page": page, "search": search, "search_problem": search_problem},
+    )
 
 
 @require_http_methods(["GET", "POST"])
 @require(permissions.can_change_resident_area)
 def officer_resident_area(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = get_object_or_404(ResidentProfile.objects.select_related("user", "area"), pk=pk)
+    profile = get_object_or_404(
+        ResidentProfile.objects.select_related("user", "area", "pending_area"), pk=pk
+    )
     form = ResidentAreaForm(request.POST or None, initial={"area": profile.area_id})
     if request.method == "POST" and form.is_valid():
         try:
-            services.resident_change_area(
+            change = resident_change_area(
                 profile=profile,
                 area=form.cleaned_data["area"],
                 changed_by=request.user,
                 reason=form.cleaned_data["reason"],
+                now=timezone.now(),
             )
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
-            messages.success(
-                request,
-                _("%(name)s now lives in %(area)s.")
-                % {"name": profile.display_name, "area": profile.area.name},
-            )
+            values = {"name": profile.display_name, "area": change.to_area.name}
+            if change.cancelled_at is not None:
+                message = _("The move of %(name)s to %(area)s was called off.") % values
+            elif change.effective_at is None:
+                message = _("The move of %(name)s to %(area)s is pending. %(why)s") % (
+                    values
+                    | {"why": pending_moves_of([profile], now=timezone.now())[profile.pk].reason}
+                )
+            else:
+                message = _("%(name)s now lives in %(area)s.") % values
+            messages.success(request, message)
             return redirect("proposals:officer_residents")
     return render(
-        request, "proposals/officer/resident_area.html", {"form": form, "profile": profile}
+        request,
+        "proposals/officer/resident_area.html",
+        {
+            "form": form,
+            "profile": profile,
+            "pending": pending_moves_of([profile], now=timezone.now()).get(profile.pk),
+        },
     )
 
 
@@ -194,5 +248,10 @@ def audit_overview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_account(request: HttpRequest) -> HttpResponse:
-    profile = ResidentProfile.objects.select_related("area").filter(user=request.user).first()
-    return render(request, "proposals/my_account.html", {"profile": profile})
+    profile = (
+        ResidentProfile.objects.select_related("area", "pending_area")
+        .filter(user=request.user)
+        .first()
+    )
+    pending = pending_moves_of([profile], now=timezone.now()).get(profile.pk) if profile else None
+    return render(request, "proposals/my_account.html", {"profile": profile, "pending": pending})

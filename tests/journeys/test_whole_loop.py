@@ -317,7 +317,8 @@ def test_the_whole_loop_in_a_browser(trip, town):
         "Allocated": "£25,000.00",
         "Committed": "£24,000.00",
         "Spent": "£2,500.00",
-        "Remaining": "£22,500.00",
+        "Remaining (allocated − spent)": "£22,500.00",
+        "Uncommitted (allocated − committed)": "£1,000.00",
     }
 
     omar.visit(round_path, "round-with-results")
@@ -330,7 +331,7 @@ def test_the_whole_loop_in_a_browser(trip, town):
         "Allocated": Decimal("25000.00"),
         "Committed": Decimal("24000.00"),
         "Spent": Decimal("2500.00"),
-        "Remaining": Decimal("22500.00"),
+        "Remaining (allocated − spent)": Decimal("22500.00"),
     }
     omar.link(TREES, "funded-proposal")
     money = facts(omar.page.locator(".money dl"))
@@ -360,7 +361,7 @@ def test_the_whole_loop_in_a_browser(trip, town):
         "committed": shown["Committed"],
         "spent": shown["Spent"],
     }
-    assert sums["allocated"] - sums["spent"] == shown["Remaining"]
+    assert sums["allocated"] - sums["spent"] == shown["Remaining (allocated − spent)"]
     auditor.visit("/audit/ledger/", "ledger-entries-after-download")
     assert "auditor@example.org" in auditor.text()
 

@@ -21,6 +21,7 @@ def test_the_published_demo_round_has_every_kind_of_entry(db):
     kinds = set(LedgerEntry.objects.filter(budget_round=parks).values_list("kind", flat=True))
     assert kinds == {"allocation", "commitment", "spend", "release", "reversal"}
     assert any(p.spent > p.allocated for p in funded_proposals(budget_round=parks))
+    assert any(p.committed > p.allocated for p in funded_proposals(budget_round=parks))
     assert DeliveryUpdate.objects.filter(proposal__budget_round=parks).count() == 3
     out = io.StringIO()
     call_command("verify_ledger", stdout=out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from proposals import services
 from proposals.models import Area
@@ -30,7 +31,7 @@ def test_nobody_can_live_in_the_whole_council(db, officer):
     profile = ResidentProfileFactory()
     with pytest.raises(ValidationError, match="not the whole council"):
         services.resident_change_area(
-            profile=profile, area=city, changed_by=officer, reason="moved"
+            profile=profile, area=city, changed_by=officer, reason="moved", now=timezone.now()
         )
 
 
@@ -40,8 +41,10 @@ def test_sign_up_does_not_offer_the_whole_council_as_a_home_area(client, area_a)
     assert "Area A" in page.text and "Whole borough" not in page.text
 
 
-def test_an_area_where_residents_live_cannot_become_the_whole_council(resident_a, area_a):
+def test_an_area_where_residents_live_cannot_become_the_whole_council(resident_a, area_a, officer):
     with pytest.raises(ValidationError, match="Residents live in this area"):
-        services.area_update(area=area_a, name="Area A", population=None, is_city_wide=True)
+        services.area_update(
+            area=area_a, changed_by=officer, name="Area A", population=None, is_city_wide=True
+        )
     area_a.refresh_from_db()
     assert not area_a.is_city_wide

@@ -1,7 +1,7 @@
-"""Authors hear about officers' decisions by email. The email leaves after the officer's
-transaction commits, through a Celery task that retries; when the broker or the mail
-server is down the decision is still saved, and the beat sweep sends what was missed,
-once."""
+"""Authors hear about officers' decisions by email. The decision queues the email in the
+platform's outbox in its own transaction; it leaves after the officer's transaction
+commits, through a Celery task; when the broker or the mail server is down the decision
+is still saved, and the beat sweep sends what was missed, once."""
 
 from __future__ import annotations
 
@@ -12,16 +12,24 @@ from decimal import Decimal
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from proposals import notifications, services
+from pb_platform.models import OutboxEmail
+from pb_platform.outbox import (
+    MAX_ATTEMPTS,
+    lease_length,
+    outbox_claim,
+    outbox_due_ids,
+    outbox_sweep,
+)
+from pb_platform.tasks import send_outbox_email, sweep_outbox
+from proposals import services
 from proposals.models import ProposalEvent, ProposalStatus
-from proposals.notifications import SWEEP_GRACE, pending_event_ids
 from proposals.phases import Phase
 from proposals.services import ProposalContent
-from proposals.tasks import notify_proposal_author, send_pending_notifications
 from tests.factories import BudgetRoundFactory, ProposalFactory, RoundAreaFactory
 
 Kind = ProposalEvent.Kind
@@ -49,22 +57,22 @@ def proposal(resident_a, area_a):
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """What the on-commit hook hands to the broker: event ids, nothing run."""
+    """What the on-commit hook hands to the broker: outbox item ids, nothing run."""
     ids: list[int] = []
-    monkeypatch.setattr(notify_proposal_author, "delay", ids.append)
+    monkeypatch.setattr(send_outbox_email, "delay", ids.append)
     return ids
 
 
 @pytest.fixture
 def worker(monkeypatch):
     """Stands in for broker + worker: each enqueued id is run here, at once, by Celery's
-    local ``apply`` (which also runs any retries in-process)."""
+    local ``apply``."""
     results = []
 
-    def delay(event_id):
-        results.append(notify_proposal_author.apply(args=[event_id]))
+    def delay(item_id):
+        results.append(send_outbox_email.apply(args=[item_id]))
 
-    monkeypatch.setattr(notify_proposal_author, "delay", delay)
+    monkeypatch.setattr(send_outbox_email, "delay", delay)
     return results
 
 
@@ -73,11 +81,11 @@ def failing_smtp(monkeypatch):
     """The mail server refuses every message; records each attempt."""
     attempts: list[str] = []
 
-    def send_mail(**kwargs):
-        attempts.append(kwargs["subject"])
+    def send_messages(self, messages):
+        attempts.extend(message.subject for message in messages)
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
 
-    monkeypatch.setattr(notifications, "send_mail", send_mail)
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", send_messages)
     return attempts
 
 
@@ -92,8 +100,9 @@ def feasible(proposal, officer, *, cost=Decimal("11000.00"), reason="Fits the pa
     )
 
 
-def age(event: ProposalEvent, by: timedelta) -> None:
-    ProposalEvent.objects.filter(pk=event.pk).update(at=event.at - by)
+def item_of(proposal) -> OutboxEmail:
+    (item,) = OutboxEmail.objects.filter(kind="proposal_decision", recipient=proposal.author)
+    return item
 
 
 # --- The fast path: after commit, one email ---------------------------------------------
@@ -114,9 +123,8 @@ def test_an_officers_decision_emails_the_author_once_with_status_reason_cost_and
     assert "Fits the parks plan." in email.body
     link = f"https://pb.example.org{proposal.get_absolute_url()}"
     assert link in email.body.split()
-    event = proposal.events.get()
-    assert event.notified_at is not None
-    assert [result.result for result in worker] == [True]
+    assert item_of(proposal).sent_at is not None
+    assert [result.result for result in worker] == ["sent"]
 
 
 def test_nothing_is_sent_until_the_decision_commits(
@@ -128,8 +136,12 @@ def test_nothing_is_sent_until_the_decision_commits(
 
     assert len(callbacks) == 1
     assert mail.outbox == []
+    # Queued in the officer's transaction, with the event's id and no rendered text.
+    item = item_of(proposal)
+    assert item.params == {"event_id": proposal.events.get().pk}
+    assert item.template_name == "proposals/email/status_changed"
     callbacks[0]()
-    assert enqueued == [proposal.events.get().pk]
+    assert enqueued == [item.pk]
 
 
 def test_a_decision_that_is_rolled_back_sends_nothing(
@@ -145,6 +157,7 @@ def test_a_decision_that_is_rolled_back_sends_nothing(
 
     assert callbacks == []
     assert mail.outbox == []
+    assert not OutboxEmail.objects.exists()  # the email went with the decision
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.SUBMITTED
 
@@ -214,7 +227,7 @@ def test_marking_a_duplicate_emails_the_author_and_so_does_pointing_it_elsewhere
         (True, 1),
     ]
     # The fast path and the sweep agree: nothing is left for the sweep to send later.
-    assert pending_event_ids(now=timezone.now() + timedelta(days=1)) == []
+    assert outbox_due_ids(now=timezone.now() + timedelta(days=1)) == []
 
 
 def test_a_new_official_cost_is_emailed_even_when_the_status_stays_feasible(
@@ -265,12 +278,12 @@ def test_the_authors_own_actions_send_nothing_now_or_later(
     assert callbacks == []
     assert enqueued == []
     assert mail.outbox == []
-    assert pending_event_ids(now=timezone.now() + timedelta(days=1)) == []
+    assert not OutboxEmail.objects.exists()
 
 
 def test_the_beat_schedule_runs_the_sweep(settings):
     schedules = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "proposals.tasks.send_pending_notifications" in schedules
+    assert "pb_platform.tasks.sweep_outbox" in schedules
 
 
 # --- When sending fails -----------------------------------------------------------------
@@ -286,13 +299,21 @@ def test_a_failing_mail_server_never_blocks_the_officer_and_the_email_is_retried
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.FEASIBLE
     assert proposal.official_cost == Decimal("11000.00")
-    # Each attempt released the event; after the last retry it waits for the sweep.
-    event = proposal.events.get()
-    assert event.notified_at is None
-    assert len(failing_smtp) == 1 + notify_proposal_author.max_retries
-    (result,) = worker
-    assert result.state == "FAILURE"
-    assert isinstance(result.result, smtplib.SMTPException)
+    # The failure is recorded on the item, which waits for its back-off.
+    item = item_of(proposal)
+    assert (item.sent_at, item.attempts, item.claimed_until) == (None, 1, None)
+    assert "SMTPServerDisconnected" in item.last_error
+    assert [result.result for result in worker] == ["failed"]
+    # The sweep keeps trying, later each time, until it gives up and waits for an officer.
+    for _ in range(MAX_ATTEMPTS + 2):
+        OutboxEmail.objects.filter(pk=item.pk).update(  # its back-off has passed
+            next_try_at=timezone.now() - timedelta(seconds=1)
+        )
+        sweep_outbox.apply()
+    item.refresh_from_db()
+    assert item.attempts == MAX_ATTEMPTS
+    assert item.gave_up_at is not None
+    assert len(failing_smtp) == MAX_ATTEMPTS
     assert mail.outbox == []
 
 
@@ -306,51 +327,51 @@ def test_a_send_that_fails_once_is_retried_and_the_email_goes_out_once(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         feasible(proposal, officer)
-    (event_id,) = enqueued
-    real_send_mail = notifications.send_mail
+    (item_id,) = enqueued
+    real_send_messages = locmem.EmailBackend.send_messages
     attempts = []
 
-    def flaky_send_mail(**kwargs):
-        attempts.append(kwargs)
+    def flaky_send_messages(self, messages):
+        attempts.append(messages)
         if len(attempts) == 1:
             raise error
-        return real_send_mail(**kwargs)
+        return real_send_messages(self, messages)
 
-    monkeypatch.setattr(notifications, "send_mail", flaky_send_mail)
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", flaky_send_messages)
 
-    result = notify_proposal_author.apply(args=[event_id])
+    assert send_outbox_email.apply(args=[item_id]).result == "failed"
+    # Not before its back-off; then the sweep sends it.
+    assert send_outbox_email.apply(args=[item_id]).result == "busy"
+    item = OutboxEmail.objects.get(pk=item_id)
+    assert outbox_sweep(now=item.next_try_at) == 1
 
-    assert result.state == "SUCCESS"
-    assert result.result is True
     assert len(attempts) == 2
     assert len(mail.outbox) == 1
-    assert ProposalEvent.objects.get(pk=event_id).notified_at is not None
+    assert OutboxEmail.objects.get(pk=item_id).sent_at is not None
 
 
-def test_a_failed_send_releases_the_event_for_the_next_try(
+def test_a_failed_send_releases_the_item_for_the_next_try(
     officer, proposal, enqueued, failing_smtp, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         feasible(proposal, officer)
-    (event_id,) = enqueued
+    (item_id,) = enqueued
 
-    # A worker's first attempt (Celery re-raises the error when nothing can schedule a retry).
-    with pytest.raises(smtplib.SMTPException):
-        notify_proposal_author(event_id)
+    assert send_outbox_email(item_id) == "failed"
 
-    assert ProposalEvent.objects.get(pk=event_id).notified_at is None
-    event = ProposalEvent.objects.get(pk=event_id)
-    age(event, SWEEP_GRACE)
-    assert pending_event_ids(now=timezone.now()) == [event_id]
+    item = OutboxEmail.objects.get(pk=item_id)
+    assert item.claimed_until is None and item.sent_at is None
+    assert outbox_due_ids(now=item.next_try_at - timedelta(seconds=1)) == []
+    assert outbox_due_ids(now=item.next_try_at) == [item_id]
 
 
 def test_a_broker_outage_at_enqueue_time_does_not_fail_the_officers_action(
     officer, proposal, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def broker_down(event_id):
+    def broker_down(item_id):
         raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
 
-    monkeypatch.setattr(notify_proposal_author, "delay", broker_down)
+    monkeypatch.setattr(send_outbox_email, "delay", broker_down)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         feasible(proposal, officer)  # does not raise
@@ -358,81 +379,83 @@ def test_a_broker_outage_at_enqueue_time_does_not_fail_the_officers_action(
     assert len(callbacks) == 1
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.FEASIBLE
-    event = proposal.events.get()
-    assert event.notified_at is None
+    item = item_of(proposal)
+    assert item.sent_at is None
     assert mail.outbox == []
-    # Left in the outbox for the sweep, once the fast path has had its chance.
-    assert pending_event_ids(now=event.at + SWEEP_GRACE) == [event.pk]
+    # Left in the outbox for the sweep.
+    assert outbox_due_ids(now=timezone.now()) == [item.pk]
 
 
 def test_the_sweep_sends_what_the_broker_outage_left_behind(
     officer, proposal, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def broker_down(event_id):
+    def broker_down(item_id):
         raise OperationalError("Connection refused.")
 
-    monkeypatch.setattr(notify_proposal_author, "delay", broker_down)
+    monkeypatch.setattr(send_outbox_email, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         feasible(proposal, officer)
-    event = proposal.events.get()
-    age(event, SWEEP_GRACE + timedelta(minutes=1))
-    monkeypatch.setattr(
-        notify_proposal_author,
-        "delay",
-        lambda event_id: notify_proposal_author.apply(args=[event_id]),
-    )
 
-    assert send_pending_notifications() == 1
+    assert sweep_outbox() == 1
 
     (email,) = mail.outbox
     assert "Feasible" in email.subject
-    event.refresh_from_db()
-    assert event.notified_at is not None
-    assert send_pending_notifications() == 0
+    assert item_of(proposal).sent_at is not None
+    assert sweep_outbox() == 0
     assert len(mail.outbox) == 1
 
 
 # --- The sweep and sending exactly once -------------------------------------------------
 
 
-def test_the_sweep_picks_up_old_unsent_decisions_only(officer, resident_a, proposal, enqueued):
-    now = timezone.now()
-    old = now - SWEEP_GRACE - timedelta(minutes=1)
-
-    def event(**fields):
-        defaults = {
-            "proposal": proposal,
-            "actor": officer,
-            "actor_is_officer": True,
-            "kind": Kind.REVIEWED,
-            "from_status": ProposalStatus.SUBMITTED,
-            "to_status": ProposalStatus.FEASIBLE,
-            "at": old,
-        }
-        return ProposalEvent.objects.create(**(defaults | fields))
-
-    oldest = event(at=old - timedelta(hours=1))
-    unsent = event()
-    event(at=now)  # fresh: the on-commit path is still on it
-    event(notified_at=old)  # already sent
-    event(actor=resident_a, actor_is_officer=False, kind=Kind.EDITED)  # the author's own
-
-    assert send_pending_notifications() == 2
-    assert enqueued == [oldest.pk, unsent.pk]
-
-
-def test_the_sweep_takes_events_exactly_at_the_grace_boundary(officer, proposal):
+def test_the_sweep_picks_up_due_unsent_items_only(officer, resident_a, proposal, enqueued):
     now = timezone.now()
     event = ProposalEvent.objects.create(
-        proposal=proposal,
-        actor=officer,
-        actor_is_officer=True,
-        kind=Kind.REVIEWED,
-        to_status=ProposalStatus.FEASIBLE,
-        at=now - SWEEP_GRACE,
+        proposal=proposal, actor=officer, actor_is_officer=True, kind=Kind.REVIEWED, at=now
     )
-    assert pending_event_ids(now=now) == [event.pk]
-    assert pending_event_ids(now=now - timedelta(seconds=1)) == []
+
+    def item(**fields):
+        defaults = {
+            "kind": "proposal_decision",
+            "recipient": resident_a,
+            "to_email": resident_a.email,
+            "template_name": "proposals/email/status_changed",
+            "params": {"event_id": event.pk},
+            "language": "en-gb",
+            "created_at": now - timedelta(hours=1),
+            "next_try_at": now - timedelta(minutes=1),
+        }
+        return OutboxEmail.objects.create(**(defaults | fields))
+
+    oldest = item(next_try_at=now - timedelta(hours=1))
+    due = item()
+    item(next_try_at=now + timedelta(minutes=1))  # in its back-off
+    item(sent_at=now - timedelta(minutes=5))  # already sent
+    item(gave_up_at=now, attempts=MAX_ATTEMPTS)  # waits for an officer
+    item(cancelled_at=now, cancel_reason="unsubscribed")
+    item(claimed_until=now + timedelta(seconds=30))  # a live sender holds it
+    expired = item(claimed_until=now - timedelta(seconds=1), next_try_at=now - timedelta(minutes=2))
+
+    assert outbox_due_ids(now=now) == [oldest.pk, expired.pk, due.pk]
+
+
+def test_an_item_is_due_exactly_at_its_next_try(resident_a, proposal, enqueued, officer):
+    now = timezone.now()
+    event = ProposalEvent.objects.create(
+        proposal=proposal, actor=officer, actor_is_officer=True, kind=Kind.REVIEWED, at=now
+    )
+    item = OutboxEmail.objects.create(
+        kind="proposal_decision",
+        recipient=resident_a,
+        to_email=resident_a.email,
+        template_name="proposals/email/status_changed",
+        params={"event_id": event.pk},
+        language="en-gb",
+        created_at=now,
+        next_try_at=now,
+    )
+    assert outbox_due_ids(now=now) == [item.pk]
+    assert outbox_due_ids(now=now - timedelta(seconds=1)) == []
 
 
 def test_a_second_send_of_the_same_decision_sends_nothing(
@@ -440,28 +463,30 @@ def test_a_second_send_of_the_same_decision_sends_nothing(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         feasible(proposal, officer)
-    (event_id,) = enqueued
+    (item_id,) = enqueued
 
-    first = notify_proposal_author.apply(args=[event_id])
-    second = notify_proposal_author.apply(args=[event_id])
+    first = send_outbox_email.apply(args=[item_id])
+    second = send_outbox_email.apply(args=[item_id])
 
-    assert (first.result, second.result) == (True, False)
+    assert (first.result, second.result) == ("sent", "busy")
     assert len(mail.outbox) == 1
 
 
-def test_an_event_claimed_by_another_worker_is_neither_swept_nor_sent_again(
+def test_an_item_claimed_by_another_worker_is_neither_swept_nor_sent_while_its_lease_holds(
     officer, proposal, enqueued, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         feasible(proposal, officer)
-    (event_id,) = enqueued
-    claimed = notifications.event_claim(event_id=event_id, now=timezone.now())
-    assert claimed is not None and claimed.pk == event_id
+    (item_id,) = enqueued
+    now = timezone.now()
+    assert outbox_claim(item_id=item_id, now=now) is True
 
-    assert notifications.event_claim(event_id=event_id, now=timezone.now()) is None
-    assert notify_proposal_author.apply(args=[event_id]).result is False
-    assert pending_event_ids(now=timezone.now() + timedelta(days=1)) == []
+    assert outbox_claim(item_id=item_id, now=now) is False
+    assert send_outbox_email.apply(args=[item_id]).result == "busy"
+    assert outbox_due_ids(now=now + lease_length() - timedelta(seconds=1)) == []
     assert mail.outbox == []
+    # Once the lease has passed, the item is the sweep's again.
+    assert outbox_due_ids(now=now + lease_length() + timedelta(seconds=1)) == [item_id]
 
 
 def test_the_email_uses_the_configured_sender(

@@ -106,10 +106,10 @@ def test_a_withdrawn_draft_stays_private(resident_a, resident_b, submission_roun
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"estimated_cost": "0"}, "greater than or equal to 0.01"),
-        ({"estimated_cost": "-5"}, "greater than or equal to 0.01"),
+        ({"estimated_cost": "0"}, "The amount must be more than zero."),
+        ({"estimated_cost": "-5"}, "The amount must be more than zero."),
         ({"estimated_cost": "50000.01"}, "cannot be more than the area&#x27;s budget"),
-        ({"estimated_cost": "lots"}, "Enter a number."),
+        ({"estimated_cost": "lots"}, "Enter the amount in figures"),
         ({"title": ""}, "This field is required."),
         ({"title": "x" * 100_000}, "at most 150 characters"),
     ],
@@ -166,7 +166,7 @@ def test_submitting_outside_the_submission_phase_is_refused(resident_a, review_r
     response = client_for(resident_a).post(
         reverse("proposals:proposal_new", args=["in-review"]), proposal_post(review_round)
     )
-    assert "can only be done during proposal submission" in response.content.decode()
+    assert "Proposal submission in “" in response.content.decode()
     assert not Proposal.objects.exists()
 
 
@@ -199,7 +199,7 @@ def test_after_submission_closes_the_author_can_only_read(resident_a, review_rou
         reverse("proposals:proposal_edit", args=[proposal.pk]),
         proposal_post(review_round, title="Too late"),
     )
-    assert "can only be done during proposal submission" in response.content.decode()
+    assert "Proposal submission in “" in response.content.decode()
     proposal.refresh_from_db()
     assert proposal.title != "Too late"
 

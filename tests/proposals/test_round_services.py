@@ -52,9 +52,11 @@ def test_officer_creates_round_with_area_budgets_and_history(officer, budgets, a
     assert change.changes["total_budget"] == ["", "100000.00"]
 
 
-def test_two_rounds_with_the_same_name_get_distinct_addresses(officer, budgets):
+def test_two_rounds_whose_names_make_the_same_address_get_distinct_addresses(officer, budgets):
     first = services.round_create(created_by=officer, config=config(), area_budgets=budgets)
-    second = services.round_create(created_by=officer, config=config(), area_budgets=budgets)
+    second = services.round_create(
+        created_by=officer, config=config(name="Parks-2027"), area_budgets=budgets
+    )
     assert first.slug != second.slug
 
 
@@ -63,11 +65,11 @@ def test_two_rounds_with_the_same_name_get_distinct_addresses(officer, budgets):
     [
         ({"name": "   "}, "name", "Give the round a name."),
         ({"name": "x" * 201}, "name", "200 characters or fewer"),
-        ({"description": "y" * 10_001}, "description", "10000 characters or fewer"),
+        ({"description": "y" * 10_001}, "description", "10,000 characters or fewer"),
         ({"currency": "XXX"}, "currency", "Choose a currency"),
         ({"total_budget": Decimal("-5")}, "total_budget", "more than zero"),
         ({"total_budget": Decimal("0")}, "total_budget", "more than zero"),
-        ({"total_budget": Decimal("NaN")}, "total_budget", "Enter an amount"),
+        ({"total_budget": Decimal("NaN")}, "total_budget", "Enter the amount in figures"),
         ({"total_budget": Decimal("10.001")}, "total_budget", "two decimal places"),
         ({"total_budget": Decimal("1e15")}, "total_budget", "too large"),
         ({"counting_rule": "borda"}, "counting_rule", "Choose a counting rule"),
@@ -165,26 +167,6 @@ def test_update_cannot_reopen_a_phase_that_has_ended(officer, budgets):
             now=timezone.now(),
         )
 
-    assert "already reached “Voting”" in errors_of(excinfo)["__all__"][0]
+    assert "This date has passed" in errors_of(excinfo)["voting_starts"][0]
     budget_round.refresh_from_db()
     assert budget_round.voting_starts == in_voting.voting_starts
-
-
-def test_update_may_close_voting_early_by_moving_the_deadline_forward(officer, budgets):
-    in_voting = timeline_in(Phase.VOTING)
-    budget_round = services.round_create(
-        created_by=officer, config=config(timeline=in_voting), area_budgets=budgets
-    )
-    now = timezone.now()
-    closed_now = replace(in_voting, voting_ends=now - timedelta(minutes=1))
-
-    services.round_update(
-        budget_round=budget_round,
-        changed_by=officer,
-        config=config(timeline=closed_now),
-        area_budgets=budgets,
-        now=now,
-    )
-
-    budget_round.refresh_from_db()
-    assert budget_round.phase_at(now) == Phase.RESULTS

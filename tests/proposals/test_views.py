@@ -132,8 +132,8 @@ def test_officer_creates_a_round_through_the_form(officer, area_a):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"total_budget": "lots"}, "Enter a number."),
-        ({"total_budget": "-100"}, "greater than or equal to 0.01"),
+        ({"total_budget": "lots"}, "Enter the amount in figures"),
+        ({"total_budget": "-100"}, "more than zero"),
         ({"name": "n" * 5000}, "at most 200 characters"),
         ({"area_AREA": "60000"}, "more than the total budget"),
         ({"voting_ends": "2020-01-01T00:00"}, "This must be later than"),

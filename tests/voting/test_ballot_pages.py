@@ -143,7 +143,8 @@ def test_no_voting_outside_the_voting_phase(resident_a, area_a, phase, message):
     response = client_for(resident_a).post(
         ballot_url(round_area), {"proposals": [proposal.pk], "action": "save"}, follow=True
     )
-    assert f"Voting {message}" in response.text
+    # The reason comes from voting.policies, naming the round.
+    assert f"Voting in “{budget_round.name}” {message}" in response.text
     assert not Ballot.objects.exists()
 
 

@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from pb_platform.roles import RESIDENT, role_grant
 from proposals.models import CountingRule, ProposalStatus
 from proposals.phases import Phase
 from tests.conftest import client_for
@@ -132,6 +133,8 @@ def election(db, area_a, area_b, officer):
     voters = [
         ResidentProfileFactory(area=area_a, display_name=f"Voter Person {n}").user for n in range(7)
     ]
+    for voter in voters:
+        role_grant(user=voter, role=RESIDENT)  # voting online needs the resident role
     ballots = [
         ballot_submit(
             voter=voter,

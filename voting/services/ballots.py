@@ -1,6 +1,9 @@
 """Casting ballots: online by residents, on paper by officers for residents they assist.
 
-Rules, all checked here against the clock (``now``) inside the transaction that writes:
+Who may vote where and when is ``voting.policies`` (``can_vote``,
+``can_record_paper_ballot``, ``can_register_walk_in``): every service here enforces it,
+whoever calls, against the clock (``now``) and, inside the transaction that writes, the
+locked rows:
 
 - a ballot is accepted only while the round is in its voting phase and its area has not
   been closed by the count, even if the close job has not run yet;
@@ -23,20 +26,22 @@ from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from pb_platform.dates import EARLIEST_YEAR
 from pb_platform.money import money_format
+from pb_platform.policies import ALLOW, Decision, PolicyDenied, deny, enforce, first_denial
+from pb_platform.text import text_clean
+from pb_platform.users import AnyUser, User
 from proposals.models import Area, BallotType, Proposal, ResidentProfile, RoundArea
-from proposals.phases import Phase
+from voting import policies
 from voting.models import Ballot, BallotChannel, BallotChoice
 from voting.selectors import area_ballot_proposals
+from voting.services.receipts import receipt_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -50,15 +55,9 @@ def receipt_code_new() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
-def _when(moment: datetime) -> str:
-    """ "24 November 2026, 14:50" in the site's time zone (no trailing "p.m." to clash
-    with the sentence's full stop)."""
-    return formats.date_format(timezone.localtime(moment), "j F Y, H:i")
-
-
-def _lock_area_for_voting(round_area: RoundArea) -> datetime | None:
+def _lock_area_for_voting(round_area: RoundArea) -> None:
     """Hold a shared lock on the area's row until the transaction ends, so the close
-    job's claim waits for this ballot; returns when the area was closed, if it was.
+    job's claim waits for this ballot; refreshes ``voting_closed_at`` from the row.
 
     SQLite (development only) has no row locks; its single writer serialises instead.
     """
@@ -68,37 +67,47 @@ def _lock_area_for_voting(round_area: RoundArea) -> datetime | None:
                 "SELECT voting_closed_at FROM proposals_roundarea WHERE id = %s FOR SHARE",
                 [round_area.pk],
             )
-            return cursor.fetchone()[0]
-    return RoundArea.objects.values_list("voting_closed_at", flat=True).get(pk=round_area.pk)
+            round_area.voting_closed_at = cursor.fetchone()[0]
+    else:
+        round_area.voting_closed_at = RoundArea.objects.values_list(
+            "voting_closed_at", flat=True
+        ).get(pk=round_area.pk)
 
 
-def _require_open(round_area: RoundArea, now: datetime) -> None:
-    budget_round = round_area.budget_round
-    phase = budget_round.phase_at(now)
-    if phase != Phase.VOTING or budget_round.is_imported:
-        if now < budget_round.voting_starts:
-            message = _("Voting in “%(round)s” opens on %(when)s.")
-            when = budget_round.voting_starts
-        else:
-            message = _("Voting in “%(round)s” closed on %(when)s. Your choice was not saved.")
-            when = budget_round.voting_ends
-        raise ValidationError(message % {"round": budget_round.name, "when": _when(when)})
-    if _lock_area_for_voting(round_area) is not None:
-        raise ValidationError(
-            _("Voting in %(area)s has closed and the votes have been counted.")
-            % {"area": round_area.area.name}
-        )
+def _lock_voter(voter: User) -> ResidentProfile | None:
+    """The voter's profile, locked until the transaction ends: an officer's change of
+    their home area (which locks the same row) waits for the ballot, or the ballot for
+    it, so the ballot is judged against the area that holds when it is written."""
+    profile = (
+        ResidentProfile.objects.select_for_update(of=("self",))
+        .select_related("area", "pending_area")
+        .filter(user=voter)
+        .first()
+    )
+    return profile
 
 
-def _require_eligible(profile: ResidentProfile, round_area: RoundArea) -> None:
-    if round_area.area.is_city_wide or round_area.area_id == profile.area_id:
-        return
-    raise ValidationError(
+def _voted_in_another_home_area(voter: User, round_area: RoundArea) -> Decision:
+    """A second line of defence behind pending moves: whatever happened to the profile
+    (an edit in the admin, data from before this rule), nobody gets ballots for two
+    home areas of one round."""
+    if round_area.area.is_city_wide:
+        return ALLOW
+    other = (
+        Ballot.objects.filter(voter=voter, round_area__budget_round_id=round_area.budget_round_id)
+        .exclude(round_area=round_area)
+        .filter(round_area__area__is_city_wide=False)
+        .select_related("round_area__area")
+        .first()
+    )
+    if other is None:
+        return ALLOW
+    return deny(
         _(
-            "%(name)s lives in %(home)s, so cannot vote on proposals for %(area)s. "
-            "If the home area is wrong, an officer can change it."
+            "A ballot for %(other)s in this round is already recorded for this person, so "
+            "there cannot also be one for %(area)s. Each person votes for one home area."
         )
-        % {"name": profile.display_name, "home": profile.area.name, "area": round_area.area.name}
+        % {"other": other.round_area.area.name, "area": round_area.area.name}
     )
 
 
@@ -154,49 +163,48 @@ def _choices_replace(ballot: Ballot, chosen: list[Proposal]) -> None:
     )
 
 
-def _profile_of(voter: AbstractBaseUser) -> ResidentProfile:
-    profile = ResidentProfile.objects.select_related("area").filter(user=voter).first()
-    if profile is None:
-        raise ValidationError(_("Only registered residents can vote."))
-    return profile
-
-
 def ballot_submit(
-    *, voter: AbstractBaseUser, round_area: RoundArea, proposal_ids: Collection[int], now: datetime
+    *, voter: User, round_area: RoundArea, proposal_ids: Collection[int], now: datetime
 ) -> Ballot:
     """Cast or change the voter's online ballot for an area. The last one counts.
 
-    Safe under concurrent submissions by the same voter: the unique constraint lets one
-    insert win, the others wait for it and then replace its choices under a row lock, so
-    the stored choices are exactly one of the submitted sets.
+    ``voting.policies.can_vote`` decides, once before the choices are checked (so a
+    person who may not vote hears that, not a complaint about their choices) and again
+    under the locks, against the stored state: the area's closing and the voter's area.
+
+    Safe under concurrent submissions by the same voter: the profile's row lock
+    serialises them (and the unique constraint would let only one insert win), so the
+    stored choices are exactly one of the submitted sets.
     """
-    profile = _profile_of(voter)
-    _require_eligible(profile, round_area)
+    enforce(policies.can_vote(voter, round_area, now=now))
     chosen = ballot_choices_check(round_area=round_area, proposal_ids=proposal_ids)
     with transaction.atomic():
-        _require_open(round_area, now)
-        ballot, created = Ballot.objects.select_for_update().get_or_create(
-            round_area=round_area,
-            voter=voter,
-            defaults={
-                "channel": BallotChannel.ONLINE,
-                "receipt_code": receipt_code_new(),
-                "cast_at": now,
-                "changed_at": now,
-            },
+        profile = _lock_voter(voter)
+        if profile is not None:
+            voter.resident_profile = profile  # judge the locked, current row
+        _lock_area_for_voting(round_area)
+        existing = (
+            Ballot.objects.select_for_update().filter(round_area=round_area, voter=voter).first()
         )
-        if ballot.channel != BallotChannel.ONLINE:
-            raise ValidationError(
-                _(
-                    "An officer recorded your paper ballot for %(area)s on %(when)s. It "
-                    "counts, and it cannot be changed online."
-                )
-                % {"area": round_area.area.name, "when": _when(ballot.cast_at)}
+        enforce(
+            first_denial(
+                policies.can_vote(voter, round_area, now=now, ballot=existing),
+                _voted_in_another_home_area(voter, round_area),
             )
-        if not created:
+        )
+        if existing is None:
+            ballot = Ballot.objects.create(
+                round_area=round_area,
+                voter=voter,
+                channel=BallotChannel.ONLINE,
+                receipt_code=receipt_code_new(),
+                cast_at=now,
+                changed_at=now,
+            )
+        else:
+            ballot = existing
             ballot.changed_at = now
-            ballot.receipt_emailed_at = None
-            ballot.save(update_fields=["changed_at", "receipt_emailed_at"])
+            ballot.save(update_fields=["changed_at"])
         _choices_replace(ballot, chosen)
         _receipt_email_after_commit(ballot)
     return ballot
@@ -204,24 +212,44 @@ def ballot_submit(
 
 def paper_ballot_record(
     *,
-    officer: AbstractBaseUser,
-    voter: AbstractBaseUser,
+    officer: AnyUser,
+    voter: User,
     round_area: RoundArea,
     proposal_ids: Collection[int],
     now: datetime,
 ) -> Ballot:
     """Record a paper (or assisted) ballot an officer took for a resident. Final: a
-    person who already has a ballot for the area, online or on paper, is refused."""
-    profile = _profile_of(voter)
-    _require_eligible(profile, round_area)
-    if Ballot.objects.filter(round_area=round_area, voter=voter).exists():
-        raise _already_voted_error(profile, round_area)  # before any complaint about choices
+    person who already has a ballot for the area, online or on paper, is refused
+    (``voting.policies.can_record_paper_ballot``, checked before and under the locks)."""
+    voter_profile = (
+        ResidentProfile.objects.select_related("area", "pending_area").filter(user=voter).first()
+    )
+    if voter_profile is None:
+        raise PolicyDenied(
+            first_denial(
+                policies.polling_officer(officer), deny(_("Only registered residents can vote."))
+            )
+        )
+    existing = Ballot.objects.filter(round_area=round_area, voter=voter).first()
+    enforce(
+        policies.can_record_paper_ballot(
+            officer, voter_profile, round_area, now=now, existing_ballot=existing
+        )
+    )
     chosen = ballot_choices_check(round_area=round_area, proposal_ids=proposal_ids)
     try:
         with transaction.atomic():
-            _require_open(round_area, now)
-            if Ballot.objects.filter(round_area=round_area, voter=voter).exists():
-                raise _already_voted_error(profile, round_area)
+            voter_profile = _lock_voter(voter) or voter_profile
+            _lock_area_for_voting(round_area)
+            existing = Ballot.objects.filter(round_area=round_area, voter=voter).first()
+            enforce(
+                first_denial(
+                    policies.can_record_paper_ballot(
+                        officer, voter_profile, round_area, now=now, existing_ballot=existing
+                    ),
+                    _voted_in_another_home_area(voter, round_area),
+                )
+            )
             ballot = Ballot.objects.create(
                 round_area=round_area,
                 voter=voter,
@@ -230,58 +258,48 @@ def paper_ballot_record(
                 receipt_code=receipt_code_new(),
                 cast_at=now,
                 changed_at=now,
-                # Walk-in voters have no email; the officer hands over the receipt.
-                receipt_emailed_at=None if voter.email else now,
             )
             _choices_replace(ballot, chosen)
-            if voter.email:
-                _receipt_email_after_commit(ballot)
+            # Walk-in voters have no email: nothing is queued; the officer hands it over.
+            _receipt_email_after_commit(ballot)
     except IntegrityError:
         # The voter's own online ballot (or a colleague's entry) arrived in the meantime.
-        raise _already_voted_error(profile, round_area) from None
+        existing = Ballot.objects.filter(round_area=round_area, voter=voter).first()
+        enforce(
+            policies.can_record_paper_ballot(
+                officer, voter_profile, round_area, now=now, existing_ballot=existing
+            )
+        )
+        raise
     return ballot
 
 
-def _already_voted_error(profile: ResidentProfile, round_area: RoundArea) -> ValidationError:
-    """The refusal of a second ballot, naming the channel of the first."""
-    ballot = (
-        Ballot.objects.filter(round_area=round_area, voter_id=profile.user_id)
-        .only("channel", "cast_at")
-        .first()
-    )
-    values = {"name": profile.display_name, "area": round_area.area.name}
-    if ballot is None:
-        return ValidationError(_("%(name)s already has a ballot for %(area)s.") % values)
-    values["when"] = _when(ballot.cast_at)
-    if ballot.channel == BallotChannel.ONLINE:
-        message = _(
-            "%(name)s already voted online for %(area)s on %(when)s, so a paper ballot "
-            "cannot be added. Their online vote counts."
-        )
-    else:
-        message = _(
-            "A paper ballot for %(name)s in %(area)s was already recorded on %(when)s. "
-            "Each person votes once."
-        )
-    return ValidationError(message % values)
+WALK_IN_NAME_MAX = 80
 
 
 def walk_in_voter_register(
-    *, officer: AbstractBaseUser, name: str, area: Area, date_of_birth: date, today: date
+    *, officer: AnyUser, name: str, area: Area, date_of_birth: date, today: date
 ) -> ResidentProfile:
     """Register a person who came to a polling place without an account, so an officer
     can record their paper ballot. They get no login; the officer saw proof of address."""
-    name = " ".join(name.split())
+    enforce(policies.can_register_walk_in(officer))
     errors: dict[str, list[str]] = {}
-    if not name:
-        errors["name"] = [_("Enter the voter's full name.")]
-    elif len(name) > 80:
-        errors["name"] = [_("Keep the name to 80 characters or fewer.")]
+    try:
+        name = " ".join(
+            text_clean(
+                name,
+                field="name",
+                max_length=WALK_IN_NAME_MAX,
+                required_message=_("Enter the voter's full name."),
+            ).split()
+        )
+    except ValidationError as error:
+        errors.update(error.message_dict)
     if area.is_city_wide:
         errors["area"] = [_("Choose the area where the voter lives, not the whole council.")]
     if date_of_birth > today:
         errors["date_of_birth"] = [_("The date of birth cannot be in the future.")]
-    elif date_of_birth.year < 1900:
+    elif date_of_birth.year < EARLIEST_YEAR:
         errors["date_of_birth"] = [_("Check the year of birth.")]
     if errors:
         raise ValidationError(errors)
@@ -297,7 +315,7 @@ def walk_in_voter_register(
                 )
                 % {"name": name, "born": formats.date_format(date_of_birth), "area": area.name}
             )
-        user = get_user_model()(username=f"walk-in-{secrets.token_hex(8)}", email="")
+        user = User(username=f"walk-in-{secrets.token_hex(8)}", email="")
         user.set_unusable_password()
         user.save()
         return ResidentProfile.objects.create(
@@ -309,18 +327,8 @@ def walk_in_voter_register(
         )
 
 
-# --- Receipt emails (an outbox: ``receipt_emailed_at`` empty means not yet sent) --------
+# --- Receipt emails (queued in the ballot's transaction, sent after it commits) ---------
 
 
 def _receipt_email_after_commit(ballot: Ballot) -> None:
-    ballot_id = ballot.pk
-
-    def enqueue() -> None:
-        from voting.tasks import send_ballot_receipt
-
-        try:
-            send_ballot_receipt.delay(ballot_id)
-        except BrokerUnavailable:
-            logger.warning("broker unavailable; receipt %s left for the sweep", ballot_id)
-
-    transaction.on_commit(enqueue)
+    receipt_enqueue(ballot, now=ballot.changed_at)

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TextIO
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
 from pb_platform.money import CURRENCY_CODES, money_quantize
+from pb_platform.users import User
 from proposals.models import (
     Area,
     BallotType,
@@ -33,10 +33,11 @@ from voting.services.ballots import receipt_code_new
 BATCH = 5_000
 
 
-def _unique_name(model: type, base: str, limit: int) -> str:
+def _unique_name(model: type[Area] | type[BudgetRound], base: str, limit: int) -> str:
+    """``base``, or ``base (2)``, ``(3)``…: names are unique whatever their case."""
     base = base[:limit].strip() or "Imported"
     name, n = base, 1
-    while model.objects.filter(name=name).exists():
+    while model.objects.filter(name__iexact=name).exists():
         n += 1
         suffix = f" ({n})"
         name = base[: limit - len(suffix)] + suffix
@@ -56,7 +57,7 @@ def round_import_pabulib(
     title: str,
     currency: str | None,
     now: datetime,
-    imported_by: AbstractBaseUser | None = None,
+    imported_by: User | None = None,
 ) -> BudgetRound:
     """Create a round, already past voting, holding the file's projects and its ballots
     exactly as recorded (limits are not re-checked: this is historical data)."""
@@ -96,8 +97,10 @@ def round_import_pabulib(
             voting_ends=now - timedelta(days=1),
             delivery_starts=now + timedelta(days=30),
             delivery_ends=now + timedelta(days=395),
-            state=Phase.RESULTS,
-            state_changed_at=now,
+            # "Upcoming" while its area is added: on PostgreSQL a trigger refuses to
+            # add areas to a round whose stored state has reached voting. The state is
+            # set below, in the same transaction.
+            state=Phase.UPCOMING,
             is_imported=True,
             created_by=imported_by,
         )
@@ -119,6 +122,10 @@ def round_import_pabulib(
         )
         proposal_ids = {p.external_id: p.pk for p in proposals}
         _import_ballots(round_area, data, proposal_ids, now)
+        BudgetRound.objects.filter(pk=budget_round.pk).update(
+            state=Phase.RESULTS, state_changed_at=now
+        )
+        budget_round.state, budget_round.state_changed_at = Phase.RESULTS, now
     return budget_round
 
 
@@ -147,7 +154,7 @@ def _import_ballots(
         )
 
 
-def _free_slug(model: type, title: str) -> str:
+def _free_slug(model: type[Area] | type[BudgetRound], title: str) -> str:
     base = slugify(title)[:100] or "imported"
     slug, n = base, 1
     while model.objects.filter(slug=slug).exists():

@@ -1,70 +1,57 @@
-"""Receipt emails, sent through an outbox (``Ballot.receipt_emailed_at``).
+"""Receipt emails, through the platform's outbox ("ballot_receipt").
 
 The email holds the receipt code and the area, never the choices: mailboxes are not
-as private as a ballot should be.
+as private as a ballot should be. Neither does the outbox item: it stores the ballot's
+id and whether this save was a change or a paper ballot, and the code is read from the
+ballot when the email is rendered.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
+from pb_platform.models import OutboxEmail
+from pb_platform.outbox import BALLOT_RECEIPT, email_enqueue
 from voting.models import Ballot, BallotChannel
 
-# Ballots younger than this are left to the on-commit fast path by the sweep.
-SWEEP_GRACE = timedelta(minutes=2)
 
-
-def receipt_claim(*, ballot_id: int, now: datetime) -> Ballot | None:
-    """Claim an unsent receipt so two senders never both send it."""
-    claimed = Ballot.objects.filter(pk=ballot_id, receipt_emailed_at__isnull=True).update(
-        receipt_emailed_at=now
-    )
-    if claimed != 1:
+def receipt_enqueue(ballot: Ballot, *, now: datetime) -> OutboxEmail | None:
+    """Queue the receipt for the ballot just saved (in its transaction). Walk-in voters
+    have no address: nothing is queued and the officer hands over the receipt."""
+    if ballot.voter is None:
         return None
-    return Ballot.objects.select_related(
-        "voter", "round_area__area", "round_area__budget_round"
-    ).get(pk=ballot_id)
+    return email_enqueue(
+        kind=BALLOT_RECEIPT,
+        recipient=ballot.voter,
+        params={
+            "ballot_id": ballot.pk,
+            "changed": ballot.changed_at != ballot.cast_at,
+            "paper": ballot.channel == BallotChannel.PAPER,
+        },
+        now=now,
+    )
 
 
-def receipt_release(*, ballot_id: int) -> None:
-    """Give the receipt back after a failed send, so a retry or the sweep sends it."""
-    Ballot.objects.filter(pk=ballot_id).update(receipt_emailed_at=None)
-
-
-def receipt_email_send(ballot: Ballot) -> None:
-    if ballot.voter is None or not ballot.voter.email:
-        return
-    budget_round = ballot.round_area.budget_round
-    context = {
+def receipt_context(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The email's context, loaded at send time; None if the ballot is gone."""
+    ballot = (
+        Ballot.objects.select_related(
+            "voter__resident_profile", "round_area__area", "round_area__budget_round"
+        )
+        .filter(pk=int(params["ballot_id"]))
+        .first()
+    )
+    if ballot is None:
+        return None
+    return {
         "ballot": ballot,
-        "budget_round": budget_round,
+        "budget_round": ballot.round_area.budget_round,
         "area": ballot.round_area.area,
-        "changed": ballot.changed_at != ballot.cast_at,
-        "paper": ballot.channel == BallotChannel.PAPER,
+        "changed": bool(params.get("changed")),
+        "paper": bool(params.get("paper")),
         "url": settings.SITE_URL + reverse("voting:my_ballots"),
     }
-    send_mail(
-        subject=_("Your vote in “%(round)s” was saved") % {"round": budget_round.name},
-        message=render_to_string("voting/email/receipt.txt", context),
-        from_email=None,
-        recipient_list=[ballot.voter.email],
-    )
-
-
-def pending_receipt_ids(*, now: datetime) -> list[int]:
-    return list(
-        Ballot.objects.filter(
-            receipt_emailed_at__isnull=True,
-            voter__isnull=False,
-            changed_at__lte=now - SWEEP_GRACE,
-        )
-        .exclude(voter__email="")
-        .order_by("changed_at")
-        .values_list("pk", flat=True)[:500]
-    )

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from pb_platform.jobs import job_items_recorded
+from pb_platform.models import JobItemStatus
 from pb_platform.money import money_quantize
 from proposals.models import CountingRule, Proposal, RoundArea
 from voting import rules
@@ -61,6 +67,31 @@ def due_round_area_ids(*, now: datetime) -> list[int]:
     )
 
 
+# The close job's items in ``pb_platform.jobs``: one per round area.
+CLOSE_JOB = "voting.close_count_publish"
+
+
+def round_area_job_key(round_area_id: int) -> str:
+    return f"round_area:{round_area_id}"
+
+
+def round_area_job_label(round_area: RoundArea) -> str:
+    """What the close job's item is, for officers (needs area and round loaded)."""
+    return _("Counting %(area)s in %(round)s") % {
+        "area": round_area.area.name,
+        "round": round_area.budget_round.name,
+    }
+
+
+def due_round_areas(*, now: datetime) -> list[RoundArea]:
+    """As ``due_round_area_ids``, with each area and round loaded for the job's labels."""
+    return list(
+        RoundArea.objects.filter(budget_round__voting_ends__lte=now, voting_closed_at__isnull=True)
+        .select_related("area", "budget_round")
+        .order_by("budget_round__voting_ends", "pk")
+    )
+
+
 def area_close_count_publish(*, round_area_id: int, now: datetime) -> AreaResult | None:
     """Close an area whose voting has ended, count it by the round's rule, store and
     publish the result, all in one transaction. Returns None if there was nothing to do.
@@ -105,3 +136,59 @@ def area_close_count_publish(*, round_area_id: int, now: datetime) -> AreaResult
             for proposal in proposals
         )
     return result
+
+
+# --- Counts that are late ------------------------------------------------------------------
+
+# The close job runs every beat tick; a count not published a few ticks after voting
+# ended is late even if no failure was recorded (the worker or beat may be down).
+COUNT_LATE_AFTER_TICKS = 3
+COUNT_LATE_AFTER_MINIMUM = timedelta(minutes=2)
+
+
+def count_late_after() -> timedelta:
+    return max(
+        timedelta(seconds=COUNT_LATE_AFTER_TICKS * settings.PHASE_TICK_SECONDS),
+        COUNT_LATE_AFTER_MINIMUM,
+    )
+
+
+@dataclass(frozen=True)
+class CountDelay:
+    """Why an area's count, due by now, is not published."""
+
+    # The close job recorded failures for this area (it is retried, or waits for an
+    # officer); otherwise the count is simply later than it should be.
+    failing: bool
+    needs_officer: bool
+    next_try_at: datetime | None
+
+
+def count_delays(
+    *, voting_ends: datetime, unpublished_ids: Iterable[int], now: datetime
+) -> dict[int, CountDelay]:
+    """Which of a round's unpublished areas (by id) have a delayed count, and why.
+
+    A count is delayed when the round's voting has ended and the close job recorded a
+    failure for the area, or the count is more than a few ticks late. At most one
+    query, whatever the number of areas.
+    """
+    if voting_ends > now:
+        return {}
+    ids = list(unpublished_ids)
+    records = job_items_recorded(
+        job=CLOSE_JOB, keys=[round_area_job_key(round_area_id) for round_area_id in ids]
+    )
+    late = now - voting_ends > count_late_after()
+    delays: dict[int, CountDelay] = {}
+    for round_area_id in ids:
+        record = records.get(round_area_job_key(round_area_id))
+        if record is not None and record.status != JobItemStatus.OK:
+            delays[round_area_id] = CountDelay(
+                failing=True,
+                needs_officer=record.status == JobItemStatus.NEEDS_OFFICER,
+                next_try_at=record.next_try_at,
+            )
+        elif late:
+            delays[round_area_id] = CountDelay(failing=False, needs_officer=False, next_try_at=None)
+    return delays

@@ -19,11 +19,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from pb_platform.forms import form_add_service_errors
+from pb_platform.policies import PolicyDenied
 from proposals.models import BallotType, BudgetRound, ResidentProfile, RoundArea
-from proposals.phases import Phase
-from voting import permissions, selectors
+from proposals.services.residents import pending_moves_of
+from voting import policies, selectors
 from voting.forms import BallotForm
-from voting.models import BallotChannel
 from voting.services.ballots import ballot_submit
 
 
@@ -40,32 +40,42 @@ def _round_area(budget_round: BudgetRound, area_slug: str) -> RoundArea:
 
 
 def _profile(request: HttpRequest) -> ResidentProfile | None:
-    return ResidentProfile.objects.select_related("area").filter(user=request.user).first()
+    return (
+        ResidentProfile.objects.select_related("area", "pending_area")
+        .filter(user=request.user)
+        .first()
+    )
 
 
 @login_required
 def vote(request: HttpRequest, slug: str) -> HttpResponse:
     """Where a resident starts: the areas they may vote in, and whether they have."""
     budget_round = _voting_round(slug)
+    now = timezone.now()
     profile = _profile(request)
-    may_vote = permissions.can_vote_online(request.user)
+    if profile is not None:
+        request.user.resident_profile = profile  # the policies read it from the user
     areas = []
     if profile is not None:
         ballots = selectors.voter_ballots(voter=request.user, budget_round=budget_round)
-        areas = [
-            {"round_area": round_area, "ballot": ballots.get(round_area.pk)}
-            for round_area in selectors.voter_round_areas(
-                profile=profile, budget_round=budget_round
+        for round_area in selectors.voter_round_areas(profile=profile, budget_round=budget_round):
+            ballot = ballots.get(round_area.pk)
+            areas.append(
+                {
+                    "round_area": round_area,
+                    "ballot": ballot,
+                    "decision": policies.can_vote(request.user, round_area, now=now, ballot=ballot),
+                }
             )
-        ]
     return render(
         request,
         "voting/vote.html",
         {
             "round": budget_round,
-            "phase": budget_round.phase_at(timezone.now()),
             "profile": profile,
-            "may_vote": may_vote,
+            "voting": policies.round_voting_open(budget_round, now=now),
+            "standing": policies.voter_standing(request.user),
+            "pending": pending_moves_of([profile], now=now).get(profile.pk) if profile else None,
             "areas": areas,
         },
     )
@@ -89,31 +99,17 @@ def ballot(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
     needed); "Save my vote" casts or changes the ballot."""
     budget_round = _voting_round(slug)
     round_area = _round_area(budget_round, area_slug)
-    if not permissions.can_vote_online(request.user):
-        return redirect("voting:vote", slug=slug)
     profile = _profile(request)
-    eligible = selectors.voter_round_areas(profile=profile, budget_round=budget_round)
-    if round_area.pk not in {ra.pk for ra in eligible}:
-        messages.error(
-            request,
-            _("You live in %(home)s, so you cannot vote on proposals for %(area)s.")
-            % {"home": profile.area.name, "area": round_area.area.name},
-        )
-        return redirect("voting:vote", slug=slug)
-    now = timezone.now()
-    if budget_round.phase_at(now) != Phase.VOTING:
-        return redirect("voting:vote", slug=slug)
-
+    if profile is not None:
+        request.user.resident_profile = profile
     existing = selectors.voter_ballots(voter=request.user, budget_round=budget_round).get(
         round_area.pk
     )
-    if existing is not None and existing.channel != BallotChannel.ONLINE:
-        messages.info(
-            request,
-            _("An officer recorded your paper ballot for %(area)s. It counts as it is.")
-            % {"area": round_area.area.name},
-        )
+    decision = policies.can_vote(request.user, round_area, now=timezone.now(), ballot=existing)
+    if not decision:
+        messages.error(request, decision.reason)
         return redirect("voting:vote", slug=slug)
+
     initial = {"proposals": selectors.ballot_choice_ids(ballot=existing)} if existing else {}
     ballot_proposals = selectors.area_ballot_proposals(round_area=round_area)
     form = BallotForm(request.POST or None, initial=initial, ballot_proposals=ballot_proposals)
@@ -129,6 +125,12 @@ def ballot(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
                     proposal_ids=form.proposal_ids(),
                     now=timezone.now(),
                 )
+            except PolicyDenied as denied:
+                # Voting closed (or the area was counted) since the form was opened.
+                messages.error(
+                    request, f"{denied.decision.reason} {_('Your choice was not saved.')}"
+                )
+                return redirect("voting:vote", slug=slug)
             except ValidationError as error:
                 form_add_service_errors(form, error)
             else:
@@ -172,8 +174,9 @@ def vote_receipt(request: HttpRequest, slug: str, area_slug: str) -> HttpRespons
             "round": budget_round,
             "round_area": round_area,
             "ballot": existing,
-            "may_change": budget_round.phase_at(timezone.now()) == Phase.VOTING
-            and existing.channel == BallotChannel.ONLINE,
+            "change": policies.can_vote(
+                request.user, round_area, now=timezone.now(), ballot=existing
+            ),
         },
     )
 

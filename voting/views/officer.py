@@ -15,27 +15,42 @@ from django.views.decorators.http import require_http_methods
 
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
+from pb_platform.once import submitted_once
+from pb_platform.policies import PolicyDenied
+from pb_platform.text import query_text
 from proposals.models import BudgetRound, ResidentProfile, RoundArea
-from proposals.phases import Phase
 from proposals.selectors import resident_list
-from voting import permissions, selectors
+from voting import permissions, policies, selectors
 from voting.forms import BallotForm, WalkInVoterForm
 from voting.services.ballots import paper_ballot_record, walk_in_voter_register
 
 PAGE_SIZE = 25
 
 
-def _voting_is_open(budget_round: BudgetRound) -> bool:
-    """For the notice on the page only; the services decide whether a ballot is taken."""
-    return budget_round.phase_at(timezone.now()) == Phase.VOTING and not budget_round.is_imported
-
-
 @require(permissions.can_record_paper_ballots)
 def paper_voters(request: HttpRequest, slug: str) -> HttpResponse:
     budget_round = get_object_or_404(BudgetRound, slug=slug)
-    search = request.GET.get("q", "")[:200]
+    now = timezone.now()
+    search, search_problem = query_text(request, "q")
     page = Paginator(resident_list(search=search), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = selectors.paper_voter_rows(budget_round=budget_round, profiles=page.object_list)
+    rows = [
+        {
+            "profile": row.profile,
+            "areas": [
+                {
+                    "status": status,
+                    # Only asked where there is no ballot yet: a ballot is shown as such.
+                    "decision": None
+                    if status.channel
+                    else policies.can_record_paper_ballot(
+                        request.user, row.profile, status.round_area, now=now
+                    ),
+                }
+                for status in row.areas
+            ],
+        }
+        for row in selectors.paper_voter_rows(budget_round=budget_round, profiles=page.object_list)
+    ]
     return render(
         request,
         "voting/officer/paper_voters.html",
@@ -44,7 +59,8 @@ def paper_voters(request: HttpRequest, slug: str) -> HttpResponse:
             "page": page,
             "rows": rows,
             "search": search,
-            "voting_open": _voting_is_open(budget_round),
+            "search_problem": search_problem,
+            "voting": policies.round_voting_open(budget_round, now=now),
         },
     )
 
@@ -58,7 +74,7 @@ def paper_ballot(request: HttpRequest, slug: str, profile_pk: int, area_slug: st
         area__slug=area_slug,
     )
     profile = get_object_or_404(
-        ResidentProfile.objects.select_related("user", "area"), pk=profile_pk
+        ResidentProfile.objects.select_related("user", "area", "pending_area"), pk=profile_pk
     )
     existing = selectors.voter_area_ballot(voter=profile.user, round_area=round_area)
     form = BallotForm(
@@ -74,6 +90,8 @@ def paper_ballot(request: HttpRequest, slug: str, profile_pk: int, area_slug: st
                 proposal_ids=form.proposal_ids(),
                 now=timezone.now(),
             )
+        except PolicyDenied as denied:
+            form.add_error(None, denied.decision.reason)
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
@@ -93,7 +111,9 @@ def paper_ballot(request: HttpRequest, slug: str, profile_pk: int, area_slug: st
             "existing": existing,
             "form": form,
             "chosen": form.chosen_ids(),
-            "voting_open": _voting_is_open(round_area.budget_round),
+            "decision": policies.can_record_paper_ballot(
+                request.user, profile, round_area, now=timezone.now(), existing_ballot=existing
+            ),
         },
     )
 
@@ -116,6 +136,7 @@ def paper_ballot_done(request: HttpRequest, slug: str, ballot_pk: int) -> HttpRe
 
 @require_http_methods(["GET", "POST"])
 @require(permissions.can_record_paper_ballots)
+@submitted_once
 def walk_in(request: HttpRequest, slug: str) -> HttpResponse:
     budget_round = get_object_or_404(BudgetRound, slug=slug)
     form = WalkInVoterForm(request.POST or None)
@@ -135,7 +156,11 @@ def walk_in(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "voting/officer/walk_in.html",
-        {"round": budget_round, "form": form, "voting_open": _voting_is_open(budget_round)},
+        {
+            "round": budget_round,
+            "form": form,
+            "voting": policies.round_voting_open(budget_round, now=timezone.now()),
+        },
     )
 
 

@@ -18,6 +18,7 @@ from proposals.models import BudgetRound, RoundArea
 from voting import selectors
 from voting.models import AreaResult, ResultLine
 from voting.services.pabulib_io import round_area_export_pabulib
+from voting.services.results import CountDelay, count_delays
 
 # Characters that make a spreadsheet read a cell as a formula (CSV injection); tab and
 # carriage return as well, as OWASP advises.
@@ -29,14 +30,30 @@ RECEIPT_INPUT_MAX = 64
 def round_results(request: HttpRequest, slug: str) -> HttpResponse:
     budget_round = get_object_or_404(BudgetRound, slug=slug)
     areas = selectors.round_results_summary(budget_round=budget_round)
+    now = timezone.now()
+    delays = count_delays(
+        voting_ends=budget_round.voting_ends,
+        unpublished_ids=[row.round_area.pk for row in areas if row.result is None],
+        now=now,
+    )
     return render(
         request,
         "voting/results/round.html",
         {
             "round": budget_round,
-            "areas": areas,
+            # Each area's summary with its count's delay, if its count is late.
+            "rows": [(row, delays.get(row.round_area.pk)) for row in areas],
+            # For the notice when no area is published yet: which are late, and the worst why.
+            "delayed_area_names": ", ".join(
+                row.round_area.area.name for row in areas if row.round_area.pk in delays
+            ),
+            "round_delay": CountDelay(
+                failing=any(delay.failing for delay in delays.values()),
+                needs_officer=any(delay.needs_officer for delay in delays.values()),
+                next_try_at=None,
+            ),
             "any_published": any(area.result for area in areas),
-            "voting_over": budget_round.voting_ends <= timezone.now(),
+            "voting_over": budget_round.voting_ends <= now,
         },
     )
 
@@ -46,13 +63,18 @@ def area_results(request: HttpRequest, slug: str, area_slug: str) -> HttpRespons
     round_area = get_object_or_404(selectors.results_round_area(slug=slug, area_slug=area_slug))
     budget_round = round_area.budget_round
     result = selectors.round_area_published_result(round_area=round_area)
+    now = timezone.now()
     context: dict[str, object] = {
         "round": budget_round,
         "round_area": round_area,
         "area": round_area.area,
-        "voting_over": budget_round.voting_ends <= timezone.now(),
+        "voting_over": budget_round.voting_ends <= now,
     }
     if result is None:
+        delays = count_delays(
+            voting_ends=budget_round.voting_ends, unpublished_ids=[round_area.pk], now=now
+        )
+        context["delay"] = delays.get(round_area.pk)
         return render(request, "voting/results/area_unpublished.html", context)
     detail = selectors.published_result_detail(round_area=round_area, result=result)
     typed = request.GET.get("receipt", "").strip()[:RECEIPT_INPUT_MAX]

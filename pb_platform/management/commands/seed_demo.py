@@ -9,8 +9,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from ledgers.demo import LedgerDemo
+from pb_platform.outbox import outbox_cancel_created_after, outbox_last_id
 from proposals.demo import ACCOUNTS, ProposalsDemo
 from voting.demo import VotingDemo
 
@@ -35,8 +37,12 @@ class Command(BaseCommand):
             )
         # Each app seeds its own part, in the order the apps depend on each other.
         with transaction.atomic():
+            last_email = outbox_last_id()
             ProposalsDemo().seed()
             VotingDemo().seed()
             LedgerDemo().seed()
+            # The demo's history is not news: no emails for the decisions and votes it
+            # made up. Emails queued before this run (real ones) are left alone.
+            outbox_cancel_created_after(item_id=last_email, reason="demo data", now=timezone.now())
         for role, email, password, _area, _name in ACCOUNTS:
             self.stdout.write(f"{role}: {email} / {password}")
