@@ -10,6 +10,8 @@
 - comments, one hidden by an officer and one flagged by a resident;
 - an online ballot, a walk-in voter with a paper ballot, and a paper voter still to vote;
 - an auditor's export;
+- a resident whose move to area B is pending while voting is open;
+- a job item that failed five times and waits for an officer's retry;
 - the people: ``resident_a`` (lives in A), ``resident_b`` (lives in B), ``unverified``
   (lives in A, email not verified), ``officer``, ``auditor``, ``superuser``.
 
@@ -38,6 +40,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ledgers import services as ledger_services
+from pb_platform.jobs import MAX_ATTEMPTS, JobItemRun, run_items
+from pb_platform.models import JobItem
 from pb_platform.roles import AUDITOR, OFFICER, RESIDENT, role_grant
 from proposals.models import (
     Area,
@@ -48,11 +52,13 @@ from proposals.models import (
     CountingRule,
     Proposal,
     ProposalStatus,
+    ResidentAreaChange,
     ResidentProfile,
     RoundArea,
 )
 from proposals.phases import Phase
 from proposals.services import rounds_advance_phases
+from proposals.services.residents import resident_change_area
 from tests.factories import (
     AreaFactory,
     BudgetRoundFactory,
@@ -97,6 +103,7 @@ class World:
     # Things in them
     category: Category
     draft: Proposal  # never submitted, by resident_a, in the submission round
+    ledger_draft: Proposal  # never submitted, by resident_a, in the published round
     submitted: Proposal  # by resident_a, area A, submission round (withdrawable)
     under_review: Proposal  # by someone else, area A, review round
     proposals_by_status: dict[str, Proposal]
@@ -112,6 +119,8 @@ class World:
     funded: Proposal  # funded in results_a, with commitment and spend
     spend_entry: Any
     ledger_export: Any
+    area_move: ResidentAreaChange  # pending: the mover may still vote in area A
+    job_item: JobItem  # waits for an officer after MAX_ATTEMPTS failures
 
     def round(self, phase: Phase) -> BudgetRound:
         return self.rounds[phase]
@@ -160,6 +169,20 @@ def _published_round(*, area: Area, officer: Any, now: Any) -> tuple[BudgetRound
     return budget_round, round_area, proposals
 
 
+def _count_that_keeps_failing() -> None:
+    raise RuntimeError("the counting service is unreachable")
+
+
+def _job_item_waiting_for_officer(*, now: Any) -> JobItem:
+    """One item of a periodic job run until it gave up and waits for an officer."""
+    item = JobItemRun(
+        key="round_area:matrix", label="Counting Area A in a test", run=_count_that_keeps_failing
+    )
+    for hours_ago in range(MAX_ATTEMPTS, 0, -1):
+        run_items(job="matrix.count", items=[item], now=now - timedelta(hours=hours_ago))
+    return JobItem.objects.get(job="matrix.count", item_key=item.key)
+
+
 def world_build() -> World:
     now = timezone.now()
     today = timezone.localdate()
@@ -180,8 +203,9 @@ def world_build() -> World:
         rounds[phase] = BudgetRoundFactory(
             phase=phase, name=f"{phase.label} round", slug=f"{phase.value}-round"
         )
+        # Three areas within the round's total budget (100,000 by the factory).
         for area in (area_a, area_b, council):
-            RoundAreaFactory(budget_round=rounds[phase], area=area, budget=Decimal(50000))
+            RoundAreaFactory(budget_round=rounds[phase], area=area, budget=Decimal(30000))
     results_round, results_a, won = _published_round(area=area_a, officer=officer, now=now)
     rounds[Phase.RESULTS] = results_round
     for phase in (Phase.DELIVERY, Phase.CLOSED):
@@ -291,7 +315,15 @@ def world_build() -> World:
     )
     paper_voter = ResidentProfileFactory(area=area_a, display_name="Pat Paper")
 
-    # The ledger of the published round
+    # The ledger of the published round, and a draft there never submitted (begun after
+    # the count): officers' ledger pages must not show it.
+    ledger_draft = ProposalFactory(
+        budget_round=results_round,
+        round_area=results_a,
+        author=resident_a,
+        title="Secret draft for the park",
+        status=ProposalStatus.DRAFT,
+    )
     funded = won["Trees"]
     ledger_services.commitment_record(
         officer=officer,
@@ -327,6 +359,12 @@ def world_build() -> World:
         filters={"round": None, "area": "", "from": "", "to": ""},
         now=now,
     )
+    # A resident moved to B by an officer while voting is open: pending until it closes.
+    mover = ResidentProfileFactory(area=area_a, display_name="Mo Mover")
+    area_move = resident_change_area(
+        profile=mover, area=area_b, changed_by=officer, reason="Moved house.", now=now
+    )
+    job_item = _job_item_waiting_for_officer(now=now)
     rounds_advance_phases(now=now)
     for budget_round in rounds.values():
         budget_round.refresh_from_db()
@@ -344,6 +382,7 @@ def world_build() -> World:
         rounds=rounds,
         category=category,
         draft=draft,
+        ledger_draft=ledger_draft,
         submitted=submitted,
         under_review=under_review,
         proposals_by_status=by_status,
@@ -359,6 +398,8 @@ def world_build() -> World:
         funded=funded,
         spend_entry=spend_entry,
         ledger_export=ledger_export,
+        area_move=area_move,
+        job_item=job_item,
     )
 
 
