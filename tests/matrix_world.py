@@ -111,12 +111,15 @@ class World:
     hidden_comment: Comment
     flagged_comment: Comment
     voting_a: RoundArea
+    voting_council: RoundArea
+    on_ballot: Proposal  # feasible, on area A's ballot in the voting round (by carol)
     online_ballot: Ballot  # resident_a's, in voting_a
     walk_in: ResidentProfile  # registered by the officer, voted on paper in voting_a
     paper_ballot: Ballot
     paper_voter: ResidentProfile  # lives in A, has not voted yet
     results_a: RoundArea
     funded: Proposal  # funded in results_a, with commitment and spend
+    lost: Proposal  # on results_a's ballot, not funded
     spend_entry: Any
     ledger_export: Any
     area_move: ResidentAreaChange  # pending: the mover may still vote in area A
@@ -390,12 +393,15 @@ def world_build() -> World:
         hidden_comment=hidden_comment,
         flagged_comment=flagged_comment,
         voting_a=voting_a,
+        voting_council=round_area(Phase.VOTING, council),
+        on_ballot=on_ballot[0],
         online_ballot=online_ballot,
         walk_in=walk_in,
         paper_ballot=paper_ballot,
         paper_voter=paper_voter,
         results_a=results_a,
         funded=funded,
+        lost=won["Lights"],
         spend_entry=spend_entry,
         ledger_export=ledger_export,
         area_move=area_move,

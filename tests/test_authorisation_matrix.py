@@ -145,6 +145,13 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         roles("302", anonymous="302-login", resident_a="200"),
         roles("302", anonymous="302-login", resident_a="302 writes"),
     ),
+    # The whole-council area: every verified resident votes there, whatever their area.
+    "voting:ballot[council]": page(
+        roles("302", anonymous="302-login", resident_a="200", resident_b="200"),
+        roles("302", anonymous="302-login", resident_a="302 writes", resident_b="302 writes"),
+    ),
+    # Voting closed in the published round: nobody's ballot changes.
+    "voting:ballot[closed]": page(roles("302", anonymous="302-login")),
     # resident_a's receipt: nobody else has a ballot there.
     "voting:vote_receipt": page(roles("404", anonymous="302-login", resident_a="200")),
     # Proposals. Submitting: verified residents, to their own area or the whole council.
@@ -155,6 +162,12 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         # with the reason; the others are refused outright.
         roles("403", anonymous="302-login", resident_a="302 writes", resident_b="200"),
     ),
+    # Anyone may propose for the whole council, during submission only.
+    "proposals:proposal_new[council]": page(
+        SIGNED_IN,
+        roles("403", anonymous="302-login", resident_a="302 writes", resident_b="302 writes"),
+    ),
+    "proposals:proposal_new[closed]": page(SIGNED_IN, roles("403", anonymous="302-login")),
     # A never-submitted draft is its author's alone: 404 for everyone else, officers too.
     "proposals:proposal_detail[draft]": page(
         roles("404", resident_a="200"),
@@ -170,6 +183,11 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         roles("404", anonymous="302-login", resident_a="200"),
         roles("404", anonymous="302-login", resident_a="302 writes"),
     ),
+    # Submitted, still in submission: its author may still improve it.
+    "proposals:proposal_edit[submitted]": page(
+        roles("403", anonymous="302-login", resident_a="200"),
+        roles("403", anonymous="302-login", resident_a="302 writes"),
+    ),
     "proposals:proposal_withdraw[submitted]": page(
         roles("403", anonymous="302-login", resident_a="200"),
         roles("403", anonymous="302-login", resident_a="302 writes"),
@@ -178,7 +196,10 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "proposals:proposal_review[draft]": page(
         roles("403", anonymous="302-login", officer="404", superuser="404")
     ),
+    # Voting has opened: officers see the page with the reason; a forged POST is refused.
+    "proposals:proposal_review[in_voting]": page(OFFICER, roles("403", anonymous="302-login")),
     "proposals:comment_hide": page(OFFICER, OFFICER_SAVES),
+    "proposals:comment_hide[hidden]": page(OFFICER, roles("403", anonymous="302-login")),
     # Anyone signed in with the permission (residents, verified or not, officers and
     # auditors) may report someone else's comment.
     "proposals:comment_flag": page(
@@ -186,16 +207,24 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         # resident_b wrote the comment: they cannot report it (a message, nothing saved).
         roles("302 writes", anonymous="302-login", resident_b="302"),
     ),
+    # A hidden comment cannot be reported (a message, nothing saved).
+    "proposals:comment_flag[hidden]": page(
+        roles("405", anonymous="302-login"), roles("302", anonymous="302-login")
+    ),
     # Officers
     "proposals:officer_dashboard": page(OFFICER),
     "proposals:officer_round_create": page(OFFICER, OFFICER_SAVES),
     # The published round: counting rule and currency are frozen, so the officer's POST
     # changing them comes back with the reason on the fields and changes nothing.
     "proposals:officer_round_edit[results]": page(OFFICER),
+    # Voting is open: an area's budget is frozen, the cut is refused the same way.
+    "proposals:officer_round_edit[voting]": page(OFFICER),
     # A round still in submission: its name may change (a new entry in its history).
     "proposals:officer_round_edit[submission]": page(OFFICER, OFFICER_SAVES),
     "proposals:officer_areas": page(OFFICER, OFFICER_SAVES),
     "proposals:officer_area_edit": page(OFFICER, OFFICER_SAVES),
+    # Whole-council is frozen once the area took part in voting: the form says why.
+    "proposals:officer_area_edit[council_in_voting]": page(OFFICER),
     "proposals:officer_residents": page(OFFICER),
     # During voting the move is recorded as pending.
     "proposals:officer_resident_area": page(OFFICER, OFFICER_SAVES),
@@ -206,14 +235,29 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "job_item_retry": page(POST_ONLY, OFFICER_SAVES),
     "voting:paper_voters": page(OFFICER),
     "voting:paper_ballot": page(OFFICER, OFFICER_SAVES),
+    # Paper ballots the policy refuses: the officer sees why, nothing is recorded. One
+    # vote per person (resident_a voted online); home area or whole council only; a
+    # pending move does not count yet; not after voting closed.
+    "voting:paper_ballot[voted_online]": page(OFFICER),
+    "voting:paper_ballot[other_area]": page(OFFICER),
+    "voting:paper_ballot[pending_move]": page(OFFICER),
+    "voting:paper_ballot[closed_round]": page(OFFICER),
     # Only the officer who recorded the paper ballot sees its receipt.
     "voting:paper_ballot_done": page(
         roles("403", anonymous="302-login", officer="200", superuser="404")
+    ),
+    # An online ballot has no paper receipt for anyone.
+    "voting:paper_ballot_done[online_ballot]": page(
+        roles("403", anonymous="302-login", officer="404", superuser="404")
     ),
     "voting:walk_in": page(OFFICER, OFFICER_SAVES),
     "voting:turnout": page(OFFICER_OR_AUDITOR),
     "ledgers:officer_round": page(OFFICER, SAFE_ONLY),
     "ledgers:officer_proposal[funded]": page(OFFICER, OFFICER_SAVES),
+    # Not funded (lost the vote; still in review): officers see the page with the
+    # reason, and a forged commitment is refused.
+    "ledgers:officer_proposal[lost]": page(OFFICER, roles("403", anonymous="302-login")),
+    "ledgers:officer_proposal[in_review]": page(OFFICER, roles("403", anonymous="302-login")),
     # Never-submitted drafts are not in the officer ledger either.
     "ledgers:officer_proposal[draft]": page(
         roles("403", anonymous="302-login", officer="404", superuser="404")
@@ -312,6 +356,17 @@ def _area(phase: Phase, area: str = "area_a") -> Kwargs:
     return lambda w: {"slug": w.round(phase).slug, "area_slug": getattr(w, area).slug}
 
 
+def _paper(
+    profile: Callable[[World], Any], *, area: str = "area_a", phase: Phase = Phase.VOTING
+) -> Kwargs:
+    """The paper ballot page of a person for an area."""
+    return lambda w: {
+        "slug": w.round(phase).slug,
+        "profile_pk": profile(w).pk,
+        "area_slug": getattr(w, area).slug,
+    }
+
+
 def _confirm_key(w: World) -> str:
     address = EmailAddress.objects.get(user=w.unverified)
     return EmailConfirmationHMAC(address).key
@@ -327,45 +382,73 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
     "proposals:round_proposals": {"": _in(Phase.SUBMISSION)},
     "proposals:officer_round_edit": {
         "results": _in(Phase.RESULTS),
+        "voting": _in(Phase.VOTING),
         "submission": _in(Phase.SUBMISSION),
     },
-    "proposals:officer_area_edit": {"": lambda w: {"pk": w.area_b.pk}},
+    "proposals:officer_area_edit": {
+        "": lambda w: {"pk": w.area_b.pk},
+        "council_in_voting": lambda w: {"pk": w.council.pk},
+    },
     "proposals:officer_resident_area": {"": lambda w: {"pk": w.resident_a.resident_profile.pk}},
     "proposals:officer_categories": {"": _in(Phase.SUBMISSION)},
-    "proposals:proposal_new": {"": _in(Phase.SUBMISSION)},
+    "proposals:proposal_new": {
+        "": _in(Phase.SUBMISSION),
+        "council": _in(Phase.SUBMISSION),
+        "closed": _in(Phase.REVIEW),
+    },
     "proposals:proposal_detail": {
         "draft": lambda w: {"pk": w.draft.pk},
         "submitted": lambda w: {"pk": w.submitted.pk},
     },
-    "proposals:proposal_edit": {"draft": lambda w: {"pk": w.draft.pk}},
+    "proposals:proposal_edit": {
+        "draft": lambda w: {"pk": w.draft.pk},
+        "submitted": lambda w: {"pk": w.submitted.pk},
+    },
     "proposals:proposal_withdraw": {"submitted": lambda w: {"pk": w.submitted.pk}},
     "proposals:proposal_review": {
         "submitted": lambda w: {"pk": w.under_review.pk},
         "draft": lambda w: {"pk": w.draft.pk},
+        "in_voting": lambda w: {"pk": w.on_ballot.pk},
     },
-    "proposals:comment_hide": {"": lambda w: {"pk": w.comment.pk}},
-    "proposals:comment_flag": {"": lambda w: {"pk": w.comment.pk}},
+    "proposals:comment_hide": {
+        "": lambda w: {"pk": w.comment.pk},
+        "hidden": lambda w: {"pk": w.hidden_comment.pk},
+    },
+    "proposals:comment_flag": {
+        "": lambda w: {"pk": w.comment.pk},
+        "hidden": lambda w: {"pk": w.hidden_comment.pk},
+    },
     "ledgers:round_money": {"": _in(Phase.RESULTS)},
     "ledgers:officer_round": {"": _in(Phase.RESULTS)},
     "ledgers:officer_proposal": {
         "funded": lambda w: {"pk": w.funded.pk},
         "draft": lambda w: {"pk": w.ledger_draft.pk},
+        "lost": lambda w: {"pk": w.lost.pk},
+        "in_review": lambda w: {"pk": w.under_review.pk},
     },
     "ledgers:officer_reverse": {"": lambda w: {"pk": w.spend_entry.pk}},
     "ledgers:audit_export": {"": lambda w: {"file_format": "csv"}},
     "voting:vote": {"": _in(Phase.VOTING)},
-    "voting:ballot": {"": _area(Phase.VOTING)},
+    "voting:ballot": {
+        "": _area(Phase.VOTING),
+        "council": _area(Phase.VOTING, "council"),
+        "closed": _area(Phase.RESULTS),
+    },
     "voting:vote_receipt": {"": _area(Phase.VOTING)},
     "voting:paper_voters": {"": _in(Phase.VOTING)},
     "voting:paper_ballot": {
-        "": lambda w: {
-            "slug": w.round(Phase.VOTING).slug,
-            "profile_pk": w.paper_voter.pk,
-            "area_slug": w.area_a.slug,
-        }
+        "": _paper(lambda w: w.paper_voter),
+        "voted_online": _paper(lambda w: w.resident_a.resident_profile),
+        "other_area": _paper(lambda w: w.paper_voter, area="area_b"),
+        "pending_move": _paper(lambda w: w.area_move.profile, area="area_b"),
+        "closed_round": _paper(lambda w: w.paper_voter, phase=Phase.RESULTS),
     },
     "voting:paper_ballot_done": {
-        "": lambda w: {"slug": w.round(Phase.VOTING).slug, "ballot_pk": w.paper_ballot.pk}
+        "": lambda w: {"slug": w.round(Phase.VOTING).slug, "ballot_pk": w.paper_ballot.pk},
+        "online_ballot": lambda w: {
+            "slug": w.round(Phase.VOTING).slug,
+            "ballot_pk": w.online_ballot.pk,
+        },
     },
     "voting:walk_in": {"": _in(Phase.VOTING)},
     "voting:turnout": {"": _in(Phase.VOTING)},
@@ -444,18 +527,52 @@ def _today() -> str:
     return timezone.localdate().isoformat()
 
 
-POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
-    "voting:ballot": lambda w: {
-        "proposals": [p.pk for p in w.voting_a.proposals.all()][:1],
-        "action": "save",
-    },
-    "proposals:proposal_new": lambda w: {
+def _voting_round_edit_data(w: World) -> dict[str, Any]:
+    """The voting round's own values, but area A's budget cut: frozen since voting opened."""
+    data = _round_form_data(w.round(Phase.VOTING))
+    data[f"area_{w.area_a.pk}"] = "1000"
+    return data
+
+
+def _ballot_data(round_area: Any) -> dict[str, Any]:
+    return {"proposals": [p.pk for p in round_area.proposals.all()][:1], "action": "save"}
+
+
+def _paper_data(round_area: Any) -> dict[str, Any]:
+    return {"proposals": [p.pk for p in round_area.proposals.all()][:1]}
+
+
+def _proposal_data(w: World, phase: Phase, area: Any) -> dict[str, Any]:
+    return {
         "title": "Matrix idea",
         "description": "More trees.",
-        "round_area": w.round(Phase.SUBMISSION).round_areas.get(area=w.area_a).pk,
+        "round_area": w.round(phase).round_areas.get(area=area).pk,
         "estimated_cost": "1200",
         "action": "submit",
-    },
+    }
+
+
+def _review_data(w: World) -> dict[str, Any]:
+    return {"action": "review", "decision": "feasible", "official_cost": "1000", "reason": ""}
+
+
+def _commitment_data(w: World) -> dict[str, Any]:
+    return {
+        "form": "commitment",
+        "commitment-amount": "100.00",
+        "commitment-supplier": "Matrix Ltd",
+        "commitment-reference": "PO-M",
+        "commitment-document_date": _today(),
+    }
+
+
+POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
+    "voting:ballot": lambda w: _ballot_data(w.voting_a),
+    "voting:ballot[council]": lambda w: _ballot_data(w.voting_council),
+    "voting:ballot[closed]": lambda w: _ballot_data(w.results_a),
+    "proposals:proposal_new": lambda w: _proposal_data(w, Phase.SUBMISSION, w.area_a),
+    "proposals:proposal_new[council]": lambda w: _proposal_data(w, Phase.SUBMISSION, w.council),
+    "proposals:proposal_new[closed]": lambda w: _proposal_data(w, Phase.REVIEW, w.area_a),
     "proposals:proposal_detail[draft]": lambda w: {"body": "A comment on a draft."},
     "proposals:proposal_detail[submitted]": lambda w: {"body": "A matrix comment."},
     "proposals:proposal_edit[draft]": lambda w: {
@@ -465,37 +582,52 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
         "estimated_cost": "900",
         "action": "save",
     },
-    "proposals:proposal_review[submitted]": lambda w: {
-        "action": "review",
-        "decision": "feasible",
-        "official_cost": "1000",
-        "reason": "",
+    "proposals:proposal_edit[submitted]": lambda w: {
+        "title": "Benches by the river, and a bin",
+        "description": "Two benches and a bin.",
+        "round_area": w.submitted.round_area_id,
+        "estimated_cost": "1100",
+        "action": "submit",
     },
+    "proposals:proposal_review[submitted]": _review_data,
+    # Voting has opened: its feasibility and cost are what voters saw.
+    "proposals:proposal_review[in_voting]": _review_data,
     "proposals:proposal_review[draft]": lambda w: {
         "action": "return",
         "message": "Peeking at a draft.",
     },
     "proposals:comment_hide": lambda w: {"reason": "Off topic."},
+    "proposals:comment_hide[hidden]": lambda w: {"reason": "Hidden twice."},
     "proposals:officer_round_create": _round_new_data,
     "proposals:officer_round_edit[results]": _frozen_round_edit_data,
     "proposals:officer_round_edit[submission]": _open_round_edit_data,
+    "proposals:officer_round_edit[voting]": _voting_round_edit_data,
     "proposals:officer_areas": lambda w: {"name": "Area C", "population": "100"},
     "proposals:officer_area_edit": lambda w: {"name": "Area B renamed", "population": "7"},
+    # The whole-council area of the voting round, no longer whole-council: frozen.
+    "proposals:officer_area_edit[council_in_voting]": lambda w: {
+        "name": w.council.name,
+        "population": "",
+    },
     "proposals:officer_resident_area": lambda w: {"area": w.area_b.pk, "reason": "Moved."},
     "proposals:officer_categories": lambda w: {"name": "Play"},
-    "voting:paper_ballot": lambda w: {"proposals": [p.pk for p in w.voting_a.proposals.all()][:1]},
+    "voting:paper_ballot": lambda w: _paper_data(w.voting_a),
+    "voting:paper_ballot[voted_online]": lambda w: _paper_data(w.voting_a),
+    "voting:paper_ballot[other_area]": lambda w: _paper_data(
+        w.round(Phase.VOTING).round_areas.get(area=w.area_b)
+    ),
+    "voting:paper_ballot[pending_move]": lambda w: _paper_data(
+        w.round(Phase.VOTING).round_areas.get(area=w.area_b)
+    ),
+    "voting:paper_ballot[closed_round]": lambda w: _paper_data(w.results_a),
     "voting:walk_in": lambda w: {
         "name": "Wendy Walkin",
         "area": w.area_a.pk,
         "date_of_birth": "1980-03-27",
     },
-    "ledgers:officer_proposal[funded]": lambda w: {
-        "form": "commitment",
-        "commitment-amount": "100.00",
-        "commitment-supplier": "Matrix Ltd",
-        "commitment-reference": "PO-M",
-        "commitment-document_date": _today(),
-    },
+    "ledgers:officer_proposal[funded]": _commitment_data,
+    "ledgers:officer_proposal[lost]": _commitment_data,
+    "ledgers:officer_proposal[in_review]": _commitment_data,
     "ledgers:officer_proposal[draft]": lambda w: {
         "form": "delivery",
         "delivery-status": "in_progress",
