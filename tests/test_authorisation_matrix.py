@@ -28,8 +28,9 @@ How to add a URL
 
 Outcomes: ``200``, ``302`` (a redirect elsewhere than a sign-in page), ``302-login``
 (to the site's sign-in), ``302-admin`` (to the admin's sign-in), ``400``, ``403``,
-``404``, ``405``; ``a|b`` accepts either; a trailing `` writes`` allows the request to
-change the database (otherwise any change fails the cell).
+``404``, ``405``; ``a|b`` accepts either; a trailing `` writes`` says the request
+changes the database (and must: the same POST is then known to be one that saves, so
+the other roles' unchanged database shows a refusal); without it any change fails.
 
 The expectations state the rules the product enforces (the apps' ``policies.py`` and
 views): e.g. nobody but its author sees a never-submitted draft, officers included. A
@@ -837,7 +838,11 @@ def test_matrix_cell(cell: Cell, matrix: Matrix, django_db_blocker) -> None:
     assert outcome in allowed.split("|"), (
         f"{where}: expected {expected}, got {outcome} (Location: {response.get('Location', '-')})"
     )
-    if writes != "writes":
+    if writes == "writes":
+        # The same request the other roles send is one that does change something, so
+        # their "nothing changed" means they were refused, not that the data was wrong.
+        assert changes, f"{where} was expected to save something and changed nothing"
+    else:
         assert not changes, f"{where} changed the database:\n" + "\n".join(changes)
     text = body.decode(errors="replace")
     shown = [secret for secret, readers in SECRETS.items() if cell.role not in readers]
