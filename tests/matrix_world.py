@@ -416,17 +416,25 @@ def world_user(world: World, role: str) -> Any:
 # --- Fingerprints ----------------------------------------------------------------------
 
 
-_QUERIES: dict[str, str] = {}
+@dataclass(frozen=True)
+class _TableQuery:
+    name: str
+    table: str  # quoted
+    columns: str  # quoted, comma-separated
+    order: str  # quoted primary key (or first column)
 
 
-def _fingerprint_queries(cursor: Any) -> dict[str, str]:
-    """One SELECT per table, every column but the skipped ones, in primary key order.
-    Built once per database (the schema does not change while tests run)."""
-    if _QUERIES.get("__database__") != connection.settings_dict["NAME"]:
-        _QUERIES.clear()
-        _QUERIES["__database__"] = connection.settings_dict["NAME"]
+_TABLES: dict[str, list[_TableQuery]] = {}
+
+
+def _fingerprint_tables(cursor: Any) -> list[_TableQuery]:
+    """Every table but the skipped ones, with the columns to hash and the order to hash
+    them in. Read once per database (the schema does not change while tests run)."""
+    name = connection.settings_dict["NAME"]
+    if name not in _TABLES:
         quote = connection.ops.quote_name
         introspection = connection.introspection
+        tables = []
         for table in sorted(introspection.table_names(cursor)):
             if table in FINGERPRINT_SKIP_TABLES or table == "django_migrations":
                 continue
@@ -436,23 +444,37 @@ def _fingerprint_queries(cursor: Any) -> dict[str, str]:
                 if column.name not in FINGERPRINT_SKIP_COLUMNS.get(table, ())
             ]
             order = introspection.get_primary_key_column(cursor, table) or columns[0]
-            _QUERIES[table] = (
-                f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table)} "  # noqa: S608
-                f"ORDER BY {quote(order)}"
+            tables.append(
+                _TableQuery(table, quote(table), ", ".join(quote(c) for c in columns), quote(order))
             )
-    return {table: sql for table, sql in _QUERIES.items() if table != "__database__"}
+        _TABLES[name] = tables
+    return _TABLES[name]
+
+
+def _fingerprint_postgresql(cursor: Any, tables: list[_TableQuery]) -> dict[str, tuple[int, str]]:
+    """One round trip: each table's count and the md5 of its rows as text, in key order."""
+    parts = [
+        "SELECT %s, count(*), md5(coalesce(string_agg(r::text, '|' "  # noqa: S608
+        f"ORDER BY r.{t.order}), '')) FROM (SELECT {t.columns} FROM {t.table}) AS r"
+        for t in tables
+    ]
+    cursor.execute(" UNION ALL ".join(parts), [t.name for t in tables])
+    return {table: (count, digest[:16]) for table, count, digest in cursor.fetchall()}
 
 
 def database_fingerprint() -> dict[str, tuple[int, str]]:
     """Per table (all of them, the join tables too): row count and a hash of the rows."""
-    fingerprint = {}
     with connection.cursor() as cursor:
-        for table, sql in _fingerprint_queries(cursor).items():
-            cursor.execute(sql)
+        tables = _fingerprint_tables(cursor)
+        if connection.vendor == "postgresql":
+            return _fingerprint_postgresql(cursor, tables)
+        fingerprint = {}
+        for t in tables:
+            cursor.execute(f"SELECT {t.columns} FROM {t.table} ORDER BY {t.order}")  # noqa: S608
             rows = cursor.fetchall()
             digest = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
-            fingerprint[table] = (len(rows), digest)
-    return fingerprint
+            fingerprint[t.name] = (len(rows), digest)
+        return fingerprint
 
 
 def fingerprint_changes(before: dict, after: dict) -> list[str]:
