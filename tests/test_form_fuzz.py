@@ -21,6 +21,7 @@ ends with a line "form fuzz: N requests, M server errors".
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import traceback
@@ -39,7 +40,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Model, Sum
+from django.db.models import Count, F, Model, Sum
 from django.db.models.functions import Lower
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -75,6 +76,7 @@ from proposals.models import (
 from proposals.phases import BOUNDARIES, Phase
 from proposals.services import rounds_advance_phases
 from proposals.services.areas import POPULATION_MAX
+from proposals.services.residents import resident_change_area
 from tests.factories import (
     PASSWORD,
     AreaFactory,
@@ -99,6 +101,8 @@ from voting.services.results import area_close_count_publish
 # savepoint inside the module's world (see ``fuzz``).
 pytestmark = pytest.mark.django_db
 
+# More examples per form for a deeper run by hand (FORM_FUZZ_SCALE=10); CI runs 1.
+SCALE = int(os.environ.get("FORM_FUZZ_SCALE", "1"))
 STATS = {"requests": 0, "server_errors": 0, "started": 0.0}
 # Per form: how many responses of each status (shown with -v), and the form being fuzzed.
 OUTCOMES: dict[str, Counter[int]] = defaultdict(Counter)
@@ -259,7 +263,8 @@ def world_build() -> World:
             (round_area(Phase.VOTING, council), 9000),
         )
     ]
-    # resident_b has voted in B: a ballot of theirs exists to be changed, never moved.
+    # Both residents have voted at home: a ballot exists to be changed, never moved.
+    ballot_submit(voter=resident_a, round_area=voting_a, proposal_ids=[on_ballot[0].pk], now=now)
     ballot_submit(voter=resident_b, round_area=voting_b, proposal_ids=[on_ballot[2].pk], now=now)
     walk_in = walk_in_voter_register(
         officer=officer,
@@ -795,6 +800,8 @@ class Spec:
     method: str = "POST"
     creates: tuple[type[Model], ...] = ()
     examples: int = 40
+    # Done (through the services) before each request, inside the example's savepoint.
+    prepare: Callable[[World], None] | None = None
 
 
 def _url(name: str, *args: Any) -> str:
@@ -941,6 +948,17 @@ def _paper_fields(world: World) -> dict[str, Field]:
     fields = _ballot_fields(world)
     del fields["action"]
     return fields
+
+
+def _move_resident_a_to_b(world: World) -> None:
+    """An officer moves resident A to area B while voting is open (the move waits)."""
+    resident_change_area(
+        profile=world.resident_a.resident_profile,
+        area=world.area_b,
+        changed_by=world.officer,
+        reason="Moved house.",
+        now=timezone.now(),
+    )
 
 
 def specs() -> list[Spec]:
@@ -1131,6 +1149,34 @@ def specs() -> list[Spec]:
             ],
             _ballot_fields,
             examples=50,
+        ),
+        Spec(
+            "ballot after a move",
+            "resident_a",
+            lambda w: [
+                _url("voting:ballot", voting, area.slug) for area in (w.area_b, w.area_a, w.council)
+            ],
+            _ballot_fields,
+            examples=20,
+            prepare=_move_resident_a_to_b,
+        ),
+        Spec(
+            "account email add",
+            "resident_a",
+            lambda w: [_url("account_email")],
+            lambda w: {"email": text("second@example.org"), "action_add": text("")},
+            examples=20,
+        ),
+        Spec(
+            "password change",
+            "resident_a",
+            lambda w: [_url("account_change_password")],
+            lambda w: {
+                "oldpassword": text(PASSWORD),
+                "password1": text("another-Long-passw0rd"),
+                "password2": text("another-Long-passw0rd"),
+            },
+            examples=20,
         ),
         Spec(
             "email preferences",
@@ -1331,31 +1377,31 @@ def _invariants(world: World, spec: Spec) -> None:
                 problems.append(f"{model.__name__} {pk} {name} not trimmed: {value[:80]!r}")
 
     today = timezone.localdate()
-    for entry in LedgerEntry.objects.select_related("budget_round"):
+    # The ledger, read once: amounts, dates, and every balance beyond its allocation
+    # explained by a reason on the entries that took it there.
+    entries = list(LedgerEntry.objects.select_related("budget_round").order_by("pk"))
+    totals: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for entry in entries:
         if not (0 < entry.amount <= MONEY_MAX):
             problems.append(f"ledger entry {entry.pk}: amount {entry.amount}")
         if entry.document_date is not None:
             earliest = years_before(entry.budget_round.submission_starts.date(), YEARS_BEFORE_ROUND)
             if not (earliest <= entry.document_date <= today):
                 problems.append(f"ledger entry {entry.pk}: dated {entry.document_date}")
+        balance = totals[entry.proposal_id]
+        balance["allocated"] += entry.allocated_delta
+        balance["committed"] += entry.committed_delta
+        balance["spent"] += entry.spent_delta
+        for kind, total in ((EntryKind.COMMITMENT, "committed"), (EntryKind.SPEND, "spent")):
+            if entry.kind == kind and balance[total] > balance["allocated"] and not entry.reason:
+                problems.append(f"ledger entry {entry.pk}: {total} beyond allocation, no reason")
+        if entry.kind == EntryKind.RELEASE and balance["spent"] > balance["allocated"]:
+            problems.append(f"ledger entry {entry.pk}: released money already spent")
+        if any(value < 0 for value in balance.values()):
+            problems.append(f"ledger entry {entry.pk}: a balance below zero {dict(balance)}")
     for update in DeliveryUpdate.objects.all():
         if update.happened_on > today or update.happened_on.year < EARLIEST_YEAR:
             problems.append(f"delivery update {update.pk}: dated {update.happened_on}")
-    for proposal_id in LedgerEntry.objects.values_list("proposal_id", flat=True).distinct():
-        totals = LedgerEntry.objects.filter(proposal_id=proposal_id).aggregate(
-            allocated=Sum("allocated_delta"),
-            committed=Sum("committed_delta"),
-            spent=Sum("spent_delta"),
-        )
-        for kind, total in ((EntryKind.COMMITMENT, "committed"), (EntryKind.SPEND, "spent")):
-            if totals[total] > totals["allocated"]:
-                unexplained = LedgerEntry.objects.filter(
-                    proposal_id=proposal_id, kind=kind, reason="", recorded_by__isnull=False
-                ).exclude(pk__in=[e.pk for e in world.entries.values()])
-                if unexplained.exists():
-                    problems.append(f"proposal {proposal_id}: {total} beyond allocation, no reason")
-        if totals["spent"] < 0 or totals["committed"] < 0 or totals["allocated"] < 0:
-            problems.append(f"proposal {proposal_id}: negative balance {totals}")
 
     for r in BudgetRound.objects.all():
         for boundary in ("submission_starts", "voting_starts", "voting_ends", "delivery_ends"):
@@ -1371,17 +1417,14 @@ def _invariants(world: World, spec: Spec) -> None:
     for proposal in Proposal.objects.filter(estimated_cost__lte=0):
         problems.append(f"proposal {proposal.pk}: cost {proposal.estimated_cost}")
 
-    # A ballot only where its voter may vote: their home area or a whole-council one.
-    for ballot in Ballot.objects.select_related("round_area__area", "voter__resident_profile"):
-        area = ballot.round_area.area
-        home = ballot.voter.resident_profile.area_id
-        if not area.is_city_wide and area.pk != home:
-            problems.append(f"ballot {ballot.pk}: in {area.name}, voter lives in area {home}")
-        chosen = BallotChoice.objects.filter(ballot=ballot).exclude(
-            proposal__round_area=ballot.round_area
-        )
-        if chosen.exists():
-            problems.append(f"ballot {ballot.pk}: a choice from another area's ballot")
+    # A ballot only where its voter may vote (their home area or a whole-council one),
+    # holding only proposals on that area's ballot.
+    ballots = Ballot.objects.exclude(round_area__area__is_city_wide=True).exclude(
+        round_area__area_id=F("voter__resident_profile__area_id")
+    )
+    problems += [f"ballot {pk}: not in its voter's area" for pk in ballots.values_list("pk")]
+    stray = BallotChoice.objects.exclude(proposal__round_area_id=F("ballot__round_area_id"))
+    problems += [f"ballot {pk}: a choice from another ballot" for pk in stray.values_list("ballot")]
     for r in BudgetRound.objects.annotate(shares=Sum("round_areas__budget")):
         if r.shares is not None and r.shares > r.total_budget:
             problems.append(f"round {r.pk}: area budgets {r.shares} > total {r.total_budget}")
@@ -1412,7 +1455,7 @@ def test_form_fuzz(spec: Spec, fuzz: World, django_db_blocker) -> None:
     CURRENT["form"] = spec.name
 
     @hypothesis_settings(
-        max_examples=spec.examples,
+        max_examples=spec.examples * SCALE,
         deadline=None,
         derandomize=True,
         database=None,
@@ -1432,6 +1475,8 @@ def test_form_fuzz(spec: Spec, fuzz: World, django_db_blocker) -> None:
         elif mode == "garbage-only":
             body = garbage
         with django_db_blocker.unblock(), rolled_back():
+            if spec.prepare is not None:
+                spec.prepare(world)
             first = send(_client(world, spec.role), spec.method, url, body)
             # A POST without a well-formed token is processed as usual (the token saves
             # people from double clicks; it is not an access control).
