@@ -706,10 +706,13 @@ class Field:
     valid: st.SearchStrategy[Any]
     hostile: st.SearchStrategy[Any]
     poisons: tuple[Value, ...] = ()
+    # The other valid values, each also tried first in an otherwise valid submission
+    # (e.g. an amount beyond the allocation with no reason).
+    alternatives: tuple[Value, ...] = ()
 
 
 def _field(values: list[Any], hostile: st.SearchStrategy[Any], poisons: Any = ()) -> Field:
-    return Field(values[0], st.sampled_from(values), hostile, tuple(poisons))
+    return Field(values[0], st.sampled_from(values), hostile, tuple(poisons), tuple(values[1:]))
 
 
 def _text_poisons(value: str) -> list[Value]:
@@ -1502,13 +1505,14 @@ def _poisoned(
     spec: Spec, targets: list[str], fields: dict[str, Field]
 ) -> list[tuple[str, dict[str, Value], bool]]:
     """The explicit examples: the valid submission (sent twice when it creates
-    something), then each field's poisons in turn, the other fields valid."""
+    something), then each field's other valid values and its poisons in turn, the other
+    fields as in the valid submission."""
     creating = bool(spec.creates) and spec.method == "POST"
     token = {"submission_token": str(uuid.UUID(int=7))} if creating else {}
     base = {name: field.base for name, field in fields.items()}
     cases = [(targets[0], {**base, **token}, creating)]
     for name, form_field in fields.items():
-        for poison in form_field.poisons:
+        for poison in (*form_field.alternatives, *form_field.poisons):
             cases.append((targets[0], {**base, name: poison, **token}, False))
     return cases
 
