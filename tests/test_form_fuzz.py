@@ -1020,10 +1020,11 @@ def specs() -> list[Spec]:
             "officer",
             lambda w: [
                 _url("proposals:officer_resident_area", profile.pk)
+                # resident A first: they have voted, so their move must wait.
                 for profile in (
-                    w.paper_voter,
-                    w.resident_b.resident_profile,
                     w.resident_a.resident_profile,
+                    w.resident_b.resident_profile,
+                    w.paper_voter,
                 )
             ],
             lambda w: {
@@ -1425,9 +1426,14 @@ def _invariants(world: World, spec: Spec) -> None:
     ballots = Ballot.objects.exclude(round_area__area__is_city_wide=True).exclude(
         round_area__area_id=F("voter__resident_profile__area_id")
     )
-    problems += [f"ballot {pk}: not in its voter's area" for pk in ballots.values_list("pk")]
+    problems += [
+        f"ballot {pk}: not in its voter's area" for pk in ballots.values_list("pk", flat=True)
+    ]
     stray = BallotChoice.objects.exclude(proposal__round_area_id=F("ballot__round_area_id"))
-    problems += [f"ballot {pk}: a choice from another ballot" for pk in stray.values_list("ballot")]
+    problems += [
+        f"ballot {pk}: a choice from another ballot"
+        for pk in stray.values_list("ballot", flat=True)
+    ]
     for r in BudgetRound.objects.annotate(shares=Sum("round_areas__budget")):
         if r.shares is not None and r.shares > r.total_budget:
             problems.append(f"round {r.pk}: area budgets {r.shares} > total {r.total_budget}")
