@@ -2,11 +2,14 @@
 
 Each form is posted by the role that may use it (so the form is really processed)
 against one world built once for the module: rounds in every phase that matters, areas,
-residents, proposals, a published result with its ledger, a failing job item. Every
-example starts from a valid submission and corrupts some of its fields with hostile
-input: control and text-direction characters, lone surrogates, invalid UTF-8 in the raw
-body, absurd lengths, exotic numbers, impossible dates, ids of other rounds and areas;
-forms that create something are sometimes sent twice with the same one-time token.
+residents, proposals, a published result with its ledger, a failing job item. Each form
+first gets explicit examples: its valid submission (twice with the same one-time token
+when it creates something), then each field in turn set to its other valid values and
+to its poisons (NUL, a direction override, a C1 control, a lone surrogate, invalid
+UTF-8, 5,001 characters; 1e30, 1e400, NaN, -0, 1,000.00, 2**63; 0001-01-01, 2026-02-30,
+a time in the spring-forward gap; ids of other rounds and areas). Then Hypothesis draws
+valid submissions with none, one or a few fields corrupted by hostile input, some with
+raw garbage bytes in the body, some sent twice with the same token.
 
 Per example: no response is a server error (the client does not raise; any status of
 500 or more fails with the traceback), and nothing saved breaks a rule (``_invariants``:
