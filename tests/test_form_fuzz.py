@@ -975,7 +975,7 @@ def specs() -> list[Spec]:
             lambda w: [_url("proposals:officer_round_create")],
             _round_create_fields,
             creates=(BudgetRound, RoundArea),
-            examples=60,
+            examples=40,
         ),
         *(
             Spec(
@@ -983,7 +983,7 @@ def specs() -> list[Spec]:
                 "officer",
                 lambda w, phase=phase: [_url("proposals:officer_round_edit", w.rounds[phase].slug)],
                 _round_edit_fields(phase),
-                examples=30,
+                examples=15,
             )
             for phase in (Phase.UPCOMING, Phase.SUBMISSION, Phase.VOTING, Phase.RESULTS)
         ),
@@ -1132,7 +1132,7 @@ def specs() -> list[Spec]:
             lambda w: [_url("proposals:proposal_new", "submission-round")],
             _proposal_fields,
             creates=(Proposal,),
-            examples=60,
+            examples=45,
         ),
         Spec(
             "proposal edit",
@@ -1154,7 +1154,7 @@ def specs() -> list[Spec]:
                 _url("voting:ballot", voting, area.slug) for area in (w.area_a, w.area_b, w.council)
             ],
             _ballot_fields,
-            examples=50,
+            examples=40,
         ),
         Spec(
             "ballot after a move",
