@@ -341,7 +341,7 @@ def _same(sent: Any, stored: Any) -> bool:
     return str(sent) == str(stored)
 
 
-class ResidentAreaForm(forms.Form):
+class ResidentAreaForm(CleanTextFormMixin, forms.Form):
     area = forms.ModelChoiceField(
         label=_("New area"), queryset=Area.objects.filter(is_city_wide=False).order_by("name")
     )
