@@ -225,6 +225,9 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SIGNUP_FORM_CLASS = "proposals.forms.ResidentSignupForm"
+# Refuses email addresses that could not be written to (control characters, a domain
+# that does not convert to ASCII) before anything is stored or sent.
+ACCOUNT_ADAPTER = "pb_platform.accounts.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Commonpurse] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 

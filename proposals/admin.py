@@ -1,5 +1,7 @@
-"""Admin screens. Rounds and residents' areas are changed in the site, where the
-services keep the audit history; here they are read-only."""
+"""Admin screens. Rounds, areas and residents' areas are changed in the site, where the
+services apply the rules (e.g. whether an area counts as the whole council is frozen
+once it took part in voting; an area's address never changes) and keep the audit
+history; here they are read-only."""
 
 from typing import Any
 
@@ -48,10 +50,9 @@ class BudgetRoundAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Area)
-class AreaAdmin(admin.ModelAdmin):
-    list_display = ["name", "population"]
+class AreaAdmin(ReadOnlyAdmin):
+    list_display = ["name", "population", "is_city_wide"]
     search_fields = ["name"]
-    prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(ResidentProfile)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import formats, timezone
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pb_platform.dates import DateTimeFormField
 from pb_platform.money import CURRENCY_CHOICES, MoneyFormField, money_format
-from pb_platform.text import CleanTextFormMixin
+from pb_platform.text import CleanTextFormMixin, text_clean
 from proposals import policies, services
 from proposals.models import (
     PUBLIC_STATUSES,
@@ -62,6 +63,15 @@ class ResidentSignupForm(forms.Form):
         empty_label=_("Choose your area"),
         help_text=_("You can vote on proposals for this area. An officer can change it later."),
     )
+
+    def clean_display_name(self) -> str:
+        # Shown beside everything the person writes: no control or direction characters.
+        try:
+            return text_clean(
+                self.cleaned_data["display_name"], field="display_name", max_length=80
+            )
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["display_name"]) from None
 
     def signup(self, request: HttpRequest, user: Any) -> None:
         services.resident_register(
@@ -331,7 +341,7 @@ def _same(sent: Any, stored: Any) -> bool:
     return str(sent) == str(stored)
 
 
-class ResidentAreaForm(forms.Form):
+class ResidentAreaForm(CleanTextFormMixin, forms.Form):
     area = forms.ModelChoiceField(
         label=_("New area"), queryset=Area.objects.filter(is_city_wide=False).order_by("name")
     )

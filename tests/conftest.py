@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
+from collections import Counter
 from urllib.parse import urlparse
 
 import pytest
@@ -35,6 +37,23 @@ def _redis_reachable(url: str) -> bool:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"database backend: {database_backend()}"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The authorisation matrix's size and outcome counts, when it ran."""
+    matrix = sys.modules.get("tests.test_authorisation_matrix")
+    if matrix is None or not matrix.OUTCOMES:
+        return
+    results: Counter[str] = Counter()
+    for status in ("passed", "failed", "xfailed", "xpassed", "skipped", "error"):
+        for report in terminalreporter.stats.get(status, []):
+            if "test_matrix_cell[" in getattr(report, "nodeid", "") and (
+                report.when == "call" or status in ("skipped", "error")
+            ):
+                results[status] += 1
+    terminalreporter.write_sep("-", "authorisation matrix")
+    for line in matrix.summary_lines(results):
+        terminalreporter.write_line(line)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -33,6 +33,8 @@ from proposals.models import Area, BudgetRound, ResidentAreaChange, ResidentProf
 logger = logging.getLogger(__name__)
 
 AREA_CHANGE_REASON_MAX = 500
+# The column's length (``ResidentProfile.display_name``).
+DISPLAY_NAME_MAX_LENGTH = 80
 
 
 def _require_home_area(area: Area) -> None:
@@ -45,9 +47,12 @@ def _require_home_area(area: Area) -> None:
 @transaction.atomic
 def resident_register(*, user: User, display_name: str, area: Area) -> ResidentProfile:
     """Record a newly signed-up person as a resident of an area."""
-    display_name = display_name.strip()
-    if not display_name:
-        raise ValidationError({"display_name": [_("Tell us the name to show publicly.")]})
+    display_name = text_clean(
+        display_name,
+        field="display_name",
+        max_length=DISPLAY_NAME_MAX_LENGTH,
+        required_message=_("Tell us the name to show publicly."),
+    )
     _require_home_area(area)
     profile = ResidentProfile.objects.create(user=user, display_name=display_name, area=area)
     role_grant(user=user, role=RESIDENT)

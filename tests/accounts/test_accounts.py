@@ -80,6 +80,62 @@ def test_sign_up_with_an_absurdly_long_name_is_refused(area_a):
     assert not User.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "email",
+    ["new.resident@example.org\u202e", "new.resident@\u2066example.org"],
+    ids=["override", "isolate"],
+)
+def test_sign_up_with_a_hidden_character_in_the_email_is_refused(area_a, email):
+    # Found by the form fuzz: the address passed Django's EmailValidator, the account was
+    # stored, and sending the confirmation email failed with a server error.
+    response = Client(raise_request_exception=False).post(
+        reverse("account_signup"),
+        {
+            "email": email,
+            "password1": "plenty-of-words-here-7",
+            "password2": "plenty-of-words-here-7",
+            "display_name": "New Resident",
+            "area": area_a.pk,
+        },
+    )
+
+    assert response.status_code == 200
+    assert "invisible control or text-direction character" in response.content.decode()
+    assert not User.objects.exists()
+    assert not mail.outbox
+
+
+def test_password_reset_for_an_address_with_a_hidden_character_is_refused(resident_a):
+    response = Client(raise_request_exception=False).post(
+        reverse("account_reset_password"), {"email": f"{resident_a.email}\u202e"}
+    )
+
+    assert response.status_code == 200
+    assert "invisible control or text-direction character" in response.content.decode()
+    assert not mail.outbox
+
+
+@pytest.mark.parametrize("name", ["Bob\u202e", "\u2066Bob\u2069", "Bo\x00b", "Bob\nSmith"])
+def test_sign_up_with_a_hidden_character_in_the_name_is_refused(area_a, name):
+    response = signup(Client(), area_a, display_name=name)
+
+    assert response.status_code == 200
+    assert not User.objects.exists()
+    assert not ResidentProfile.objects.exists()
+
+
+def test_registering_a_resident_refuses_control_characters_whoever_calls(area_a):
+    from django.core.exceptions import ValidationError
+
+    from proposals.services.residents import resident_register
+
+    with pytest.raises(ValidationError) as refused:
+        resident_register(user=UserFactory(), display_name="Eve\u202e", area=area_a)
+
+    assert "display_name" in refused.value.message_dict
+    assert not ResidentProfile.objects.exists()
+
+
 def test_sign_in_and_out(resident_a):
     client = Client()
     client.post(reverse("account_login"), {"login": resident_a.email, "password": PASSWORD})

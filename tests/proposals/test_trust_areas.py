@@ -14,7 +14,7 @@ from proposals import policies, services
 from proposals.models import Area
 from proposals.phases import Phase
 from tests.conftest import client_for
-from tests.factories import AreaFactory, RoundAreaFactory
+from tests.factories import AreaFactory, RoundAreaFactory, UserFactory
 
 
 def area_state() -> list[dict]:
@@ -126,3 +126,19 @@ def test_a_double_submitted_area_form_adds_one_area(officer):
     assert Area.objects.filter(name="Hillside").count() == 1
     page = client.get(reverse("proposals:officer_areas")).content.decode()
     assert 'name="submission_token"' in page
+
+
+def test_the_admin_cannot_change_an_area_behind_the_officer_pages_rules(voted_area):
+    """Through the admin a superuser could make a voting area stop counting as the whole
+    council, and change its address, with no rule checked and no history kept."""
+    superuser = UserFactory(email="root@example.org", is_staff=True, is_superuser=True)
+    url = reverse("admin:proposals_area_change", args=[voted_area.pk])
+    client = client_for(superuser)
+    assert client.get(url).status_code == 200
+    before = area_state()
+    response = client.post(
+        url, {"name": "Whole borough", "slug": "moved", "population": "", "is_city_wide": ""}
+    )
+    assert response.status_code == 403
+    assert client.post(reverse("admin:proposals_area_add"), {"name": "X"}).status_code == 403
+    assert area_state() == before
