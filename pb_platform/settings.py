@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request carries its id (pb_platform/logs.py).
+    "pb_platform.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy (pb_platform/headers.py).
     "pb_platform.headers.SecurityHeadersMiddleware",
@@ -175,6 +177,11 @@ PHASE_TICK_SECONDS = env_int("PHASE_TICK_SECONDS", 30, minimum=1)
 
 # Every periodic job lives here, one entry each, so the schedule can be read at a glance.
 CELERY_BEAT_SCHEDULE = {
+    # pb_platform: proof for /readyz that beat schedules and a worker runs, each tick.
+    "pb-platform-beat-heartbeat": {
+        "task": "pb_platform.tasks.beat_heartbeat",
+        "schedule": float(PHASE_TICK_SECONDS),
+    },
     # proposals: move each round's stored state to the phase the clock says it is in.
     "proposals-advance-round-phases": {
         "task": "proposals.tasks.advance_round_phases",
@@ -337,9 +344,27 @@ if env_bool("BEHIND_HTTPS_PROXY", False):
 
 # --- Logging ----------------------------------------------------------------------------
 
+# "text" for people, "json" for log collectors: one JSON object per line, each with the
+# request's id (pb_platform/logs.py), and one line per request.
+LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "pb_platform.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "pb_platform.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+# Celery's workers keep the same handlers, so their lines are JSON too when asked.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"

@@ -11,6 +11,7 @@ admin.site.site_title = "Commonpurse admin"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("officer/jobs/", views.job_history, name="job_history"),
     path("officer/jobs/<int:pk>/retry/", views.job_item_retry, name="job_item_retry"),
     path("accounts/emails/", views.email_preferences, name="email_preferences"),

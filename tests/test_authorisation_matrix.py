@@ -118,7 +118,9 @@ ALLAUTH_ANON_ONLY = roles("302", anonymous="200")
 EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # Public pages
     "home": page(PUBLIC),
-    "healthz": page(PUBLIC),
+    "healthz": page(PUBLIC, SAFE_ONLY),
+    # Readiness is public (monitors do not sign in); the world has no beat running, so 503.
+    "readyz": page(roles("503"), SAFE_ONLY),
     "proposals:round_list": page(PUBLIC),
     "proposals:round_detail": page(PUBLIC),
     "proposals:round_proposals": page(PUBLIC),
