@@ -128,8 +128,6 @@ def verify_chain(rows: Iterable[Mapping[str, Any]]) -> ChainBreak | None:
         recomputed = entry_hash(row["previous_hash"], canonical_json(row))
         if recomputed != row["entry_hash"]:
             hint = DUMPDATA_HINT if str(row["recorded_at"]).endswith("000Z") else ""
-            return ChainBreak(
-                round_id, sequence, f"entry_hash does not match its contents{hint}"
-            )
+            return ChainBreak(round_id, sequence, f"entry_hash does not match its contents{hint}")
         last[round_id] = (sequence, row["entry_hash"])
     return None
