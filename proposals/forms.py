@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from pb_platform.dates import DateTimeFormField
+from pb_platform.dates import DateFormField, DateTimeFormField
 from pb_platform.money import CURRENCY_CHOICES, MoneyFormField, money_format
 from pb_platform.text import CleanTextFormMixin
 from proposals import policies, services
@@ -583,4 +583,67 @@ class CategoryForm(CleanTextFormMixin, forms.Form):
         label=_("Category name"),
         max_length=80,
         help_text=_("Up to 80 characters, e.g. “Parks and green spaces”."),
+    )
+
+
+# --- The resident register and eligibility ------------------------------------------------
+
+
+class RegisterUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Register file (CSV)"),
+        help_text=_(
+            "UTF-8 text (with or without a byte order mark) with a header row naming the "
+            "columns reference, date_of_birth (YYYY-MM-DD) or postcode, and area (its name or "
+            "its short name). “Check only” reports what the file would do and changes nothing."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+class EligibilityRegisterForm(forms.Form):
+    """What the council's register knows of a person: a reference and a second fact."""
+
+    reference = forms.CharField(
+        label=_("Reference number"),
+        max_length=100,
+        help_text=_("As printed on your council tax bill or electoral registration letter."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    date_of_birth = DateFormField(label=_("Date of birth"), required=False)
+    postcode = forms.CharField(
+        label=_("Postcode"),
+        max_length=10,
+        required=False,
+        help_text=_("Only if you do not give your date of birth."),
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        given = cleaned.get("date_of_birth") or (cleaned.get("postcode") or "").strip()
+        if not given and "date_of_birth" not in self.errors:
+            raise forms.ValidationError(_("Give your date of birth or your postcode."))
+        return cleaned
+
+
+class EligibilityCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from your letter"),
+        max_length=30,
+        help_text=_("For example ABCD-EFGH-JKLM. Capitals or not, with or without the dashes."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class VerificationCodesForm(forms.Form):
+    area = forms.ModelChoiceField(
+        label=_("Area the letters go to"),
+        queryset=Area.objects.filter(is_city_wide=False).order_by("name"),
+    )
+    count = forms.IntegerField(
+        label=_("Number of codes"),
+        min_value=1,
+        max_value=500,
+        help_text=_("At most 500 at a time. Each code is shown once, on the sheet to print."),
     )
