@@ -29,6 +29,7 @@ from proposals.models import (
     Proposal,
     ProposalStatus,
     RoundArea,
+    VerificationRequired,
 )
 from proposals.models.proposals import (
     COMMENT_MAX_LENGTH,
@@ -155,6 +156,28 @@ class RoundForm(CleanTextFormMixin, forms.Form):
         max_value=1000,
         help_text=_("Needed when voters choose up to a set number of proposals."),
     )
+    verification_required = forms.ChoiceField(
+        label=_("Eligibility check voters need"),
+        choices=VerificationRequired.choices,
+        initial=VerificationRequired.NONE,
+        # Not sent (an older form, a script): none, as rounds had before this setting.
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Residents without it can still read, comment and propose; they are told why "
+            "they cannot vote. Fixed once voting opens."
+        ),
+    )
+    minimum_age = forms.IntegerField(
+        label=_("Minimum age to vote"),
+        required=False,
+        min_value=1,
+        max_value=120,
+        help_text=_(
+            "Checked against the date of birth the register confirmed; voters without one "
+            "declare it on their ballot. Fixed once voting opens."
+        ),
+    )
     submission_starts = _round_datetime_field(_("Proposal submission opens"))
     review_starts = _round_datetime_field(_("Submission closes and review starts"))
     voting_starts = _round_datetime_field(_("Voting opens"))
@@ -215,6 +238,8 @@ class RoundForm(CleanTextFormMixin, forms.Form):
                 "counting_rule",
                 "ballot_type",
                 "max_choices",
+                "verification_required",
+                "minimum_age",
                 *(boundary for boundary, _p in BOUNDARIES),
             )
         }
@@ -271,6 +296,9 @@ class RoundForm(CleanTextFormMixin, forms.Form):
     def ballot_rows(self) -> list[forms.BoundField | FrozenField]:
         return self.rows(["ballot_type", "max_choices", "counting_rule"])
 
+    def eligibility_rows(self) -> list[forms.BoundField | FrozenField]:
+        return self.rows(["verification_required", "minimum_age"])
+
     def timeline_fields(self) -> list[forms.BoundField | FrozenField]:
         return self.rows([name for name, _p in BOUNDARIES])
 
@@ -310,6 +338,8 @@ class RoundForm(CleanTextFormMixin, forms.Form):
             ballot_type=data["ballot_type"],
             max_choices=data["max_choices"],
             timeline=Timeline(**{name: data[name] for name, _p in BOUNDARIES}),
+            verification_required=data["verification_required"] or VerificationRequired.NONE,
+            minimum_age=data["minimum_age"],
         )
 
     def to_area_budgets(self) -> dict[Area, Decimal]:

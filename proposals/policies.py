@@ -37,7 +37,15 @@ from proposals.phases import BOUNDARIES, PHASE_ORDER, Phase, phase_rank
 # dates still to come stay editable; the voting deadline may only be extended.
 
 # The round settings that decide how votes are cast and counted, frozen once voting opens.
-ROUND_RULE_FIELDS = ("currency", "total_budget", "counting_rule", "ballot_type", "max_choices")
+ROUND_RULE_FIELDS = (
+    "currency",
+    "total_budget",
+    "counting_rule",
+    "ballot_type",
+    "max_choices",
+    "verification_required",
+    "minimum_age",
+)
 # The form's key for "which areas take part, with which budgets".
 AREA_BUDGETS = "area_budgets"
 

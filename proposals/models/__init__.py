@@ -18,6 +18,7 @@ from proposals.models.rounds import (
     CountingRule,
     RoundArea,
     RoundChange,
+    VerificationRequired,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "RoundArea",
     "RoundChange",
     "VerificationCode",
+    "VerificationRequired",
 ]
