@@ -19,6 +19,7 @@ from datetime import date, datetime
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from pb_platform.policies import ALLOW, Decision, deny, first_denial
 from pb_platform.users import AnyUser
@@ -136,6 +137,15 @@ ACCEPTED_METHODS = {
 }
 
 
+_REQUIRED_IN_WORDS = {
+    VerificationRequired.REGISTER: _lazy("a match on the council's register"),
+    VerificationRequired.CODE: _lazy("a code from a letter the council sent"),
+    VerificationRequired.ANY: _lazy(
+        "a match on the register, a letter's code or a check in person"
+    ),
+}
+
+
 def eligibility_sufficient(
     profile: ResidentProfile, budget_round: BudgetRound, *, officer: bool
 ) -> Decision:
@@ -150,7 +160,7 @@ def eligibility_sufficient(
     values = {
         "round": budget_round.name,
         "name": profile.display_name,
-        "check": VerificationRequired(required).label,
+        "check": _REQUIRED_IN_WORDS[VerificationRequired(required)],
     }
     if officer:
         if required == VerificationRequired.REGISTER:
@@ -161,18 +171,18 @@ def eligibility_sufficient(
             )
         else:
             message = _(
-                "“%(round)s” counts votes only from eligibility-verified residents "
-                "(%(check)s), and %(name)s is not eligibility-verified that way."
+                "“%(round)s” counts votes only from residents eligibility-verified by "
+                "%(check)s, and %(name)s is not eligibility-verified that way."
             )
     elif profile.eligibility_verified_at is None:
         message = _(
-            "Voting in “%(round)s” is open to eligibility-verified residents (%(check)s), "
+            "Voting in “%(round)s” is open to eligibility-verified residents (by %(check)s), "
             "and you are not eligibility-verified yet. Confirm it under “Your account”, "
             "or ask a council officer. You can still read, comment and propose."
         )
     else:
         message = _(
-            "Voting in “%(round)s” needs this eligibility check: %(check)s. Yours was "
+            "Voting in “%(round)s” needs eligibility verified by %(check)s. Yours was "
             "made another way; ask a council officer."
         )
     return deny(message % values)

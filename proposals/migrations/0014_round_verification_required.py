@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                     ("none", "None: a verified email is enough"),
                     ("register", "A match on the council's register"),
                     ("code", "A code from a letter"),
-                    ("any", "Any eligibility check (register, letter or in person)"),
+                    ("any", "Any of these, or a check in person by an officer"),
                 ],
                 default="none",
                 max_length=16,

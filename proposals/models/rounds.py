@@ -30,7 +30,7 @@ class VerificationRequired(models.TextChoices):
     NONE = "none", _("None: a verified email is enough")
     REGISTER = "register", _("A match on the council's register")
     CODE = "code", _("A code from a letter")
-    ANY = "any", _("Any eligibility check (register, letter or in person)")
+    ANY = "any", _("Any of these, or a check in person by an officer")
 
 
 class BallotType(models.TextChoices):
