@@ -313,3 +313,38 @@ def test_an_unmatched_walk_in_cannot_vote_on_paper_in_a_register_round(officer, 
             now=timezone.now(),
         )
     assert not Ballot.objects.exists()
+
+
+def test_the_walk_in_page_matches_the_register_reference(register, officer, area_a):
+    round_area = ballot_in(area_a, verification_required=VerificationRequired.REGISTER)
+    url = reverse("voting:walk_in", args=[round_area.budget_round.slug])
+    client = client_for(officer)
+    data = {"name": "Mo Walk-in", "area": area_a.pk, "date_of_birth": "1980-02-29"}
+
+    wrong = client.post(url, data | {"register_reference": "AB-9"})
+    assert "do not match the council&#x27;s register" in wrong.content.decode()
+    assert not ResidentProfile.objects.filter(display_name="Mo Walk-in").exists()
+
+    right = client.post(url, data | {"register_reference": "ab-1"})
+    assert right.status_code == 302
+    profile = ResidentProfile.objects.get(display_name="Mo Walk-in")
+    assert profile.eligibility_method == EligibilityMethod.REGISTER
+    done = client.post(right.url, {"proposals": choice(round_area)}, follow=True)
+    assert done.status_code == 200
+    assert Ballot.objects.get(voter=profile.user).channel == "paper"
+
+
+def test_a_paper_ballot_records_the_age_declaration_the_officer_ticked(officer, area_a, resident_a):
+    round_area = ballot_in(area_a, minimum_age=16)
+    url = reverse(
+        "voting:paper_ballot",
+        args=[round_area.budget_round.slug, resident_a.resident_profile.pk, area_a.slug],
+    )
+    client = client_for(officer)
+    assert "The voter declared being at least 16 years old" in client.get(url).content.decode()
+
+    missing = client.post(url, {"proposals": choice(round_area)})
+    assert "declared being at least 16" in missing.content.decode()
+    assert not Ballot.objects.exists()
+    client.post(url, {"proposals": choice(round_area), "age_declared": "on"})
+    assert Ballot.objects.get(voter=resident_a).age_declared
