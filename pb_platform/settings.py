@@ -70,6 +70,9 @@ else:
             "REGISTER_HMAC_KEY is too weak for production: use at least 32 random characters."
         )
 
+# Days the resident register is kept after the last round's voting closed; then
+# `manage.py register_purge` deletes it (a council re-imports it before the next round).
+REGISTER_RETENTION_DAYS = env_int("REGISTER_RETENTION_DAYS", 90, minimum=0)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The public address, for links in emails sent by background jobs (no request there).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

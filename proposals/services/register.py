@@ -21,7 +21,7 @@ import io
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -33,7 +33,15 @@ from pb_platform.dates import EARLIEST_YEAR
 from pb_platform.policies import enforce
 from pb_platform.users import AnyUser, signed_in
 from proposals import policies
-from proposals.models import Area, RegisterEntry, RegisterImport, ResidentProfile
+from proposals.models import (
+    Area,
+    BudgetRound,
+    EligibilityMethod,
+    RegisterEntry,
+    RegisterImport,
+    ResidentProfile,
+    VerificationCode,
+)
 from proposals.services.residents import resident_area_move
 
 # An upload larger than this is not a council's register but a mistake.
@@ -386,3 +394,56 @@ def _move_verified_resident(entry: RegisterEntry, *, record: RegisterImport, now
         % {"file": record.file_name},
         now=now,
     )
+
+
+# --- Retention ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    entries: int = 0
+    codes: int = 0
+    # Why nothing was deleted, when nothing could be.
+    refusal: str = ""
+
+
+def register_purge_refusal(*, now: datetime) -> str:
+    """Why the register must be kept at ``now``, or "": a round not yet voting, voting,
+    or closed less than ``REGISTER_RETENTION_DAYS`` ago may still need it."""
+    keep_until = now - timedelta(days=settings.REGISTER_RETENTION_DAYS)
+    holding = (
+        BudgetRound.objects.filter(is_imported=False, voting_ends__gt=keep_until)
+        .order_by("-voting_ends")
+        .first()
+    )
+    if holding is None:
+        return ""
+    return _("“%(round)s” votes until %(ends)s; the register is kept %(days)d days after that.") % {
+        "round": holding.name,
+        "ends": holding.voting_ends.date().isoformat(),
+        "days": settings.REGISTER_RETENTION_DAYS,
+    }
+
+
+def register_purge(*, now: datetime, dry_run: bool = False) -> PurgeResult:
+    """Delete the register and the unused letter codes once no round needs them.
+
+    The import log stays (it holds counts, not people). Verification by a deleted
+    register no longer counts: those residents verify again against the next register
+    (their eligibility record says when they were verified and how, until then). Letter
+    codes already used and in-person checks stay.
+    """
+    if refusal := register_purge_refusal(now=now):
+        return PurgeResult(refusal=refusal)
+    with transaction.atomic():
+        entries = RegisterEntry.objects.all()
+        codes = VerificationCode.objects.filter(used_by__isnull=True)
+        result = PurgeResult(entries=entries.count(), codes=codes.count())
+        if dry_run:
+            return result
+        ResidentProfile.objects.filter(eligibility_method=EligibilityMethod.REGISTER).update(
+            eligibility_method="", eligibility_verified_at=None, updated_at=now
+        )
+        entries.delete()
+        codes.delete()
+    return result
