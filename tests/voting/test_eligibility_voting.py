@@ -348,3 +348,10 @@ def test_a_paper_ballot_records_the_age_declaration_the_officer_ticked(officer, 
     assert not Ballot.objects.exists()
     client.post(url, {"proposals": choice(round_area), "age_declared": "on"})
     assert Ballot.objects.get(voter=resident_a).age_declared
+
+
+def test_the_round_page_says_who_may_vote(area_a, anonymous_client):
+    round_area = ballot_in(area_a, verification_required=VerificationRequired.ANY, minimum_age=16)
+    html = anonymous_client.get(round_area.budget_round.get_absolute_url()).content.decode()
+    assert "Eligibility-verified residents" in html
+    assert "Voters must be at least 16 years old." in html
