@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import Resolver404, resolve
 
@@ -339,6 +340,27 @@ def test_form_error_states_are_accessible(browser, demo_site):
     finally:
         context.close()
     findings += checker.findings
+
+    # A resident not yet eligibility-verified, on the verification page after a mismatch.
+    jo = User.objects.get(email="jo.northfield@example.org")
+    jo.set_password("jo-demo-2027-password")
+    jo.save(update_fields=["password"])
+    context, page, resident_broken = new_page(browser, demo_site)
+    checker = Checker("resident", screenshot_dir("resident", "state-"))
+    try:
+        sign_in(page, "jo.northfield@example.org", "jo-demo-2027-password")
+        page.goto("/accounts/verify/")
+        checker.check(page, "/accounts/verify/", "state-verify")
+        page.fill("input[name=register-reference]", "NF-200002")
+        page.fill("input[name=register-date_of_birth]", "1991-01-15")
+        page.get_by_role("button", name="Check my details").click()
+        page.wait_for_load_state()
+        assert page.locator("text=did not match").count() >= 1, "no mismatch message"
+        checker.check(page, "/accounts/verify/ (did not match)", "state-verify-mismatch")
+    finally:
+        context.close()
+    findings += checker.findings
+    broken += resident_broken
 
     assert not broken + officer_broken, "\n".join(broken + officer_broken)
     assert not findings, (
