@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
+from pb_platform.once import submitted_once
 from pb_platform.policies import PolicyDenied, enforce
 from proposals import permissions, policies, selectors
 from proposals.forms import (
@@ -36,6 +37,7 @@ def _log_page(request: HttpRequest) -> object:
 
 @require_http_methods(["GET", "POST"])
 @require(permissions.can_view_register_log)
+@submitted_once
 def officer_register(request: HttpRequest) -> HttpResponse:
     """The upload form (officers), the last report, and the import log (officers and
     auditors). POST "check" is a dry run; POST "import" applies the file or nothing."""

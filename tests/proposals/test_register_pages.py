@@ -3,6 +3,8 @@ auditors read the log only; residents and visitors get nothing."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -79,3 +81,19 @@ def test_residents_and_visitors_get_nothing(persona, request, area_a):
     posted = client.post(URL, {"file": SimpleUploadedFile("x.csv", GOOD), "action": "import"})
     assert posted.status_code in (302, 403)
     assert not RegisterEntry.objects.exists()
+
+
+def test_an_import_sent_twice_is_applied_once(officer, area_a):
+    client = client_for(officer)
+    form = client.get(URL).content.decode()
+    token = re.search(r'name="submission_token" value="([^"]+)"', form).group(1)
+    for _ in range(2):
+        client.post(
+            URL,
+            {
+                "file": SimpleUploadedFile("census.csv", GOOD, "text/csv"),
+                "action": "import",
+                "submission_token": token,
+            },
+        )
+    assert RegisterImport.objects.count() == 1
