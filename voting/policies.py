@@ -166,8 +166,9 @@ def eligibility_sufficient(
         if required == VerificationRequired.REGISTER:
             message = _(
                 "“%(round)s” counts votes only from residents matched on the council's "
-                "register, and %(name)s is not. Register them as a walk-in voter with their "
-                "register reference, or have them confirm it online."
+                "register, and %(name)s is not. A resident with an account confirms it under "
+                "“Your account”; a walk-in voter is matched when registered with the "
+                "reference on their council letter."
             )
         else:
             message = _(

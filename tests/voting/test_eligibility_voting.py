@@ -301,9 +301,16 @@ def test_a_walk_in_with_a_wrong_reference_is_not_registered(register, officer, a
     assert not ResidentProfile.objects.filter(display_name="Walk In").exists()
 
 
+def test_a_register_round_needs_the_walk_ins_reference(officer, area_a):
+    round_area = ballot_in(area_a, verification_required=VerificationRequired.REGISTER)
+    with pytest.raises(ValidationError, match="enter the reference on their council letter"):
+        walk_in(officer, area_a, round_area.budget_round, reference="")
+
+
 def test_an_unmatched_walk_in_cannot_vote_on_paper_in_a_register_round(officer, area_a):
     round_area = ballot_in(area_a, verification_required=VerificationRequired.REGISTER)
-    profile = walk_in(officer, area_a, round_area.budget_round, reference="")
+    # Registered without a reference (at another round's polling place, say).
+    profile = walk_in(officer, area_a, None, reference="")
     with pytest.raises(PolicyDenied, match="matched on the council's register"):
         paper_ballot_record(
             officer=officer,

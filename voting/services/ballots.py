@@ -46,6 +46,7 @@ from proposals.models import (
     RegisterEntry,
     ResidentProfile,
     RoundArea,
+    VerificationRequired,
 )
 from proposals.services.register import dob_hash, reference_hash
 from voting import policies
@@ -391,6 +392,18 @@ def walk_in_voter_register(
         errors["date_of_birth"] = [_("The date of birth cannot be in the future.")]
     elif date_of_birth.year < EARLIEST_YEAR:
         errors["date_of_birth"] = [_("Check the year of birth.")]
+    if (
+        budget_round is not None
+        and budget_round.verification_required == VerificationRequired.REGISTER
+        and not reference.strip()
+    ):
+        errors["register_reference"] = [
+            _(
+                "“%(round)s” counts votes only from residents matched on the council's "
+                "register: enter the reference on their council letter."
+            )
+            % {"round": budget_round.name}
+        ]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
