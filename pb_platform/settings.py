@@ -52,6 +52,27 @@ else:
         raise ImproperlyConfigured(
             "ALLOWED_HOSTS must be set when DEBUG is false (e.g. pb.example-council.gov.uk)."
         )
+# The key of the keyed hashes (HMAC-SHA256) the resident register is kept as: without it
+# a leaked database cannot be matched against a list of reference numbers. Changing it
+# makes every stored entry unmatchable (re-import the register after a change).
+if DEBUG:
+    REGISTER_HMAC_KEY = env_str("REGISTER_HMAC_KEY", "development-only-register-key-do-not-deploy")
+else:
+    try:
+        REGISTER_HMAC_KEY = env_str("REGISTER_HMAC_KEY")
+    except ImproperlyConfigured:
+        raise ImproperlyConfigured(
+            "REGISTER_HMAC_KEY must be set when DEBUG is false (generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
+        ) from None
+    if len(REGISTER_HMAC_KEY) < 32 or REGISTER_HMAC_KEY.startswith("development-only-"):
+        raise ImproperlyConfigured(
+            "REGISTER_HMAC_KEY is too weak for production: use at least 32 random characters."
+        )
+
+# Days the resident register is kept after the last round's voting closed; then
+# `manage.py register_purge` deletes it (a council re-imports it before the next round).
+REGISTER_RETENTION_DAYS = env_int("REGISTER_RETENTION_DAYS", 90, minimum=0)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The public address, for links in emails sent by background jobs (no request there).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

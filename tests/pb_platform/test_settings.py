@@ -223,6 +223,7 @@ def production_env(bare_env) -> dict[str, str]:
         "DEBUG": "false",
         "SECRET_KEY": strong_secret_key(),
         "ALLOWED_HOSTS": "pb.example.org",
+        "REGISTER_HMAC_KEY": strong_secret_key(),
     }
 
 
@@ -295,6 +296,19 @@ def test_production_without_allowed_hosts_refuses_to_start(bare_env):
     assert "ALLOWED_HOSTS must be set when DEBUG is false" in improperly_configured(
         manage(env, "check")
     )
+
+
+def test_production_without_register_key_refuses_to_start(production_env):
+    env = {name: value for name, value in production_env.items() if name != "REGISTER_HMAC_KEY"}
+    assert "REGISTER_HMAC_KEY must be set when DEBUG is false" in improperly_configured(
+        manage(env, "check")
+    )
+
+
+@pytest.mark.parametrize("key", ["short", "development-only-" + "x" * 40])
+def test_production_with_weak_register_key_refuses_to_start(production_env, key):
+    env = {**production_env, "REGISTER_HMAC_KEY": key}
+    assert "REGISTER_HMAC_KEY is too weak" in improperly_configured(manage(env, "check"))
 
 
 def test_production_minimum_passes_the_deployment_checks(production_env):
