@@ -232,6 +232,18 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # During voting the move is recorded as pending.
     "proposals:officer_resident_area": page(OFFICER, OFFICER_SAVES),
     "proposals:officer_flagged_comments": page(OFFICER),
+    # The resident register: officers import (a POST without a file gets the form's
+    # message), auditors read the import log; letter codes and in-person checks write.
+    "proposals:officer_register": page(
+        OFFICER_OR_AUDITOR, roles("403", anonymous="302-login", officer="200", superuser="200")
+    ),
+    "proposals:officer_register_codes": page(
+        POST_ONLY,
+        roles("403", anonymous="302-login", officer="200 writes", superuser="200 writes"),
+    ),
+    "proposals:officer_resident_verify": page(POST_ONLY, OFFICER_SAVES),
+    # Anyone signed in sees the form; a wrong code is "did not match" and saves nothing.
+    "proposals:eligibility_verify": page(SIGNED_IN),
     "proposals:officer_categories": page(OFFICER, OFFICER_SAVES),
     # Failed job items: officers and auditors read the history, only officers retry.
     "job_history": page(OFFICER_OR_AUDITOR, SAFE_ONLY),
@@ -393,6 +405,7 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
         "council_in_voting": lambda w: {"pk": w.council.pk},
     },
     "proposals:officer_resident_area": {"": lambda w: {"pk": w.resident_a.resident_profile.pk}},
+    "proposals:officer_resident_verify": {"": lambda w: {"pk": w.resident_b.resident_profile.pk}},
     "proposals:officer_categories": {"": _in(Phase.SUBMISSION)},
     "proposals:proposal_new": {
         "": _in(Phase.SUBMISSION),
@@ -614,6 +627,9 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
     },
     "proposals:officer_resident_area": lambda w: {"area": w.area_b.pk, "reason": "Moved."},
     "proposals:officer_categories": lambda w: {"name": "Play"},
+    "proposals:officer_register": lambda w: {"action": "check"},
+    "proposals:officer_register_codes": lambda w: {"area": w.area_a.pk, "count": "2"},
+    "proposals:eligibility_verify": lambda w: {"method": "code", "code-code": "NOT-A-CODE"},
     "voting:paper_ballot": lambda w: _paper_data(w.voting_a),
     "voting:paper_ballot[voted_online]": lambda w: _paper_data(w.voting_a),
     "voting:paper_ballot[other_area]": lambda w: _paper_data(
