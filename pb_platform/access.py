@@ -1,5 +1,6 @@
 """One decorator for role-gated views: visitors are sent to sign in, signed-in users
-without the permission get 403 and nothing happens."""
+without the permission get 403 and nothing happens, and (when ``MFA_REQUIRED_FOR_STAFF``)
+officers and auditors without two-factor sign-in are sent to set it up."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from pb_platform.policies import can_use_staff_pages_now
 
 
 def require(
@@ -22,6 +27,10 @@ def require(
                 return redirect_to_login(request.get_full_path())
             if not check(request.user):
                 raise PermissionDenied
+            two_factor = can_use_staff_pages_now(request.user)
+            if not two_factor:
+                messages.warning(request, two_factor.reason)
+                return redirect("mfa_activate_totp")
             return view(request, *args, **kwargs)
 
         return wrapped

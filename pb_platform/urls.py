@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -7,6 +8,9 @@ from proposals.views.rounds import home
 
 admin.site.site_header = "Commonpurse administration"
 admin.site.site_title = "Commonpurse admin"
+# The admin signs in through allauth's sign-in page, so it gets the same rate limits,
+# lockout and two-factor step as everyone else (Django's own admin login has none).
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", home, name="home"),

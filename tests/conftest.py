@@ -70,11 +70,26 @@ def _clear_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """allauth keeps rate limits in the cache; a test must not inherit another's."""
-    _clear_cache()
+def _fresh_cache(request, django_db_blocker):
+    """allauth keeps rate limits in the cache; a test must not inherit another's. Without
+    Redis the cache is a database table: cleared only for tests that use the database
+    (in the test database, which this makes sure exists)."""
+    if isinstance(cache, RedisCache):
+        _clear_cache()
+        yield
+        _clear_cache()
+        return
+    if "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker(
+        "django_db"
+    ):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    with django_db_blocker.unblock():
+        _clear_cache()
     yield
-    _clear_cache()
+    with django_db_blocker.unblock():
+        _clear_cache()
 
 
 @pytest.fixture(autouse=True)
