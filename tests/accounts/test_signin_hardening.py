@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache.backends.redis import RedisCache
 from django.core.mail.backends import locmem
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -166,19 +166,35 @@ def test_locked_out_of_passwords_the_owner_can_reset_and_then_sign_in(resident_a
 # --- 3. Redis down, mail server down ------------------------------------------------------
 
 
+# These swap the cache with override_settings inside the fixture (not pytest-django's
+# ``settings``) so the swap is undone before the shared fixture clears the cache.
+
+
 @pytest.fixture
-def redis_down(settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "pb_platform.cache.RedisWithDatabaseFallback",
-            "LOCATION": CLOSED_REDIS,
-            "KEY_PREFIX": "commonpurse",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
+def redis_down():
+    cache = {
+        "BACKEND": "pb_platform.cache.RedisWithDatabaseFallback",
+        "LOCATION": CLOSED_REDIS,
+        "KEY_PREFIX": "commonpurse",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
     # The plain Redis cache (what we had) really cannot reach it: every write fails.
     with pytest.raises(RedisConnectionError):
         RedisCache(CLOSED_REDIS, {}).add("probe", 1)
+    with override_settings(CACHES={"default": cache}):
+        yield
+
+
+@pytest.fixture
+def database_cache():
+    """What the settings choose when REDIS_URL is unset (test_settings.py checks that)."""
+    cache = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "pb_cache",
+        "KEY_PREFIX": "commonpurse",
+    }
+    with override_settings(CACHES={"default": cache}):
+        yield
 
 
 def rate_limit_rows() -> int:
@@ -226,15 +242,7 @@ def test_with_redis_down_sign_up_and_reset_work(redis_down, area_a, resident_a):
     ]
 
 
-def test_without_redis_limits_live_in_the_database_cache(settings, resident_a):
-    # What the settings choose when REDIS_URL is unset (test_settings.py checks that).
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "pb_cache",
-            "KEY_PREFIX": "commonpurse",
-        }
-    }
+def test_without_redis_limits_live_in_the_database_cache(database_cache, resident_a):
     for _ in range(6):
         sign_in(client_at(STRANGER), resident_a.email, "guess")
     assert rate_limit_rows() > 0
