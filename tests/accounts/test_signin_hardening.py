@@ -377,6 +377,16 @@ def test_when_required_an_officer_sets_up_two_factor_before_using_their_pages(
     assert resident.get(reverse("proposals:my_account")).status_code == 200
 
 
+def test_when_required_the_admin_site_asks_its_staff_for_two_factor_too(mfa_required, superuser):
+    client = client_at(OWNER)
+    sign_in(client, superuser.email, PASSWORD)
+    response = client.get("/admin/proposals/area/")
+    assert response.status_code == 302 and response.url == reverse("mfa_activate_totp")
+
+    TOTP.activate(superuser, generate_totp_secret())
+    assert client.get("/admin/proposals/area/").status_code == 200
+
+
 def test_when_not_required_an_officer_without_two_factor_uses_their_pages(officer, auditor):
     for user, page in [
         (officer, "proposals:officer_dashboard"),
