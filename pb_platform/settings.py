@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "pb_platform",
     # Dependencies point one way: proposals <- voting <- ledgers.
     "proposals",
@@ -152,18 +153,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_redis_url("REDIS_URL")
 
+# The cache holds sign-in rate limits, so it must be shared by every process: Redis when
+# configured (falling back to the database cache while Redis is unreachable, rather
+# than failing every sign-in with a 500), otherwise the database cache. Both are
+# described in pb_platform/cache.py.
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "pb_platform.cache.RedisWithDatabaseFallback",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "commonpurse",
+            # A Redis that does not answer must not hold a sign-in for long.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "pb_cache",
+            "KEY_PREFIX": "commonpurse",
+        }
+    }
     # kombu's filesystem transport needs no server. Both folders must be the same
     # existing directory, or the worker reads from where nobody writes and tasks
     # silently never run.
@@ -253,11 +266,34 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SIGNUP_FORM_CLASS = "proposals.forms.ResidentSignupForm"
-# Refuses email addresses that could not be written to (control characters, a domain
-# that does not convert to ASCII) before anything is stored or sent.
-ACCOUNT_ADAPTER = "pb_platform.accounts.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Commonpurse] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# allauth's emails (verification, reset, sign-in codes, security notices) go through
+# our outbox, so a mail server that is down never fails the page (pb_platform/account_emails.py);
+# addresses that could not be written to (control characters, a domain that does not
+# convert to ASCII) are refused before anything is stored or sent (pb_platform/accounts.py).
+ACCOUNT_ADAPTER = "pb_platform.account_emails.AccountAdapter"
+# Sign in with a code sent by email: how the owner of an account gets in while someone
+# else is hammering their password (the password limit below is per account and address).
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# A reset asked for an address nobody has sends nothing (no mail to strangers' inboxes).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Rate limits, in allauth's syntax (amount/period/per; merged over allauth's defaults,
+# e.g. 20 sign-ups and 20 resets a minute per address). Wrong passwords: 10 a minute from
+# one address, and 5 in 5 minutes for one account from one address: the "key" is the
+# account AND the client's address together (AccountAdapter._get_login_attempts_cache_key),
+# so a stranger's wrong passwords lock out only the stranger, never the account's owner.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+}
+
+# Two-factor sign-in (TOTP apps, with recovery codes) for anyone who turns it on; when
+# MFA_REQUIRED_FOR_STAFF is true, officers' and auditors' pages send those without it
+# to set it up first (pb_platform/access.py).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Commonpurse"
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", False)
 
 # --- Email ------------------------------------------------------------------------------
 
