@@ -77,6 +77,10 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
             "standing": policies.voter_standing(request.user),
             "pending": pending_moves_of([profile], now=now).get(profile.pk) if profile else None,
             "areas": areas,
+            # Whether the home area has its own pot here (else only whole-council ones).
+            "home_in_round": any(item["round_area"].area_id == profile.area_id for item in areas)
+            if profile
+            else False,
         },
     )
 
