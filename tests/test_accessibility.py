@@ -365,8 +365,8 @@ def test_form_error_states_are_accessible(browser, demo_site):
     jo = User.objects.get(email="jo.northfield@example.org")
     jo.set_password("jo-demo-2027-password")
     jo.save(update_fields=["password"])
-    context, page, resident_broken = new_page(browser, demo_site)
-    checker = Checker("resident", screenshot_dir("resident", "state-"))
+    context, page, resident_broken, csp = new_page(browser, demo_site)
+    checker = Checker("resident", screenshot_dir("resident", "state-"), csp)
     try:
         sign_in(page, "jo.northfield@example.org", "jo-demo-2027-password")
         page.goto("/accounts/verify/")

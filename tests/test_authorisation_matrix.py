@@ -312,7 +312,26 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "account_confirm_reauthentication_code": page(roles("302", anonymous="302-login")),
     # The admin: the site's own superuser only.
     "admin:index": page(ADMIN),
-    "admin:login": page(roles("200", superuser="302"), PUBLIC),
+    # The admin signs in through allauth (its limits, lockout and two-factor step).
+    # (A signed-in superuser's POST is Django's admin form again, with its errors.)
+    "admin:login": page(
+        roles("403", anonymous="302-login", superuser="302"),
+        roles("403", anonymous="302-login", superuser="200"),
+    ),
+    "account_request_login_code": page(ALLAUTH_ANON_ONLY),
+    # allauth's two-factor pages, each about the signed-in person's own account. Changes
+    # first ask for the password again (302 to reauthenticate: force_login is not a fresh
+    # sign-in); what the account does not have is 404. Only the superuser has TOTP here.
+    "mfa_index": page(SIGNED_IN, roles("405", anonymous="302-login")),
+    "mfa_authenticate": page(roles("302", anonymous="302-login")),  # only mid-sign-in
+    "mfa_reauthenticate": page(roles("302", anonymous="302-login", superuser="200")),
+    "mfa_activate_totp": page(roles("302", anonymous="302-login")),
+    "mfa_deactivate_totp": page(roles("404", anonymous="302-login", superuser="302")),
+    "mfa_view_recovery_codes": page(
+        roles("404", anonymous="302-login"), roles("405", anonymous="302-login")
+    ),
+    "mfa_generate_recovery_codes": page(roles("302", anonymous="302-login")),
+    "mfa_download_recovery_codes": page(roles("404", anonymous="302-login")),
 }
 
 # The admin is walked as one changelist and one change page per registered model
@@ -321,6 +340,7 @@ ADMIN_MODELS: dict[str, dict[str, dict[str, str]]] = {
     "auth.group": ADMIN_WRITABLE,
     "auth.user": ADMIN_WRITABLE,
     "account.emailaddress": ADMIN_WRITABLE,
+    "mfa.authenticator": ADMIN_WRITABLE,
     # Areas are changed on the officer pages, where the service keeps the whole-council
     # rule frozen once voting opened and the address (slug) stable.
     "proposals.area": ADMIN_READ_ONLY,
