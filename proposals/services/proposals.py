@@ -277,7 +277,7 @@ def _apply_content(proposal: Proposal, content: ProposalContent) -> None:
         proposal.image = ""
         proposal.image_description = ""
     if content.image is not None:
-        proposal.image = image_reencoded(content.image)  # type: ignore[assignment]
+        proposal.image = image_reencoded(content.image)
     if proposal.image:
         proposal.image_description = content.image_description
 
