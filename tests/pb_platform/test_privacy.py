@@ -215,7 +215,9 @@ def test_the_service_also_checks_the_password(resident_a):
 
 
 @pytest.mark.parametrize("persona", ["officer", "auditor"])
-def test_staff_accounts_are_only_deactivated(request, persona):
+# ``db`` named here: pytest-django orders tests by the fixtures they name, and one that
+# only asks for its persona at run time would run after the transactional tests.
+def test_staff_accounts_are_only_deactivated(db, request, persona):
     user = request.getfixturevalue(persona)
     pending = outbox.email_enqueue(
         kind=outbox.PROPOSAL_DECISION, recipient=user, params={}, now=timezone.now()
