@@ -15,7 +15,7 @@ urlpatterns = [
     path("officer/jobs/<int:pk>/retry/", views.job_item_retry, name="job_item_retry"),
     path("accounts/emails/", views.email_preferences, name="email_preferences"),
     path("emails/unsubscribe/<str:token>/", views.email_unsubscribe, name="email_unsubscribe"),
-    path("accounts/data/", views.personal_data_download, name="personal_data_download"),
+    path("accounts/my-data.json", views.personal_data_download, name="personal_data_download"),
     path("accounts/close/", views.account_close, name="account_close"),
     path("privacy/", views.privacy_notice, name="privacy"),
     path("accounts/", include("allauth.urls")),
