@@ -79,22 +79,34 @@ def _too_many_pixels() -> str:
     ) % {"megapixels": IMAGE_MAX_PIXELS // 1_000_000}
 
 
-def _image_problem(image: UploadedFile) -> str | None:
-    if image.size is None or image.size > IMAGE_MAX_BYTES:
-        return _("The image must be %(mb)d MB or smaller.") % {"mb": IMAGE_MAX_BYTES // 2**20}
+def image_pixels_problem(image: UploadedFile) -> str | None:
+    """The refusal of an image with more than ``IMAGE_MAX_PIXELS``, read from its header
+    alone (``Image.open`` decodes nothing): a few bytes can announce billions of pixels.
+    None when the count is fine or the file is no image (other checks say so)."""
     try:
         image.seek(0)
-        # ``Image.open`` reads only the header: the pixel count is checked before
-        # anything is decoded (a few bytes can announce billions of pixels).
         with Image.open(image) as opened:
-            image_format = opened.format
             width, height = opened.size
-            if width * height > IMAGE_MAX_PIXELS:
-                return _too_many_pixels()
-            opened.verify()
     # Pillow's own guard (``Image.MAX_IMAGE_PIXELS``) refuses the worst bombs in ``open``.
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return _too_many_pixels()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    finally:
+        image.seek(0)
+    return _too_many_pixels() if width * height > IMAGE_MAX_PIXELS else None
+
+
+def _image_problem(image: UploadedFile) -> str | None:
+    if image.size is None or image.size > IMAGE_MAX_BYTES:
+        return _("The image must be %(mb)d MB or smaller.") % {"mb": IMAGE_MAX_BYTES // 2**20}
+    if (problem := image_pixels_problem(image)) is not None:
+        return problem
+    try:
+        image.seek(0)
+        with Image.open(image) as opened:
+            image_format = opened.format
+            opened.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return _("The file is not an image we can read. Use a JPEG, PNG or WebP photo.")
     finally:

@@ -185,3 +185,29 @@ def test_a_request_at_the_limit_goes_through(settings):
     assert seen == [True]
     request.META["CONTENT_LENGTH"] = str(2 * 2**20 + 1)
     assert RequestSizeLimitMiddleware(view)(request).status_code == 413
+
+
+def test_the_form_shows_the_pixel_limit_on_the_photo_field(
+    resident_a, submission_round, round_area
+):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+    from tests.proposals.test_proposal_pages import proposal_post
+
+    buffer = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(buffer, format="PNG")
+    response = client_for(resident_a).post(
+        reverse("proposals:proposal_new", args=[submission_round.slug]),
+        {
+            **proposal_post(submission_round),
+            "image": SimpleUploadedFile("huge.png", buffer.getvalue(), "image/png"),
+            "image_description": "Huge.",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["image"] == [
+        "The image has too many pixels: at most 40 megapixels. Make it smaller and try again."
+    ]
+    assert not Proposal.objects.exists()
