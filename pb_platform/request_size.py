@@ -29,10 +29,9 @@ def request_too_large(limit: int) -> HttpResponse:
         f"<title>{escape(title)}</title></head>"
         f"<body><main><h1>{escape(title)}</h1><p>{escape(message)}</p></main></body></html>"
     )
-    response = HttpResponse(body, status=413, content_type="text/html; charset=utf-8")
-    # The client may still be sending; tell it not to reuse this connection.
-    response["Connection"] = "close"
-    return response
+    # No "Connection: close": WSGI servers refuse hop-by-hop headers from the app (and
+    # close the connection themselves when a body was left unread).
+    return HttpResponse(body, status=413, content_type="text/html; charset=utf-8")
 
 
 class RequestSizeLimitMiddleware:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import replace
+from wsgiref.util import is_hop_by_hop
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -165,6 +166,8 @@ def test_through_the_whole_stack_the_413_page_carries_the_security_headers(clien
     assert "<script" not in response.content.decode()
     assert "style" not in response.content.decode()
     assert "default-src" in response["Content-Security-Policy"]
+    # A WSGI server answers 500 instead if the app sets a hop-by-hop header.
+    assert not [name for name in response.headers if is_hop_by_hop(name)]
 
 
 def test_a_request_at_the_limit_goes_through(settings):
