@@ -72,6 +72,24 @@ def date_text(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def recorded_time(moment: datetime) -> datetime:
+    """``moment`` cut to whole milliseconds, as entries are recorded since December 2026.
+
+    Django's JSON, JSONL and YAML serialisers keep only milliseconds, so an entry whose
+    hashed time had microseconds would no longer verify after a ``dumpdata``/``loaddata``
+    round trip. The canonical form keeps six digits, so older entries' hashes stand.
+    """
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+# Said with a hash that does not match, when the stored time has whole milliseconds.
+DUMPDATA_HINT = (
+    "; its recorded time has whole milliseconds: if this database was loaded from "
+    "`dumpdata` output, entries recorded before December 2026 lost their microseconds "
+    "(dumpdata is not a backup: restore from pg_dump)"
+)
+
+
 def timestamp_text(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -109,6 +127,7 @@ def verify_chain(rows: Iterable[Mapping[str, Any]]) -> ChainBreak | None:
             return ChainBreak(round_id, sequence, "previous_hash does not match the entry before")
         recomputed = entry_hash(row["previous_hash"], canonical_json(row))
         if recomputed != row["entry_hash"]:
-            return ChainBreak(round_id, sequence, "entry_hash does not match its contents")
+            hint = DUMPDATA_HINT if str(row["recorded_at"]).endswith("000Z") else ""
+            return ChainBreak(round_id, sequence, f"entry_hash does not match its contents{hint}")
         last[round_id] = (sequence, row["entry_hash"])
     return None

@@ -85,6 +85,7 @@ def _append(*, budget_round_id: int, entry: LedgerEntry) -> LedgerEntry:
     entry.budget_round_id = budget_round_id
     entry.sequence = sequence + 1
     entry.previous_hash = previous_hash
+    entry.recorded_at = chain.recorded_time(entry.recorded_at)
     reverses_sequence = entry.reverses.sequence if entry.reverses is not None else None
     canonical = chain.canonical_json(
         entry_canonical_fields(entry, reverses_sequence=reverses_sequence)

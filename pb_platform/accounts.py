@@ -28,7 +28,9 @@ def email_problem(email: str) -> str | None:
     return None
 
 
-class AccountAdapter(DefaultAccountAdapter):
+class CleanEmailAdapter(DefaultAccountAdapter):
+    """The base of the site's allauth adapter (``pb_platform.account_emails``)."""
+
     def clean_email(self, email: str) -> str:
         if (problem := email_problem(email)) is not None:
             raise ValidationError(problem)

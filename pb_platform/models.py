@@ -224,3 +224,14 @@ class EmailLanguage(models.Model):
 
     def __str__(self) -> str:
         return self.language
+
+
+class Heartbeat(models.Model):
+    """When a periodic process last showed it is alive (``beat``: the scheduler and a
+    worker together, written by a beat task each tick). Read by ``/readyz``."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

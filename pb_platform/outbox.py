@@ -82,6 +82,15 @@ class EmailKind:
     unsubscribable: bool = True
     # For kinds that cannot be turned off: why, in words for residents.
     always_because: Any = ""
+    # The body template is "<template_name><body_suffix>.txt" (allauth's end in "_message").
+    body_suffix: str = ""
+    subject_prefix: str = ""
+    # Sent to the address it was queued for, not the account's current one (a code that
+    # verifies a new address must reach that address).
+    to_queued_address: bool = False
+    # The params hold a one-time link or code: erased once the item is sent, cancelled
+    # or given up, so the outbox does not keep working keys to anyone's account.
+    secret_params: bool = False
 
 
 KINDS: dict[str, EmailKind] = {}
@@ -113,6 +122,27 @@ BALLOT_RECEIPT = email_kind_register(
             "Always sent: a receipt is your proof that your vote was saved, and how you "
             "would learn that someone voted in your name."
         ),
+    )
+)
+
+
+# Verification links, password resets, sign-in codes and security notices (allauth's
+# emails, queued by pb_platform.account_emails.AccountAdapter).
+ACCOUNT_EMAIL = email_kind_register(
+    EmailKind(
+        name="account",
+        label=gettext_lazy("Signing in and your account's security"),
+        template_name="",  # each item names allauth's template
+        context="pb_platform.account_emails.account_email_context",
+        unsubscribable=False,
+        always_because=gettext_lazy(
+            "Always sent: these emails verify your address, reset your password, sign you "
+            "in, and tell you when your account's security settings change."
+        ),
+        body_suffix="_message",
+        subject_prefix=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX,
+        to_queued_address=True,
+        secret_params=True,
     )
 )
 
@@ -206,18 +236,26 @@ def unsubscribe_url(*, user_id: int, kind: str) -> str:
 
 
 def email_enqueue(
-    *, kind: EmailKind, recipient: User, params: dict[str, Any], now: datetime
+    *,
+    kind: EmailKind,
+    recipient: User,
+    params: dict[str, Any],
+    now: datetime,
+    address: str = "",
+    template_name: str = "",
 ) -> OutboxEmail | None:
-    """Queue an email to ``recipient``. Call it inside the transaction of the event that
-    causes it; the send is started after that transaction commits. Returns None when
-    there is nobody to send to (no address) or they turned this kind off."""
-    if not recipient.email or not email_wanted(user=recipient, kind=kind):
+    """Queue an email to ``recipient`` (at ``address`` if given, else the account's).
+    Call it inside the transaction of the event that causes it; the send is started
+    after that transaction commits. Returns None when there is nobody to send to (no
+    address) or they turned this kind off."""
+    address = address or recipient.email
+    if not address or not email_wanted(user=recipient, kind=kind):
         return None
     item = OutboxEmail.objects.create(
         kind=kind.name,
         recipient=recipient,
-        to_email=recipient.email,
-        template_name=kind.template_name,
+        to_email=address,
+        template_name=template_name or kind.template_name,
         params=params,
         language=recipient_language(recipient),
         created_at=now,
@@ -274,10 +312,17 @@ def _render(item: OutboxEmail, kind: EmailKind) -> EmailMessage | None:
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         context["preferences_url"] = settings.SITE_URL + reverse("email_preferences")
         subject = render_to_string(f"{item.template_name}_subject.txt", context)
-        body = render_to_string(f"{item.template_name}.txt", context)
+        body = render_to_string(f"{item.template_name}{kind.body_suffix}.txt", context)
     # The account's address now: it may have changed since the email was queued.
     address = item.recipient.email if item.recipient and item.recipient.email else item.to_email
-    return EmailMessage(subject=" ".join(subject.split()), body=body, to=[address], headers=headers)
+    if kind.to_queued_address:
+        address = item.to_email
+    return EmailMessage(
+        subject=kind.subject_prefix + " ".join(subject.split()),
+        body=body,
+        to=[address],
+        headers=headers,
+    )
 
 
 def outbox_send(*, item_id: int, now: datetime) -> str:
@@ -292,12 +337,12 @@ def outbox_send(*, item_id: int, now: datetime) -> str:
         if kind is None:
             raise LookupError(f"unknown email kind {item.kind!r}")
         if item.recipient is None:
-            return _cancel(item_id, reason="account deleted", now=now)
+            return _cancel(item, reason="account deleted", now=now)
         if not email_wanted(user=item.recipient, kind=kind):
-            return _cancel(item_id, reason="unsubscribed", now=now)
+            return _cancel(item, reason="unsubscribed", now=now)
         message = _render(item, kind)
         if message is None:
-            return _cancel(item_id, reason="nothing left to tell", now=now)
+            return _cancel(item, reason="nothing left to tell", now=now)
         message.send()
     # Any failure of this one item, a mail server's or a bug in its template, is recorded
     # against it and retried with back-off; it must not stop the other items of a sweep.
@@ -306,14 +351,22 @@ def outbox_send(*, item_id: int, now: datetime) -> str:
         logger.exception("sending email %s (%s) failed", item_id, item.kind)
         return _fail(item, error, now=now)
     with transaction.atomic():
-        OutboxEmail.objects.filter(pk=item_id).update(sent_at=now, claimed_until=None)
+        OutboxEmail.objects.filter(pk=item_id).update(
+            sent_at=now, claimed_until=None, **_forget_secrets(item.kind)
+        )
     return "sent"
 
 
-def _cancel(item_id: int, *, reason: str, now: datetime) -> str:
+def _forget_secrets(kind_name: str) -> dict[str, Any]:
+    """The fields to update once an item's one-time link or code is no longer needed."""
+    kind = KINDS.get(kind_name)
+    return {"params": {}} if kind is not None and kind.secret_params else {}
+
+
+def _cancel(item: OutboxEmail, *, reason: str, now: datetime) -> str:
     with transaction.atomic():
-        OutboxEmail.objects.filter(pk=item_id).update(
-            cancelled_at=now, cancel_reason=reason, claimed_until=None
+        OutboxEmail.objects.filter(pk=item.pk).update(
+            cancelled_at=now, cancel_reason=reason, claimed_until=None, **_forget_secrets(item.kind)
         )
     return "cancelled"
 
@@ -328,6 +381,7 @@ def _fail(item: OutboxEmail, error: BaseException, *, now: datetime) -> str:
             next_try_at=now + BACKOFF_BASE * 2 ** (attempts - 1),
             gave_up_at=now if gave_up else None,
             claimed_until=None,
+            **(_forget_secrets(item.kind) if gave_up else {}),
         )
     return "gave_up" if gave_up else "failed"
 

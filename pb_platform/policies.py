@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
-from pb_platform.users import AnyUser
+from pb_platform.roles import AUDITOR, OFFICER
+from pb_platform.users import AnyUser, User
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,32 @@ def can_view_jobs(user: AnyUser) -> Decision:
         return deny(_("Sign in as a council officer or auditor to see the jobs' history."))
     if not user.has_perm("pb_platform.view_jobitem"):
         return deny(_("Only council officers and auditors can see the jobs' history."))
+    return ALLOW
+
+
+# --- Signing in (allauth.mfa) --------------------------------------------------------------
+
+
+def has_two_factor(user: User) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def can_use_staff_pages_now(user: AnyUser) -> Decision:
+    """With ``MFA_REQUIRED_FOR_STAFF``, officers, auditors and administrators set up
+    two-factor sign-in before using their pages: their accounts can change rounds,
+    ballots and money, so a guessed or reused password must not be enough."""
+    if not (settings.MFA_REQUIRED_FOR_STAFF and isinstance(user, User)):
+        return ALLOW
+    is_staff_role = user.is_staff or user.groups.filter(name__in=(OFFICER, AUDITOR)).exists()
+    if is_staff_role and not has_two_factor(user):
+        return deny(
+            _(
+                "Officers and auditors must turn on two-factor sign-in before using their "
+                "pages. Set it up with an authenticator app below."
+            )
+        )
     return ALLOW
 
 

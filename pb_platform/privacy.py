@@ -135,6 +135,10 @@ def personal_data_export(*, user: AnyUser) -> dict[str, Any]:
             "moving_to": profile.pending_area.name if profile.pending_area else None,
             "date_of_birth": profile.date_of_birth.isoformat() if profile.date_of_birth else None,
             "registered_in_person_by_an_officer": profile.registered_by_id is not None,
+            # How and when the council verified that the person may vote (never the
+            # register's data: it keeps only keyed hashes).
+            "eligibility_verified_by": profile.eligibility_method or None,
+            "eligibility_verified_at": _when(profile.eligibility_verified_at),
             "created_at": _when(profile.created_at),
         }
         data["area_history"] = [
@@ -206,10 +210,14 @@ def account_close(*, user: AnyUser, password: str, now: datetime) -> str:
         EmailPreference.objects.filter(user=locked).delete()
         EmailLanguage.objects.filter(user=locked).delete()
         OutboxEmail.objects.filter(recipient=locked).update(to_email="")
-        # The profile stays: its area counts the ballots, and (with the resident
-        # register, built on another branch) its link to the register entry stays so
-        # that nobody can close an account, sign up again and vote twice. When that
-        # field exists on main, keep it here untouched.
+        # The profile stays: its area counts the ballots, and its eligibility (how and
+        # when the council verified the person) stays with the register's link to the
+        # account (``RegisterEntry.verified_account``, ``VerificationCode.used_by``),
+        # untouched here: a register entry verifies one account only, so nobody can
+        # close an account, sign up again and vote a second time.
+        from allauth.mfa.models import Authenticator
+
+        Authenticator.objects.filter(user=locked).delete()
         ResidentProfile.objects.filter(user=locked).update(
             display_name=FORMER_RESIDENT, date_of_birth=None, updated_at=now
         )

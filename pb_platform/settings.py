@@ -52,6 +52,27 @@ else:
         raise ImproperlyConfigured(
             "ALLOWED_HOSTS must be set when DEBUG is false (e.g. pb.example-council.gov.uk)."
         )
+# The key of the keyed hashes (HMAC-SHA256) the resident register is kept as: without it
+# a leaked database cannot be matched against a list of reference numbers. Changing it
+# makes every stored entry unmatchable (re-import the register after a change).
+if DEBUG:
+    REGISTER_HMAC_KEY = env_str("REGISTER_HMAC_KEY", "development-only-register-key-do-not-deploy")
+else:
+    try:
+        REGISTER_HMAC_KEY = env_str("REGISTER_HMAC_KEY")
+    except ImproperlyConfigured:
+        raise ImproperlyConfigured(
+            "REGISTER_HMAC_KEY must be set when DEBUG is false (generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
+        ) from None
+    if len(REGISTER_HMAC_KEY) < 32 or REGISTER_HMAC_KEY.startswith("development-only-"):
+        raise ImproperlyConfigured(
+            "REGISTER_HMAC_KEY is too weak for production: use at least 32 random characters."
+        )
+
+# Days the resident register is kept after the last round's voting closed; then
+# `manage.py register_purge` deletes it (a council re-imports it before the next round).
+REGISTER_RETENTION_DAYS = env_int("REGISTER_RETENTION_DAYS", 90, minimum=0)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The public address, for links in emails sent by background jobs (no request there).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -68,6 +89,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "pb_platform",
     # Dependencies point one way: proposals <- voting <- ledgers.
     "proposals",
@@ -76,6 +98,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request carries its id (pb_platform/logs.py).
+    "pb_platform.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy (pb_platform/headers.py).
     "pb_platform.headers.SecurityHeadersMiddleware",
@@ -135,18 +159,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_redis_url("REDIS_URL")
 
+# The cache holds sign-in rate limits, so it must be shared by every process: Redis when
+# configured (falling back to the database cache while Redis is unreachable, rather
+# than failing every sign-in with a 500), otherwise the database cache. Both are
+# described in pb_platform/cache.py.
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "pb_platform.cache.RedisWithDatabaseFallback",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "commonpurse",
+            # A Redis that does not answer must not hold a sign-in for long.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "pb_cache",
+            "KEY_PREFIX": "commonpurse",
+        }
+    }
     # kombu's filesystem transport needs no server. Both folders must be the same
     # existing directory, or the worker reads from where nobody writes and tasks
     # silently never run.
@@ -181,6 +217,11 @@ PHASE_TICK_SECONDS = env_int("PHASE_TICK_SECONDS", 30, minimum=1)
 
 # Every periodic job lives here, one entry each, so the schedule can be read at a glance.
 CELERY_BEAT_SCHEDULE = {
+    # pb_platform: proof for /readyz that beat schedules and a worker runs, each tick.
+    "pb-platform-beat-heartbeat": {
+        "task": "pb_platform.tasks.beat_heartbeat",
+        "schedule": float(PHASE_TICK_SECONDS),
+    },
     # proposals: move each round's stored state to the phase the clock says it is in.
     "proposals-advance-round-phases": {
         "task": "proposals.tasks.advance_round_phases",
@@ -231,11 +272,34 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SIGNUP_FORM_CLASS = "proposals.forms.ResidentSignupForm"
-# Refuses email addresses that could not be written to (control characters, a domain
-# that does not convert to ASCII) before anything is stored or sent.
-ACCOUNT_ADAPTER = "pb_platform.accounts.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Commonpurse] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# allauth's emails (verification, reset, sign-in codes, security notices) go through
+# our outbox, so a mail server that is down never fails the page (pb_platform/account_emails.py);
+# addresses that could not be written to (control characters, a domain that does not
+# convert to ASCII) are refused before anything is stored or sent (pb_platform/accounts.py).
+ACCOUNT_ADAPTER = "pb_platform.account_emails.AccountAdapter"
+# Sign in with a code sent by email: how the owner of an account gets in while someone
+# else is hammering their password (the password limit below is per account and address).
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# A reset asked for an address nobody has sends nothing (no mail to strangers' inboxes).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Rate limits, in allauth's syntax (amount/period/per; merged over allauth's defaults,
+# e.g. 20 sign-ups and 20 resets a minute per address). Wrong passwords: 10 a minute from
+# one address, and 5 in 5 minutes for one account from one address: the "key" is the
+# account AND the client's address together (AccountAdapter._get_login_attempts_cache_key),
+# so a stranger's wrong passwords lock out only the stranger, never the account's owner.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+}
+
+# Two-factor sign-in (TOTP apps, with recovery codes) for anyone who turns it on; when
+# MFA_REQUIRED_FOR_STAFF is true, officers' and auditors' pages send those without it
+# to set it up first (pb_platform/access.py).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Commonpurse"
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", False)
 
 # --- Email ------------------------------------------------------------------------------
 
@@ -343,9 +407,27 @@ if env_bool("BEHIND_HTTPS_PROXY", False):
 
 # --- Logging ----------------------------------------------------------------------------
 
+# "text" for people, "json" for log collectors: one JSON object per line, each with the
+# request's id (pb_platform/logs.py), and one line per request.
+LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "pb_platform.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "pb_platform.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+# Celery's workers keep the same handlers, so their lines are JSON too when asked.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"

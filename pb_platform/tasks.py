@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from pb_platform import outbox
+from pb_platform import health, outbox
 
 
 @shared_task
@@ -20,3 +20,9 @@ def sweep_outbox() -> int:
     """Beat task: send what the fast path did not (broker down, failed send whose
     back-off has passed, or a sender that died holding an expired lease)."""
     return outbox.outbox_sweep(now=timezone.now(), clock=timezone.now)
+
+
+@shared_task
+def beat_heartbeat() -> None:
+    """Beat task each tick: a worker ran what beat scheduled (read by ``/readyz``)."""
+    health.beat_heartbeat(now=timezone.now())

@@ -1,16 +1,28 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from pb_platform import views
+from pb_platform.access import two_factor_for_staff
 from proposals.views.rounds import home
 
 admin.site.site_header = "Commonpurse administration"
 admin.site.site_title = "Commonpurse admin"
+# The admin signs in through allauth's sign-in page, so it gets the same rate limits,
+# lockout and two-factor step as everyone else (Django's own admin login has none).
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+# …and, when two-factor sign-in is required for staff, every admin page asks for it (set
+# before `admin.site.urls` below, which wraps each admin view with `admin_view`).
+_admin_view = admin.site.admin_view
+admin.site.admin_view = lambda view, cacheable=False: two_factor_for_staff(  # type: ignore[method-assign]
+    _admin_view(view, cacheable)
+)
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("officer/jobs/", views.job_history, name="job_history"),
     path("officer/jobs/<int:pk>/retry/", views.job_item_retry, name="job_item_retry"),
     path("accounts/emails/", views.email_preferences, name="email_preferences"),

@@ -6,8 +6,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from pb_platform import jobs, outbox, privacy
+from pb_platform import health, jobs, outbox, privacy
 from pb_platform.forms import AccountCloseForm, EmailPreferencesForm, form_add_service_errors
 from pb_platform.models import JobItem
 from pb_platform.policies import can_close_account, can_retry_job, can_view_jobs, enforce
@@ -25,11 +24,19 @@ JOB_HISTORY_SHOWN = 200
 
 
 @never_cache
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
-    """For load balancers: 200 when the app can reach its database."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """Liveness: the process answers. No dependencies, so a database outage does not make
+    an orchestrator restart every web process (readiness is ``/readyz``)."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+@require_safe
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness for monitors and load balancers: 200 or 503, with what was checked."""
+    state = health.readiness(now=timezone.now())
+    return JsonResponse(state.as_json(), status=200 if state.ready else 503)
 
 
 @require_POST

@@ -9,7 +9,8 @@ on rename) created by the demo officer; a demo area is found by its address too.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,9 +29,13 @@ from proposals.models import (
     CountingRule,
     Proposal,
     ProposalEvent,
+    RegisterEntry,
     ResidentProfile,
+    VerificationRequired,
 )
 from proposals.phases import Timeline
+from proposals.services import eligibility
+from proposals.services.register import register_import
 
 AREAS = [("Northfield", 12_400), ("Riverside", 9_800), ("Old Town", 7_600), ("Eastgate", 11_200)]
 # A council-wide pot: every resident may vote on it, whatever their area.
@@ -51,6 +56,22 @@ EXTRA_RESIDENTS = [
     ("priya.oldtown@example.org", "Priya from Old Town", "Old Town"),
     ("kim.eastgate@example.org", "Kim from Eastgate", "Eastgate"),
 ]
+
+# The council's register as the demo imports it (fictional people). Sam, the demo
+# resident, is eligibility-verified through the first entry; the second is free, for
+# trying verification by hand (sign up as a new resident, then "Your account").
+DEMO_REGISTER_CSV = (
+    "reference,date_of_birth,postcode,area\n"
+    "RS-100001,1985-04-12,,Riverside\n"
+    "NF-200002,1990-01-15,,Northfield\n"
+    "OT-300003,,OT1 2AB,Old Town\n"
+    "EG-400004,1979-11-30,,Eastgate\n"
+    "RS-500005,2001-07-09,,Riverside\n"
+)
+DEMO_SAM_REFERENCE = ("RS-100001", date(1985, 4, 12))
+DEMO_TRY_REFERENCE = ("NF-200002", date(1990, 1, 15))
+# The round whose voting needs an eligibility check in the demo (any method).
+DEMO_VERIFIED_ROUND = "Neighbourhood Fund 2026"
 
 # (title, description, area, category, estimate, author, fate) per round. Fates:
 # draft, submitted, returned, withdrawn, feasible:COST, not_feasible, duplicate:TITLE.
@@ -368,6 +389,7 @@ class ProposalsDemo:
         officer = self._officer()
         areas = self._areas(officer=officer)
         users = self._accounts(areas)
+        self._register(officer=users[OFFICER], resident=users[RESIDENT])
         self._rounds(areas, officer=users[OFFICER])
         self._proposals(officer=users[OFFICER])
         return users
@@ -426,6 +448,31 @@ class ProposalsDemo:
                     user=user, display_name=display_name, area=areas[area_name]
                 )
         return users
+
+    @staticmethod
+    def _register(*, officer: Any, resident: Any) -> None:
+        """The council's register, imported once, and Sam eligibility-verified with it."""
+        if not RegisterEntry.objects.exists():
+            register_import(
+                officer=officer,
+                csv_bytes=DEMO_REGISTER_CSV.encode(),
+                file_name="demo-register.csv",
+                dry_run=False,
+                now=timezone.now(),
+            )
+        profile = ResidentProfile.objects.get(user=resident)
+        if not profile.is_eligibility_verified:
+            reference, born = DEMO_SAM_REFERENCE
+            # If an officer replaced the demo register, Sam stays unverified.
+            with contextlib.suppress(ValidationError):
+                eligibility.eligibility_verify_by_register(
+                    user=resident,
+                    reference=reference,
+                    date_of_birth=born,
+                    postcode="",
+                    ip="seed_demo",
+                    now=timezone.now(),
+                )
 
     def _rounds(self, areas: dict[str, Area], *, officer: Any) -> None:
         now = timezone.now().replace(second=0, microsecond=0)
@@ -538,6 +585,9 @@ class ProposalsDemo:
                 ballot_type=ballot,
                 max_choices=k,
                 timeline=timeline,
+                verification_required=VerificationRequired.ANY
+                if name == DEMO_VERIFIED_ROUND
+                else VerificationRequired.NONE,
             ),
             area_budgets={areas[area]: amount for area, amount in budgets.items()},
         )

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from pb_platform.dates import DateTimeFormField
+from pb_platform.dates import DateFormField, DateTimeFormField
 from pb_platform.money import CURRENCY_CHOICES, MoneyFormField, money_format
 from pb_platform.text import CleanTextFormMixin, text_clean
 from proposals import policies, services
@@ -30,6 +30,7 @@ from proposals.models import (
     Proposal,
     ProposalStatus,
     RoundArea,
+    VerificationRequired,
 )
 from proposals.models.proposals import (
     COMMENT_MAX_LENGTH,
@@ -165,6 +166,28 @@ class RoundForm(CleanTextFormMixin, forms.Form):
         max_value=1000,
         help_text=_("Needed when voters choose up to a set number of proposals."),
     )
+    verification_required = forms.ChoiceField(
+        label=_("Eligibility check voters need"),
+        choices=VerificationRequired.choices,
+        initial=VerificationRequired.NONE,
+        # Not sent (an older form, a script): none, as rounds had before this setting.
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Residents without it can still read, comment and propose; they are told why "
+            "they cannot vote. Fixed once voting opens."
+        ),
+    )
+    minimum_age = forms.IntegerField(
+        label=_("Minimum age to vote"),
+        required=False,
+        min_value=1,
+        max_value=120,
+        help_text=_(
+            "Checked against the date of birth the register confirmed; voters without one "
+            "declare it on their ballot. Fixed once voting opens."
+        ),
+    )
     submission_starts = _round_datetime_field(_("Proposal submission opens"))
     review_starts = _round_datetime_field(_("Submission closes and review starts"))
     voting_starts = _round_datetime_field(_("Voting opens"))
@@ -225,6 +248,8 @@ class RoundForm(CleanTextFormMixin, forms.Form):
                 "counting_rule",
                 "ballot_type",
                 "max_choices",
+                "verification_required",
+                "minimum_age",
                 *(boundary for boundary, _p in BOUNDARIES),
             )
         }
@@ -281,6 +306,9 @@ class RoundForm(CleanTextFormMixin, forms.Form):
     def ballot_rows(self) -> list[forms.BoundField | FrozenField]:
         return self.rows(["ballot_type", "max_choices", "counting_rule"])
 
+    def eligibility_rows(self) -> list[forms.BoundField | FrozenField]:
+        return self.rows(["verification_required", "minimum_age"])
+
     def timeline_fields(self) -> list[forms.BoundField | FrozenField]:
         return self.rows([name for name, _p in BOUNDARIES])
 
@@ -320,6 +348,8 @@ class RoundForm(CleanTextFormMixin, forms.Form):
             ballot_type=data["ballot_type"],
             max_choices=data["max_choices"],
             timeline=Timeline(**{name: data[name] for name, _p in BOUNDARIES}),
+            verification_required=data["verification_required"] or VerificationRequired.NONE,
+            minimum_age=data["minimum_age"],
         )
 
     def to_area_budgets(self) -> dict[Area, Decimal]:
@@ -606,4 +636,67 @@ class CategoryForm(CleanTextFormMixin, forms.Form):
         label=_("Category name"),
         max_length=80,
         help_text=_("Up to 80 characters, e.g. “Parks and green spaces”."),
+    )
+
+
+# --- The resident register and eligibility ------------------------------------------------
+
+
+class RegisterUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Register file (CSV)"),
+        help_text=_(
+            "UTF-8 text (with or without a byte order mark) with a header row naming the "
+            "columns reference, date_of_birth (YYYY-MM-DD) or postcode, and area (its name or "
+            "its short name). “Check only” reports what the file would do and changes nothing."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+class EligibilityRegisterForm(forms.Form):
+    """What the council's register knows of a person: a reference and a second fact."""
+
+    reference = forms.CharField(
+        label=_("Reference number"),
+        max_length=100,
+        help_text=_("As printed on your council tax bill or electoral registration letter."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    date_of_birth = DateFormField(label=_("Date of birth"), required=False)
+    postcode = forms.CharField(
+        label=_("Postcode"),
+        max_length=10,
+        required=False,
+        help_text=_("Only if you do not give your date of birth."),
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        given = cleaned.get("date_of_birth") or (cleaned.get("postcode") or "").strip()
+        if not given and "date_of_birth" not in self.errors:
+            raise forms.ValidationError(_("Give your date of birth or your postcode."))
+        return cleaned
+
+
+class EligibilityCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from your letter"),
+        max_length=30,
+        help_text=_("For example ABCD-EFGH-JKLM. Capitals or not, with or without the dashes."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class VerificationCodesForm(forms.Form):
+    area = forms.ModelChoiceField(
+        label=_("Area the letters go to"),
+        queryset=Area.objects.filter(is_city_wide=False).order_by("name"),
+    )
+    count = forms.IntegerField(
+        label=_("Number of codes"),
+        min_value=1,
+        max_value=500,
+        help_text=_("At most 500 at a time. Each code is shown once, on the sheet to print."),
     )

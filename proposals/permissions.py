@@ -33,6 +33,14 @@ def can_audit_rounds(user: User) -> bool:
     return user.is_authenticated and user.has_perm("proposals.audit_round")
 
 
+def can_manage_register(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.manage_register")
+
+
+def can_view_register_log(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("proposals.view_registerimport")
+
+
 def can_use_officer_pages(user: User) -> bool:
     return can_manage_rounds(user) or can_manage_areas(user) or can_view_residents(user)
 

@@ -25,6 +25,7 @@ from proposals.models import (
     Comment,
     Proposal,
     ProposalStatus,
+    ResidentProfile,
     RoundArea,
 )
 from proposals.phases import BOUNDARIES, PHASE_ORDER, Phase, phase_rank
@@ -36,7 +37,15 @@ from proposals.phases import BOUNDARIES, PHASE_ORDER, Phase, phase_rank
 # dates still to come stay editable; the voting deadline may only be extended.
 
 # The round settings that decide how votes are cast and counted, frozen once voting opens.
-ROUND_RULE_FIELDS = ("currency", "total_budget", "counting_rule", "ballot_type", "max_choices")
+ROUND_RULE_FIELDS = (
+    "currency",
+    "total_budget",
+    "counting_rule",
+    "ballot_type",
+    "max_choices",
+    "verification_required",
+    "minimum_age",
+)
 # The form's key for "which areas take part, with which budgets".
 AREA_BUDGETS = "area_budgets"
 
@@ -167,6 +176,43 @@ def can_change_area_whole_council(
                 )
                 % {"area": area.name, "round": budget_round.name}
             )
+    return ALLOW
+
+
+# --- The resident register and eligibility ---------------------------------------------
+# Officers keep the register (imports, letters with codes, checks in person); auditors
+# read the import log. A resident becomes eligibility-verified once, by one method.
+
+
+def can_manage_register(user: AnyUser) -> Decision:
+    if not permissions.can_manage_register(user):
+        return deny(_("Only council officers manage the resident register."))
+    return ALLOW
+
+
+def can_view_register_log(user: AnyUser) -> Decision:
+    if not permissions.can_view_register_log(user):
+        return deny(_("Only council officers and auditors see the register's import log."))
+    return ALLOW
+
+
+def can_verify_eligibility(user: AnyUser, profile: ResidentProfile | None) -> Decision:
+    """May this person prove they are eligible (register match or letter code) now?"""
+    if not user.is_authenticated:
+        return deny(_("Sign in to confirm you are eligible to vote."))
+    if profile is None or profile.registered_by_id is not None:
+        return deny(_("Only residents with an account confirm their eligibility here."))
+    if profile.is_eligibility_verified:
+        return deny(_("You are already eligibility-verified."))
+    return ALLOW
+
+
+def can_verify_in_person(user: AnyUser, profile: ResidentProfile) -> Decision:
+    """An officer who has seen proof of identity and address records it."""
+    if not permissions.can_manage_register(user):
+        return deny(_("Only council officers verify residents in person."))
+    if profile.is_eligibility_verified:
+        return deny(_("%(name)s is already eligibility-verified.") % {"name": profile.display_name})
     return ALLOW
 
 

@@ -15,6 +15,8 @@ from proposals.models import (
     Proposal,
     ProposalEvent,
     ProposalStatus,
+    RegisterEntry,
+    RegisterImport,
     ResidentAreaChange,
     ResidentProfile,
     RoundArea,
@@ -69,6 +71,20 @@ def area_change_list() -> QuerySet[ResidentAreaChange]:
     return ResidentAreaChange.objects.select_related(
         "profile", "profile__user", "from_area", "to_area", "changed_by"
     ).order_by("-changed_at", "-pk")
+
+
+def register_import_list() -> QuerySet[RegisterImport]:
+    """The register's import log, newest first (who, when, which file, what it did)."""
+    return RegisterImport.objects.select_related("imported_by").order_by("-imported_at", "-pk")
+
+
+def register_summary() -> dict[str, int]:
+    """How many people the register holds and how many of them verified an account."""
+    entries = RegisterEntry.objects.all()
+    return {
+        "entries": entries.count(),
+        "verified": entries.filter(verified_account__isnull=False).count(),
+    }
 
 
 # --- Proposals --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from proposals.views import proposals as proposal_views
+from proposals.views import register as register_views
 from proposals.views import rounds as views
 
 app_name = "proposals"
@@ -19,6 +20,18 @@ urlpatterns = [
         views.officer_resident_area,
         name="officer_resident_area",
     ),
+    path("officer/register/", register_views.officer_register, name="officer_register"),
+    path(
+        "officer/register/codes/",
+        register_views.officer_register_codes,
+        name="officer_register_codes",
+    ),
+    path(
+        "officer/residents/<int:pk>/verify/",
+        register_views.officer_resident_verify,
+        name="officer_resident_verify",
+    ),
+    path("accounts/verify/", register_views.eligibility_verify, name="eligibility_verify"),
     path("audit/", views.audit_overview, name="audit_overview"),
     path("rounds/<slug:slug>/proposals/", proposal_views.round_proposals, name="round_proposals"),
     path("rounds/<slug:slug>/proposals/new/", proposal_views.proposal_new, name="proposal_new"),

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
@@ -33,6 +33,13 @@ def _redis_reachable(url: str) -> bool:
             return True
     except OSError:
         return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Sign-in limits live in the cache. Keys of our own (before any cache is opened), so
+    # another test run or a developer's server sharing this Redis neither sees our
+    # counts nor clears them in the middle of a test.
+    settings.CACHES["default"]["KEY_PREFIX"] = f"commonpurse-test-{os.getpid()}"
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -78,22 +85,40 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _clear_cache() -> None:
-    if isinstance(cache, RedisCache):
+    # The backend itself: ``django.core.cache.cache`` is a proxy, never an instance of
+    # RedisCache, so asking the proxy sent every run with Redis to FLUSHDB.
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
         # Only our keys: FLUSHDB would also empty the Celery queues sharing this Redis.
-        client = cache._cache.get_client(write=True)
+        client = backend._cache.get_client(write=True)
         keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*"))
         if keys:
             client.delete(*keys)
     else:
-        cache.clear()
+        backend.clear()
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """allauth keeps rate limits in the cache; a test must not inherit another's."""
-    _clear_cache()
+def _fresh_cache(request, django_db_blocker):
+    """allauth keeps rate limits in the cache; a test must not inherit another's. Without
+    Redis the cache is a database table: cleared only for tests that use the database
+    (in the test database, which this makes sure exists)."""
+    if isinstance(caches["default"], RedisCache):
+        _clear_cache()
+        yield
+        _clear_cache()
+        return
+    if "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker(
+        "django_db"
+    ):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    with django_db_blocker.unblock():
+        _clear_cache()
     yield
-    _clear_cache()
+    with django_db_blocker.unblock():
+        _clear_cache()
 
 
 @pytest.fixture(autouse=True)

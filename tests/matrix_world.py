@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -81,7 +82,8 @@ from voting.services.results import area_close_count_publish
 ROLES = ("anonymous", "resident_a", "resident_b", "unverified", "officer", "auditor", "superuser")
 
 # Tables and columns a visit may change without anyone having changed anything.
-FINGERPRINT_SKIP_TABLES = frozenset({"django_session", "pb_platform_submissiontoken"})
+# The cache table holds rate-limit counters (sign-in attempts), not the site's data.
+FINGERPRINT_SKIP_TABLES = frozenset({"django_session", "pb_platform_submissiontoken", "pb_cache"})
 FINGERPRINT_SKIP_COLUMNS = {"auth_user": frozenset({"last_login"})}
 
 
@@ -199,6 +201,10 @@ def world_build() -> World:
     officer = _person(email="officer@example.org", area=None, role=OFFICER)
     auditor = _person(email="auditor@example.org", area=None, role=AUDITOR)
     superuser = UserFactory(email="root@example.org", is_superuser=True, is_staff=True)
+    # Two-factor set up (the admin lists authenticators; the 2FA pages show its state).
+    Authenticator.objects.create(
+        user=superuser, type=Authenticator.Type.TOTP, data={"secret": "matrix-not-a-secret"}
+    )
     author = _person(email="carol@example.org", area=area_a, role=RESIDENT)
 
     rounds: dict[Phase, BudgetRound] = {}

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import Resolver404, resolve
 
@@ -70,8 +71,9 @@ MUST_REACH = {
         "/officer/rounds/neighbourhood-fund-2026/paper/",
         "/officer/rounds/neighbourhood-fund-2026/turnout/",
         "/officer/rounds/parks-2026/ledger/",
+        "/officer/register/",
     },
-    "auditor": {"/audit/"},
+    "auditor": {"/audit/", "/officer/register/"},
 }
 MIN_PAGES = {"visitor": 5, "resident": 5, "officer": 10, "auditor": 5}
 # Staff pages must not even be linked for people who may not use them (a visitor would
@@ -331,9 +333,54 @@ def test_form_error_states_are_accessible(browser, demo_site):
         submit_without_browser_checks(page, "main form[method=post]")
         assert page.locator(".error-summary").count() == 1, "empty area form: no summary"
         checker.check(page, "/officer/areas/ (submitted empty)", "state-area-errors")
+
+        # The register's row-by-row report of a file with mistakes, and a code sheet.
+        page.goto("/officer/register/")
+        page.set_input_files(
+            "input[name=file]",
+            files=[
+                {
+                    "name": "register.csv",
+                    "mimeType": "text/csv",
+                    "buffer": b"reference,date_of_birth,area\nX-1,1980-01-01,Riverside\n"
+                    b"X-2,not a date,Atlantis\n",
+                }
+            ],
+        )
+        page.get_by_role("button", name="Check only (dry run)").click()
+        page.wait_for_load_state()
+        assert page.locator("text=Some rows are refused").count() == 1, "no register report"
+        checker.check(page, "/officer/register/ (report with refusals)", "state-register-report")
+        page.select_option("select[name=area]", label="Riverside")
+        page.fill("input[name=count]", "2")
+        page.get_by_role("button", name="Generate codes to print").click()
+        page.wait_for_load_state()
+        assert page.locator(".code-letter").count() == 2, "no code sheet"
+        checker.check(page, "/officer/register/codes/ (sheet)", "state-register-codes")
     finally:
         context.close()
     findings += checker.findings
+
+    # A resident not yet eligibility-verified, on the verification page after a mismatch.
+    jo = User.objects.get(email="jo.northfield@example.org")
+    jo.set_password("jo-demo-2027-password")
+    jo.save(update_fields=["password"])
+    context, page, resident_broken, csp = new_page(browser, demo_site)
+    checker = Checker("resident", screenshot_dir("resident", "state-"), csp)
+    try:
+        sign_in(page, "jo.northfield@example.org", "jo-demo-2027-password")
+        page.goto("/accounts/verify/")
+        checker.check(page, "/accounts/verify/", "state-verify")
+        page.fill("input[name=register-reference]", "NF-200002")
+        page.fill("input[name=register-date_of_birth]", "1991-01-15")
+        page.get_by_role("button", name="Check my details").click()
+        page.wait_for_load_state()
+        assert page.locator("text=did not match").count() >= 1, "no mismatch message"
+        checker.check(page, "/accounts/verify/ (did not match)", "state-verify-mismatch")
+    finally:
+        context.close()
+    findings += checker.findings
+    broken += resident_broken
 
     assert not broken + officer_broken, "\n".join(broken + officer_broken)
     assert not findings, (

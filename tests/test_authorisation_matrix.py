@@ -119,7 +119,9 @@ ALLAUTH_ANON_ONLY = roles("302", anonymous="200")
 EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # Public pages
     "home": page(PUBLIC),
-    "healthz": page(PUBLIC),
+    "healthz": page(PUBLIC, SAFE_ONLY),
+    # Readiness is public (monitors do not sign in); the world has no beat running, so 503.
+    "readyz": page(roles("503"), SAFE_ONLY),
     "proposals:round_list": page(PUBLIC),
     "proposals:round_detail": page(PUBLIC),
     "proposals:round_proposals": page(PUBLIC),
@@ -237,6 +239,18 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # During voting the move is recorded as pending.
     "proposals:officer_resident_area": page(OFFICER, OFFICER_SAVES),
     "proposals:officer_flagged_comments": page(OFFICER),
+    # The resident register: officers import (a POST without a file gets the form's
+    # message), auditors read the import log; letter codes and in-person checks write.
+    "proposals:officer_register": page(
+        OFFICER_OR_AUDITOR, roles("403", anonymous="302-login", officer="200", superuser="200")
+    ),
+    "proposals:officer_register_codes": page(
+        POST_ONLY,
+        roles("403", anonymous="302-login", officer="200 writes", superuser="200 writes"),
+    ),
+    "proposals:officer_resident_verify": page(POST_ONLY, OFFICER_SAVES),
+    # Anyone signed in sees the form; a wrong code is "did not match" and saves nothing.
+    "proposals:eligibility_verify": page(SIGNED_IN),
     "proposals:officer_categories": page(OFFICER, OFFICER_SAVES),
     # Failed job items: officers and auditors read the history, only officers retry.
     "job_history": page(OFFICER_OR_AUDITOR, SAFE_ONLY),
@@ -305,7 +319,26 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "account_confirm_reauthentication_code": page(roles("302", anonymous="302-login")),
     # The admin: the site's own superuser only.
     "admin:index": page(ADMIN),
-    "admin:login": page(roles("200", superuser="302"), PUBLIC),
+    # The admin signs in through allauth (its limits, lockout and two-factor step).
+    # (A signed-in superuser's POST is Django's admin form again, with its errors.)
+    "admin:login": page(
+        roles("403", anonymous="302-login", superuser="302"),
+        roles("403", anonymous="302-login", superuser="200"),
+    ),
+    "account_request_login_code": page(ALLAUTH_ANON_ONLY),
+    # allauth's two-factor pages, each about the signed-in person's own account. Changes
+    # first ask for the password again (302 to reauthenticate: force_login is not a fresh
+    # sign-in); what the account does not have is 404. Only the superuser has TOTP here.
+    "mfa_index": page(SIGNED_IN, roles("405", anonymous="302-login")),
+    "mfa_authenticate": page(roles("302", anonymous="302-login")),  # only mid-sign-in
+    "mfa_reauthenticate": page(roles("302", anonymous="302-login", superuser="200")),
+    "mfa_activate_totp": page(roles("302", anonymous="302-login")),
+    "mfa_deactivate_totp": page(roles("404", anonymous="302-login", superuser="302")),
+    "mfa_view_recovery_codes": page(
+        roles("404", anonymous="302-login"), roles("405", anonymous="302-login")
+    ),
+    "mfa_generate_recovery_codes": page(roles("302", anonymous="302-login")),
+    "mfa_download_recovery_codes": page(roles("404", anonymous="302-login")),
 }
 
 # The admin is walked as one changelist and one change page per registered model
@@ -314,6 +347,7 @@ ADMIN_MODELS: dict[str, dict[str, dict[str, str]]] = {
     "auth.group": ADMIN_WRITABLE,
     "auth.user": ADMIN_WRITABLE,
     "account.emailaddress": ADMIN_WRITABLE,
+    "mfa.authenticator": ADMIN_WRITABLE,
     # Areas are changed on the officer pages, where the service keeps the whole-council
     # rule frozen once voting opened and the address (slug) stable.
     "proposals.area": ADMIN_READ_ONLY,
@@ -398,6 +432,7 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
         "council_in_voting": lambda w: {"pk": w.council.pk},
     },
     "proposals:officer_resident_area": {"": lambda w: {"pk": w.resident_a.resident_profile.pk}},
+    "proposals:officer_resident_verify": {"": lambda w: {"pk": w.resident_b.resident_profile.pk}},
     "proposals:officer_categories": {"": _in(Phase.SUBMISSION)},
     "proposals:proposal_new": {
         "": _in(Phase.SUBMISSION),
@@ -619,6 +654,9 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
     },
     "proposals:officer_resident_area": lambda w: {"area": w.area_b.pk, "reason": "Moved."},
     "proposals:officer_categories": lambda w: {"name": "Play"},
+    "proposals:officer_register": lambda w: {"action": "check"},
+    "proposals:officer_register_codes": lambda w: {"area": w.area_a.pk, "count": "2"},
+    "proposals:eligibility_verify": lambda w: {"method": "code", "code-code": "NOT-A-CODE"},
     "voting:paper_ballot": lambda w: _paper_data(w.voting_a),
     "voting:paper_ballot[voted_online]": lambda w: _paper_data(w.voting_a),
     "voting:paper_ballot[other_area]": lambda w: _paper_data(

@@ -25,6 +25,7 @@ from pb_platform.roles import RESIDENT, role_grant
 from proposals import services as proposal_services
 from proposals.demo import demo_round
 from proposals.models import Area, BudgetRound, ResidentProfile
+from proposals.services.eligibility import eligibility_verify_in_person
 from voting.models import Ballot
 from voting.services.ballots import ballot_submit, paper_ballot_record, walk_in_voter_register
 from voting.services.results import area_close_count_publish
@@ -93,6 +94,7 @@ class VotingDemo:
 
     def _voters(self) -> dict[str, list[Any]]:
         User = get_user_model()
+        officer = User.objects.get(email="officer@example.org")
         voters: dict[str, list[Any]] = {}
         for area_name, count in DEMO_VOTERS:
             area = Area.objects.get(name=area_name)
@@ -110,6 +112,14 @@ class VotingDemo:
                         user=user, display_name=f"Neighbour {n} of {area_name}", area=area
                     )
                     role_grant(user=user, role=RESIDENT)
+                profile = ResidentProfile.objects.get(user=user)
+                if not profile.is_eligibility_verified:
+                    # A demo round requires eligibility-verified voters: the officer saw
+                    # these neighbours' papers at the town hall.
+                    eligibility_verify_in_person(
+                        officer=officer, profile=profile, now=timezone.now()
+                    )
+                    user = User.objects.get(pk=user.pk)  # not the profile cached before
                 voters[area_name].append(user)
         return voters
 

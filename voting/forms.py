@@ -32,10 +32,32 @@ class BallotForm(forms.Form):
         error_messages={"invalid_choice": NOT_ON_BALLOT},
     )
 
-    def __init__(self, *args: Any, ballot_proposals: list[Proposal], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        ballot_proposals: list[Proposal],
+        declare_age: int | None = None,
+        declared_by_officer: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.ballot_proposals = ballot_proposals
         self.fields["proposals"].choices = [(p.pk, p.title) for p in ballot_proposals]
+        if declare_age is not None:
+            # The round has a minimum age and no confirmed date of birth is known: the
+            # voter declares it (recorded with the ballot); the service says if missing.
+            self.fields["age_declared"] = forms.BooleanField(
+                label=(
+                    _("The voter declared being at least %(age)d years old")
+                    if declared_by_officer
+                    else _("I declare that I am at least %(age)d years old")
+                )
+                % {"age": declare_age},
+                required=False,
+            )
+
+    def age_is_declared(self) -> bool:
+        return bool(self.cleaned_data.get("age_declared"))
 
     def clean_proposals(self) -> list[int]:
         # Each value was checked against the ballot already (a forged, stale or
@@ -65,4 +87,14 @@ class WalkInVoterForm(CleanTextFormMixin, forms.Form):
     date_of_birth = DateFormField(
         label=_("Date of birth"),
         help_text=_("For example 27 3 1980. Used to tell apart people with the same name."),
+    )
+    register_reference = forms.CharField(
+        label=_("Register reference"),
+        max_length=100,
+        required=False,
+        help_text=_(
+            "Needed when the round only counts residents matched on the council's register: "
+            "the reference on their council letter. Checked with the date of birth."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )

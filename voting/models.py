@@ -49,6 +49,9 @@ class Ballot(models.Model):
     # History only: when the receipt was emailed, for ballots saved before emails moved to
     # the platform's outbox (``pb_platform.OutboxEmail``). Nothing reads or needs it now.
     receipt_emailed_at = models.DateTimeField(null=True, blank=True)
+    # The voter declared being at least the round's minimum age (asked only when no
+    # confirmed date of birth is known; the officer ticks it for a paper ballot).
+    age_declared = models.BooleanField(default=False)
 
     class Meta:
         permissions = [

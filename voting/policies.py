@@ -14,15 +14,22 @@ voting has closed, so nobody can vote in one area, be moved, and vote in another
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from pb_platform.policies import ALLOW, Decision, deny, first_denial
 from pb_platform.users import AnyUser
-from proposals.models import BudgetRound, ResidentProfile, RoundArea
+from proposals.models import (
+    BudgetRound,
+    EligibilityMethod,
+    ResidentProfile,
+    RoundArea,
+    VerificationRequired,
+)
 from proposals.phases import Phase, phase_rank
 from voting import permissions
 from voting.models import Ballot, BallotChannel
@@ -120,6 +127,115 @@ def _lives_in(profile: ResidentProfile, round_area: RoundArea, *, officer: bool)
     return deny(message % values)
 
 
+# Which eligibility methods satisfy a round's requirement. "register" needs the register
+# entry linked to the account (one entry, one account, whatever the channel), so an
+# in-person check alone does not satisfy it; it satisfies "any".
+ACCEPTED_METHODS = {
+    VerificationRequired.REGISTER: {EligibilityMethod.REGISTER},
+    VerificationRequired.CODE: {EligibilityMethod.CODE},
+    VerificationRequired.ANY: set(EligibilityMethod),
+}
+
+
+_REQUIRED_IN_WORDS = {
+    VerificationRequired.REGISTER: _lazy("a match on the council's register"),
+    VerificationRequired.CODE: _lazy("a code from a letter the council sent"),
+    VerificationRequired.ANY: _lazy(
+        "a match on the register, a letter's code or a check in person"
+    ),
+}
+
+
+def eligibility_sufficient(
+    profile: ResidentProfile, budget_round: BudgetRound, *, officer: bool
+) -> Decision:
+    """Whether the voter's eligibility check is one the round requires (none needed by
+    default). Unverified residents still read, comment and draft; they cannot vote."""
+    required = budget_round.verification_required
+    if required == VerificationRequired.NONE:
+        return ALLOW
+    accepted = ACCEPTED_METHODS.get(VerificationRequired(required), set())
+    if profile.eligibility_verified_at is not None and profile.eligibility_method in accepted:
+        return ALLOW
+    values = {
+        "round": budget_round.name,
+        "name": profile.display_name,
+        "check": _REQUIRED_IN_WORDS[VerificationRequired(required)],
+    }
+    if officer:
+        if required == VerificationRequired.REGISTER:
+            message = _(
+                "“%(round)s” counts votes only from residents matched on the council's "
+                "register, and %(name)s is not. A resident with an account confirms it under "
+                "“Your account”; a walk-in voter is matched when registered with the "
+                "reference on their council letter."
+            )
+        else:
+            message = _(
+                "“%(round)s” counts votes only from residents eligibility-verified by "
+                "%(check)s, and %(name)s is not eligibility-verified that way."
+            )
+    elif profile.eligibility_verified_at is None:
+        message = _(
+            "Voting in “%(round)s” is open to eligibility-verified residents (by %(check)s), "
+            "and you are not eligibility-verified yet. Confirm it under “Your account”, "
+            "or ask a council officer. You can still read, comment and propose."
+        )
+    else:
+        message = _(
+            "Voting in “%(round)s” needs eligibility verified by %(check)s. Yours was "
+            "made another way; ask a council officer."
+        )
+    return deny(message % values)
+
+
+def age_of(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def age_sufficient(
+    profile: ResidentProfile,
+    budget_round: BudgetRound,
+    *,
+    now: datetime,
+    age_declared: bool | None,
+    officer: bool,
+) -> Decision:
+    """The round's minimum age, checked against the date of birth when the council
+    confirmed one, otherwise declared on the ballot. ``age_declared`` is None where no
+    ballot is being cast yet (a page asking whether to offer the ballot)."""
+    minimum = budget_round.minimum_age
+    if minimum is None:
+        return ALLOW
+    values = {"round": budget_round.name, "age": minimum, "name": profile.display_name}
+    if profile.date_of_birth is not None:
+        if age_of(profile.date_of_birth, timezone.localdate(now)) >= minimum:
+            return ALLOW
+        message = (
+            _("%(name)s is under %(age)d, the minimum age to vote in “%(round)s”.")
+            if officer
+            else _("You must be at least %(age)d to vote in “%(round)s”.")
+        )
+        return deny(message % values)
+    if age_declared is None or age_declared:
+        return ALLOW
+    message = (
+        _("Tick that %(name)s declared being at least %(age)d (the minimum age to vote).")
+        if officer
+        else _("Tick to declare that you are at least %(age)d: the minimum age to vote here.")
+    )
+    return deny(message % values)
+
+
+def age_declaration_needed(profile: ResidentProfile | None, budget_round: BudgetRound) -> bool:
+    """Whether the ballot asks the voter to declare the minimum age."""
+    return (
+        budget_round.minimum_age is not None
+        and profile is not None
+        and profile.date_of_birth is None
+    )
+
+
 def voter_standing(user: AnyUser) -> Decision:
     """Whether this account may vote online at all, whatever the round."""
     if not user.is_authenticated:
@@ -153,11 +269,17 @@ def _no_paper_ballot(ballot: Ballot | None, round_area: RoundArea) -> Decision:
 
 
 def can_vote(
-    user: AnyUser, round_area: RoundArea, *, now: datetime, ballot: Ballot | None = None
+    user: AnyUser,
+    round_area: RoundArea,
+    *,
+    now: datetime,
+    ballot: Ballot | None = None,
+    age_declared: bool | None = None,
 ) -> Decision:
     """May this resident cast (or change) their online ballot for this area now?
 
-    ``ballot`` is their ballot there, if any (a paper ballot is final).
+    ``ballot`` is their ballot there, if any (a paper ballot is final);
+    ``age_declared`` the ballot's minimum-age declaration (None: not casting yet).
     """
     standing = voter_standing(user)
     if not standing:
@@ -167,8 +289,12 @@ def can_vote(
         return deny(_("Only registered residents can vote."))
     return first_denial(
         area_voting_open(round_area, now=now),
+        eligibility_sufficient(profile, round_area.budget_round, officer=False),
         _lives_in(profile, round_area, officer=False),
         _no_paper_ballot(ballot, round_area),
+        age_sufficient(
+            profile, round_area.budget_round, now=now, age_declared=age_declared, officer=False
+        ),
     )
 
 
@@ -209,16 +335,27 @@ def can_record_paper_ballot(
     *,
     now: datetime,
     existing_ballot: Ballot | None = None,
+    age_declared: bool | None = None,
 ) -> Decision:
     """May this officer record a paper ballot of this person for this area now?
 
     ``existing_ballot`` is the person's ballot there, if any: each person votes once.
+    ``age_declared``: the officer ticked the voter's minimum-age declaration (None: not
+    recording yet).
     """
     return first_denial(
         polling_officer(officer),
         area_voting_open(round_area, now=now),
+        eligibility_sufficient(voter_profile, round_area.budget_round, officer=True),
         _lives_in(voter_profile, round_area, officer=True),
         _not_voted_yet(voter_profile, round_area, existing_ballot),
+        age_sufficient(
+            voter_profile,
+            round_area.budget_round,
+            now=now,
+            age_declared=age_declared,
+            officer=True,
+        ),
     )
 
 

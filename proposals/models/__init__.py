@@ -9,7 +9,8 @@ from proposals.models.proposals import (
     ProposalEvent,
     ProposalStatus,
 )
-from proposals.models.residents import ResidentAreaChange, ResidentProfile
+from proposals.models.register import RegisterEntry, RegisterImport, VerificationCode
+from proposals.models.residents import EligibilityMethod, ResidentAreaChange, ResidentProfile
 from proposals.models.rounds import (
     Area,
     BallotType,
@@ -17,6 +18,7 @@ from proposals.models.rounds import (
     CountingRule,
     RoundArea,
     RoundChange,
+    VerificationRequired,
 )
 
 __all__ = [
@@ -30,11 +32,16 @@ __all__ = [
     "Comment",
     "CommentFlag",
     "CountingRule",
+    "EligibilityMethod",
     "Proposal",
     "ProposalEvent",
     "ProposalStatus",
+    "RegisterEntry",
+    "RegisterImport",
     "ResidentAreaChange",
     "ResidentProfile",
     "RoundArea",
     "RoundChange",
+    "VerificationCode",
+    "VerificationRequired",
 ]

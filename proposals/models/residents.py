@@ -10,6 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from proposals.models.rounds import Area
 
 
+class EligibilityMethod(models.TextChoices):
+    """How a resident was found eligible to vote (distinct from a verified email)."""
+
+    REGISTER = "register", _("matched on the council's register")
+    CODE = "code", _("code from a letter")
+    IN_PERSON = "in_person", _("in person, by an officer")
+
+
 class ResidentProfile(models.Model):
     """What the platform knows of a person beyond their login: name shown and home area."""
 
@@ -40,6 +48,25 @@ class ResidentProfile(models.Model):
         verbose_name=_("moving to"),
     )
     pending_since = models.DateTimeField(null=True, blank=True)
+    # Eligibility-verified: the council checked this person may vote here (against its
+    # register, with a code sent by letter, or in person). Not the same as a verified
+    # email, which only shows the address is theirs.
+    eligibility_verified_at = models.DateTimeField(null=True, blank=True)
+    eligibility_method = models.CharField(
+        _("eligibility verified by"),
+        max_length=16,
+        choices=EligibilityMethod.choices,
+        blank=True,
+        default="",
+    )
+    # The officer who checked in person (empty for the other methods).
+    eligibility_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,10 +90,27 @@ class ResidentProfile(models.Model):
                 ),
                 name="resident_pending_area_is_a_move_with_a_date",
             ),
+            models.CheckConstraint(
+                condition=models.Q(eligibility_method="", eligibility_verified_at__isnull=True)
+                | (
+                    models.Q(eligibility_method__in=EligibilityMethod.values)
+                    & models.Q(eligibility_verified_at__isnull=False)
+                ),
+                name="resident_eligibility_method_with_a_date",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(eligibility_verified_by__isnull=True)
+                | models.Q(eligibility_method=EligibilityMethod.IN_PERSON),
+                name="resident_eligibility_officer_only_in_person",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def is_eligibility_verified(self) -> bool:
+        return self.eligibility_verified_at is not None
 
 
 class ResidentAreaChange(models.Model):

@@ -23,6 +23,16 @@ class CountingRule(models.TextChoices):
     MES = "mes", _("Method of Equal Shares")
 
 
+class VerificationRequired(models.TextChoices):
+    """Which eligibility check a round asks of its voters (``proposals.services.eligibility``,
+    judged by ``voting.policies.eligibility_sufficient``)."""
+
+    NONE = "none", _("None: a verified email is enough")
+    REGISTER = "register", _("A match on the council's register")
+    CODE = "code", _("A code from a letter")
+    ANY = "any", _("Any of these, or a check in person by an officer")
+
+
 class BallotType(models.TextChoices):
     APPROVAL_WITHIN_BUDGET = "approval_budget", _("Choose proposals up to the area's budget")
     K_APPROVAL = "k_approval", _("Choose up to a set number of proposals")
@@ -67,6 +77,15 @@ class BudgetRound(models.Model):
     max_choices = models.PositiveSmallIntegerField(
         _("most proposals a voter may choose"), null=True, blank=True
     )
+    verification_required = models.CharField(
+        _("eligibility check voters need"),
+        max_length=16,
+        choices=VerificationRequired.choices,
+        default=VerificationRequired.NONE,
+    )
+    # Checked against the date of birth when the register gave it, otherwise declared by
+    # the voter on the ballot (recorded with the ballot).
+    minimum_age = models.PositiveSmallIntegerField(_("minimum age"), null=True, blank=True)
 
     submission_starts = models.DateTimeField(_("proposal submission opens"))
     review_starts = models.DateTimeField(_("review starts (submission closes)"))
@@ -113,6 +132,14 @@ class BudgetRound(models.Model):
                 name="round_k_approval_has_limit",
             ),
             models.CheckConstraint(condition=Q(state__in=Phase.values), name="round_state_known"),
+            models.CheckConstraint(
+                condition=Q(verification_required__in=VerificationRequired.values),
+                name="round_verification_required_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum_age__isnull=True) | Q(minimum_age__range=(1, 120)),
+                name="round_minimum_age_plausible",
+            ),
             # Two rounds called "Parks 2027" and "parks 2027" would be told apart by
             # nobody (and the demo finds its rounds by name).
             models.UniqueConstraint(

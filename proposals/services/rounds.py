@@ -34,6 +34,7 @@ from proposals.models import (
     CountingRule,
     RoundArea,
     RoundChange,
+    VerificationRequired,
 )
 from proposals.phases import BOUNDARIES, PHASE_ORDER, Phase, Timeline, phase_rank
 
@@ -69,6 +70,8 @@ class RoundConfig:
     ballot_type: str
     max_choices: int | None
     timeline: Timeline
+    verification_required: str = VerificationRequired.NONE
+    minimum_age: int | None = None
 
     def as_model_fields(self) -> dict[str, object]:
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "timeline"}
@@ -141,6 +144,11 @@ def round_config_validate(
         config.max_choices is None or config.max_choices < 1
     ):
         add("max_choices", _("Say how many proposals each voter may choose (at least 1)."))
+
+    if config.verification_required not in VerificationRequired.values:
+        add("verification_required", _("Choose an eligibility check from the list."))
+    if config.minimum_age is not None and not 1 <= config.minimum_age <= 120:
+        add("minimum_age", _("Give a minimum age between 1 and 120, or none."))
 
     previous_label = None
     wrong = set(config.timeline.out_of_order())

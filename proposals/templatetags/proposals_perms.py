@@ -22,6 +22,8 @@ for _name in (
     "can_manage_categories",
     "can_review_proposals",
     "can_moderate_comments",
+    "can_manage_register",
+    "can_view_register_log",
 ):
     register.filter(_name, getattr(permissions, _name))
 

@@ -6,13 +6,13 @@ from io import StringIO
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
-from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
 from pb_platform.roles import roles_of
 from proposals.models import ResidentProfile
+from tests.accounts.mailbox import delivered
 from tests.factories import PASSWORD, UserFactory
 
 User = get_user_model()
@@ -31,8 +31,9 @@ def signup(client: Client, home_area, **overrides):
 
 
 def confirmation_link() -> str:
-    match = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body)
-    assert match, mail.outbox[-1].body
+    body = delivered()[-1].body
+    match = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", body)
+    assert match, body
     return match.group(1)
 
 
@@ -46,7 +47,7 @@ def test_sign_up_records_the_area_and_asks_to_verify_the_email(area_a):
     assert (profile.display_name, profile.area) == ("New Resident", area_a)
     assert roles_of(user) == ["resident"]
     assert not EmailAddress.objects.get(user=user).verified
-    assert mail.outbox[-1].to == ["new.resident@example.org"]
+    assert delivered()[-1].to == ["new.resident@example.org"]
 
 
 def test_an_unverified_account_cannot_sign_in_until_the_link_is_followed(area_a):
@@ -102,7 +103,7 @@ def test_sign_up_with_a_hidden_character_in_the_email_is_refused(area_a, email):
     assert response.status_code == 200
     assert "invisible control or text-direction character" in response.content.decode()
     assert not User.objects.exists()
-    assert not mail.outbox
+    assert not delivered()
 
 
 def test_password_reset_for_an_address_with_a_hidden_character_is_refused(resident_a):
@@ -112,7 +113,7 @@ def test_password_reset_for_an_address_with_a_hidden_character_is_refused(reside
 
     assert response.status_code == 200
     assert "invisible control or text-direction character" in response.content.decode()
-    assert not mail.outbox
+    assert not delivered()
 
 
 @pytest.mark.parametrize("name", ["Bob\u202e", "\u2066Bob\u2069", "Bo\x00b", "Bob\nSmith"])
@@ -155,7 +156,7 @@ def test_wrong_password_shows_a_message(resident_a):
 def test_password_reset_sends_a_link_that_sets_a_new_password(resident_a):
     client = Client()
     client.post(reverse("account_reset_password"), {"email": resident_a.email})
-    match = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body)
+    match = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", delivered()[-1].body)
     assert match
     form_page = client.get(match.group(1), follow=True)
     client.post(

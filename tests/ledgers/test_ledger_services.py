@@ -280,7 +280,7 @@ def _tamper(sql: str, params: list) -> None:
             cursor.execute(sql, params)
             cursor.execute("ALTER TABLE ledgers_ledgerentry ENABLE TRIGGER USER")
         else:
-            cursor.execute("DROP TRIGGER ledgers_entry_no_update")
+            cursor.execute("DROP TRIGGER IF EXISTS ledgers_entry_no_update")
             cursor.execute(sql, params)
 
 

@@ -48,16 +48,17 @@ def test_the_admin_works_under_its_policy(
     violation, and the admin's scripts ran (the sidebar filter is added by nav_sidebar.js).
     Serialized rollback, as every test with a live server here: it puts back what
     migrations created, so the tests after it find it as they expect."""
-    UserFactory(username="root", is_staff=True, is_superuser=True)
+    UserFactory(username="root", email="root@example.org", is_staff=True, is_superuser=True)
     someone = UserFactory(email="someone@example.org")
     context, csp = browser_context(browser, base_url=live_server.url)
     try:
         page = context.new_page()
+        # The admin signs in through allauth's page (its limits and two-factor step).
         response = page.goto("/admin/login/?next=/admin/")
         assert "script-src 'self';" in response.headers["content-security-policy"]
-        page.fill("input[name=username]", "root")
+        page.fill("input[name=login]", "root@example.org")
         page.fill("input[name=password]", PASSWORD)
-        page.click("input[type=submit]")
+        page.locator("main form button[type=submit]").click()
         page.wait_for_url("**/admin/")
         page.goto("/admin/auth/user/")
         assert page.locator("#result_list tr").count() >= 3

@@ -223,6 +223,7 @@ def production_env(bare_env) -> dict[str, str]:
         "DEBUG": "false",
         "SECRET_KEY": strong_secret_key(),
         "ALLOWED_HOSTS": "pb.example.org",
+        "REGISTER_HMAC_KEY": strong_secret_key(),
     }
 
 
@@ -297,6 +298,19 @@ def test_production_without_allowed_hosts_refuses_to_start(bare_env):
     )
 
 
+def test_production_without_register_key_refuses_to_start(production_env):
+    env = {name: value for name, value in production_env.items() if name != "REGISTER_HMAC_KEY"}
+    assert "REGISTER_HMAC_KEY must be set when DEBUG is false" in improperly_configured(
+        manage(env, "check")
+    )
+
+
+@pytest.mark.parametrize("key", ["short", "development-only-" + "x" * 40])
+def test_production_with_weak_register_key_refuses_to_start(production_env, key):
+    env = {**production_env, "REGISTER_HMAC_KEY": key}
+    assert "REGISTER_HMAC_KEY is too weak" in improperly_configured(manage(env, "check"))
+
+
 def test_production_minimum_passes_the_deployment_checks(production_env):
     result = manage(production_env, "check", "--deploy")
     assert result.returncode == 0, result.stderr
@@ -330,7 +344,8 @@ def test_development_needs_nothing_else(bare_env):
     values = settings_in(env)
     assert values["DEBUG"] is True
     assert values["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
-    assert values["CACHE_BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    # Shared by every process (sign-in limits), unlike a per-process memory cache.
+    assert values["CACHE_BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
 
 
 def test_development_with_an_email_host_sends_real_mail(bare_env):
@@ -355,7 +370,8 @@ def test_without_redis_the_broker_is_one_existing_folder(bare_env):
     assert folder.is_dir()
     assert folder.is_relative_to(bare_env["VAR_DIR"])
     assert Path(str(values["CELERY_BEAT_SCHEDULE_FILENAME"])).parent == Path(bare_env["VAR_DIR"])
-    assert values["CACHE_BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    # Shared by every process (sign-in limits), unlike a per-process memory cache.
+    assert values["CACHE_BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
 
 
 def test_with_redis_the_broker_and_cache_use_it(bare_env):
@@ -363,7 +379,8 @@ def test_with_redis_the_broker_and_cache_use_it(bare_env):
     values = settings_in({**bare_env, "DEBUG": "true", "REDIS_URL": url})
     assert values["CELERY_BROKER_URL"] == url
     assert values["CELERY_BROKER_TRANSPORT_OPTIONS"] == {}
-    assert values["CACHE_BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    # Redis, falling back to the database cache while Redis is down.
+    assert values["CACHE_BACKEND"] == "pb_platform.cache.RedisWithDatabaseFallback"
     assert not (Path(bare_env["VAR_DIR"]) / "celery-broker").exists()
 
 

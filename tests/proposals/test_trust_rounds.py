@@ -60,6 +60,8 @@ def config_of(budget_round: BudgetRound, **overrides) -> services.RoundConfig:
         ballot_type=budget_round.ballot_type,
         max_choices=budget_round.max_choices,
         timeline=replace(timeline, **dates),
+        verification_required=budget_round.verification_required,
+        minimum_age=budget_round.minimum_age,
     )
     return replace(base, **overrides)
 
@@ -144,6 +146,8 @@ def test_the_policy_answers_with_reasons_from_the_loaded_round(officer, resident
         ("total_budget", Decimal("90000.00")),
         ("ballot_type", BallotType.K_APPROVAL),
         ("max_choices", 3),
+        ("verification_required", "register"),
+        ("minimum_age", 16),
     ],
 )
 def test_rules_voters_relied_on_cannot_change_once_voting_opens(
@@ -395,6 +399,8 @@ def stored_voting_round(voting_round):
         ("total_budget", Decimal("1.00")),
         ("ballot_type", "k_approval"),
         ("voting_starts", "2020-01-01T00:00:00Z"),
+        ("verification_required", "register"),
+        ("minimum_age", 16),
     ],
 )
 def test_the_database_refuses_changing_a_voting_rounds_rules(stored_voting_round, column, value):

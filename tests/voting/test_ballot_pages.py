@@ -213,3 +213,23 @@ def test_a_resident_whose_paper_ballot_was_recorded_cannot_open_the_online_form(
     response = client_for(resident_a).get(ballot_url(area_a_ballot), follow=True)
     assert "recorded your paper ballot for Area A. It counts as it is." in response.text
     assert "Save my vote" not in response.text
+
+
+def test_a_resident_whose_area_has_no_pot_is_told_so_and_offered_the_whole_council(
+    resident_b, area_a_ballot
+):
+    """Area B has no budget in this round; a whole-council pot does."""
+    council = RoundAreaFactory(
+        budget_round=area_a_ballot.budget_round,
+        area__name="Whole borough",
+        area__slug="whole-borough",
+        area__is_city_wide=True,
+        budget=Decimal("1000.00"),
+    )
+    page = client_for(resident_b).get(
+        reverse("voting:vote", args=[area_a_ballot.budget_round.slug])
+    )
+    text = page.content.decode()
+    assert "which has no budget of its own in this round" in text
+    assert "You can vote on the proposals for your area" not in text
+    assert f'Vote<span class="visually-hidden"> for {council.area.name}' in text

@@ -28,7 +28,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -37,7 +37,18 @@ from pb_platform.money import money_format
 from pb_platform.policies import ALLOW, Decision, PolicyDenied, deny, enforce, first_denial
 from pb_platform.text import text_clean
 from pb_platform.users import AnyUser, User, signed_in
-from proposals.models import Area, BallotType, Proposal, ResidentProfile, RoundArea
+from proposals.models import (
+    Area,
+    BallotType,
+    BudgetRound,
+    EligibilityMethod,
+    Proposal,
+    RegisterEntry,
+    ResidentProfile,
+    RoundArea,
+    VerificationRequired,
+)
+from proposals.services.register import dob_hash, reference_hash
 from voting import policies
 from voting.models import Ballot, BallotChannel, BallotChoice
 from voting.selectors import area_ballot_proposals
@@ -164,7 +175,12 @@ def _choices_replace(ballot: Ballot, chosen: list[Proposal]) -> None:
 
 
 def ballot_submit(
-    *, voter: User, round_area: RoundArea, proposal_ids: Collection[int], now: datetime
+    *,
+    voter: User,
+    round_area: RoundArea,
+    proposal_ids: Collection[int],
+    now: datetime,
+    age_declared: bool = False,
 ) -> Ballot:
     """Cast or change the voter's online ballot for an area. The last one counts.
 
@@ -176,7 +192,7 @@ def ballot_submit(
     serialises them (and the unique constraint would let only one insert win), so the
     stored choices are exactly one of the submitted sets.
     """
-    enforce(policies.can_vote(voter, round_area, now=now))
+    enforce(policies.can_vote(voter, round_area, now=now, age_declared=age_declared))
     chosen = ballot_choices_check(round_area=round_area, proposal_ids=proposal_ids)
     with transaction.atomic():
         profile = _lock_voter(voter)
@@ -188,7 +204,9 @@ def ballot_submit(
         )
         enforce(
             first_denial(
-                policies.can_vote(voter, round_area, now=now, ballot=existing),
+                policies.can_vote(
+                    voter, round_area, now=now, ballot=existing, age_declared=age_declared
+                ),
                 _voted_in_another_home_area(voter, round_area),
             )
         )
@@ -200,11 +218,13 @@ def ballot_submit(
                 receipt_code=receipt_code_new(),
                 cast_at=now,
                 changed_at=now,
+                age_declared=age_declared,
             )
         else:
             ballot = existing
             ballot.changed_at = now
-            ballot.save(update_fields=["changed_at"])
+            ballot.age_declared = ballot.age_declared or age_declared
+            ballot.save(update_fields=["changed_at", "age_declared"])
         _choices_replace(ballot, chosen)
         _receipt_email_after_commit(ballot)
     return ballot
@@ -217,6 +237,7 @@ def paper_ballot_record(
     round_area: RoundArea,
     proposal_ids: Collection[int],
     now: datetime,
+    age_declared: bool = False,
 ) -> Ballot:
     """Record a paper (or assisted) ballot an officer took for a resident. Final: a
     person who already has a ballot for the area, online or on paper, is refused
@@ -233,7 +254,12 @@ def paper_ballot_record(
     existing = Ballot.objects.filter(round_area=round_area, voter=voter).first()
     enforce(
         policies.can_record_paper_ballot(
-            officer, voter_profile, round_area, now=now, existing_ballot=existing
+            officer,
+            voter_profile,
+            round_area,
+            now=now,
+            existing_ballot=existing,
+            age_declared=age_declared,
         )
     )
     chosen = ballot_choices_check(round_area=round_area, proposal_ids=proposal_ids)
@@ -245,7 +271,12 @@ def paper_ballot_record(
             enforce(
                 first_denial(
                     policies.can_record_paper_ballot(
-                        officer, voter_profile, round_area, now=now, existing_ballot=existing
+                        officer,
+                        voter_profile,
+                        round_area,
+                        now=now,
+                        existing_ballot=existing,
+                        age_declared=age_declared,
                     ),
                     _voted_in_another_home_area(voter, round_area),
                 )
@@ -258,6 +289,7 @@ def paper_ballot_record(
                 receipt_code=receipt_code_new(),
                 cast_at=now,
                 changed_at=now,
+                age_declared=age_declared,
             )
             _choices_replace(ballot, chosen)
             # Walk-in voters have no email: nothing is queued; the officer hands it over.
@@ -277,11 +309,70 @@ def paper_ballot_record(
 WALK_IN_NAME_MAX = 80
 
 
+def _walk_in_register_entry(
+    *, reference: str, date_of_birth: date, area: Area, budget_round: BudgetRound | None
+) -> RegisterEntry:
+    """The register entry of a walk-in voter, locked, or a ValidationError saying why it
+    cannot be theirs. Matched like a resident's own check (reference and date of birth),
+    so one entry stands for one person whatever the channel: an entry already linked to
+    an account is refused (and said to have voted when that account voted in the round),
+    so nobody votes once online and again on paper, even after a change of area."""
+    entry = (
+        RegisterEntry.objects.select_for_update(of=("self",))
+        .select_related("area", "verified_account__resident_profile")
+        .filter(reference_hash=reference_hash(reference))
+        .first()
+    )
+    if entry is None or entry.dob_hash != dob_hash(date_of_birth):
+        raise ValidationError(
+            {
+                "register_reference": [
+                    _("The reference and date of birth do not match the council's register.")
+                ]
+            }
+        )
+    if entry.verified_account_id is not None:
+        voted = (
+            budget_round is not None
+            and Ballot.objects.filter(
+                voter_id=entry.verified_account_id, round_area__budget_round=budget_round
+            ).exists()
+        )
+        if voted:
+            message = _(
+                "The person on the register with this reference already voted in this round "
+                "(online or on paper). Each person votes once."
+            )
+        else:
+            profile = getattr(entry.verified_account, "resident_profile", None)
+            message = _(
+                "This register entry already belongs to an account (%(name)s): find them in "
+                "the list and record their ballot there."
+            ) % {"name": profile.display_name if profile else _("an account")}
+        raise ValidationError({"register_reference": [message]})
+    if entry.area_id != area.pk:
+        raise ValidationError(
+            {"area": [_("The council's register has this person in %s.") % entry.area.name]}
+        )
+    return entry
+
+
 def walk_in_voter_register(
-    *, officer: AnyUser, name: str, area: Area, date_of_birth: date, today: date
+    *,
+    officer: AnyUser,
+    name: str,
+    area: Area,
+    date_of_birth: date,
+    today: date,
+    reference: str = "",
+    budget_round: BudgetRound | None = None,
+    now: datetime | None = None,
 ) -> ResidentProfile:
     """Register a person who came to a polling place without an account, so an officer
-    can record their paper ballot. They get no login; the officer saw proof of address."""
+    can record their paper ballot. They get no login; the officer saw proof of address.
+
+    With their register ``reference`` they are matched to the council's register (what a
+    round requiring it needs) and become eligibility-verified through that entry."""
     enforce(policies.can_register_walk_in(officer))
     errors: dict[str, list[str]] = {}
     try:
@@ -301,6 +392,18 @@ def walk_in_voter_register(
         errors["date_of_birth"] = [_("The date of birth cannot be in the future.")]
     elif date_of_birth.year < EARLIEST_YEAR:
         errors["date_of_birth"] = [_("Check the year of birth.")]
+    if (
+        budget_round is not None
+        and budget_round.verification_required == VerificationRequired.REGISTER
+        and not reference.strip()
+    ):
+        errors["register_reference"] = [
+            _(
+                "“%(round)s” counts votes only from residents matched on the council's "
+                "register: enter the reference on their council letter."
+            )
+            % {"round": budget_round.name}
+        ]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -315,16 +418,34 @@ def walk_in_voter_register(
                 )
                 % {"name": name, "born": formats.date_format(date_of_birth), "area": area.name}
             )
+        entry = (
+            _walk_in_register_entry(
+                reference=reference,
+                date_of_birth=date_of_birth,
+                area=area,
+                budget_round=budget_round,
+            )
+            if reference.strip()
+            else None
+        )
         user = User(username=f"walk-in-{secrets.token_hex(8)}", email="")
         user.set_unusable_password()
         user.save()
-        return ResidentProfile.objects.create(
+        moment = now or timezone.now()
+        profile = ResidentProfile.objects.create(
             user=user,
             display_name=name,
             area=area,
             date_of_birth=date_of_birth,
             registered_by=signed_in(officer),
+            eligibility_verified_at=moment if entry else None,
+            eligibility_method=EligibilityMethod.REGISTER if entry else "",
         )
+        if entry is not None:
+            entry.verified_account = user
+            entry.verified_at = moment
+            entry.save(update_fields=["verified_account", "verified_at"])
+        return profile
 
 
 # --- Receipt emails (queued in the ballot's transaction, sent after it commits) ---------

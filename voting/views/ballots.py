@@ -77,6 +77,10 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
             "standing": policies.voter_standing(request.user),
             "pending": pending_moves_of([profile], now=now).get(profile.pk) if profile else None,
             "areas": areas,
+            # Whether the home area has its own pot here (else only whole-council ones).
+            "home_in_round": any(item["round_area"].area_id == profile.area_id for item in areas)
+            if profile
+            else False,
         },
     )
 
@@ -112,7 +116,14 @@ def ballot(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
 
     initial = {"proposals": selectors.ballot_choice_ids(ballot=existing)} if existing else {}
     ballot_proposals = selectors.area_ballot_proposals(round_area=round_area)
-    form = BallotForm(request.POST or None, initial=initial, ballot_proposals=ballot_proposals)
+    form = BallotForm(
+        request.POST or None,
+        initial=initial,
+        ballot_proposals=ballot_proposals,
+        declare_age=budget_round.minimum_age
+        if policies.age_declaration_needed(profile, budget_round)
+        else None,
+    )
     checked = False
     if request.method == "POST" and form.is_valid():
         if request.POST.get("action") == "check":
@@ -124,13 +135,18 @@ def ballot(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
                     round_area=round_area,
                     proposal_ids=form.proposal_ids(),
                     now=timezone.now(),
+                    age_declared=form.age_is_declared(),
                 )
             except PolicyDenied as denied:
-                # Voting closed (or the area was counted) since the form was opened.
-                messages.error(
-                    request, f"{denied.decision.reason} {_('Your choice was not saved.')}"
-                )
-                return redirect("voting:vote", slug=slug)
+                if "age_declared" in form.fields and not form.age_is_declared():
+                    # The declaration is missing: ask for it on the form, keep the choices.
+                    form.add_error("age_declared", denied.decision.reason)
+                else:
+                    # Voting closed (or the area was counted) since the form was opened.
+                    messages.error(
+                        request, f"{denied.decision.reason} {_('Your choice was not saved.')}"
+                    )
+                    return redirect("voting:vote", slug=slug)
             except ValidationError as error:
                 form_add_service_errors(form, error)
             else:

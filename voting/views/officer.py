@@ -80,6 +80,10 @@ def paper_ballot(request: HttpRequest, slug: str, profile_pk: int, area_slug: st
     form = BallotForm(
         request.POST or None,
         ballot_proposals=selectors.area_ballot_proposals(round_area=round_area),
+        declare_age=round_area.budget_round.minimum_age
+        if policies.age_declaration_needed(profile, round_area.budget_round)
+        else None,
+        declared_by_officer=True,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -89,6 +93,7 @@ def paper_ballot(request: HttpRequest, slug: str, profile_pk: int, area_slug: st
                 round_area=round_area,
                 proposal_ids=form.proposal_ids(),
                 now=timezone.now(),
+                age_declared=form.age_is_declared(),
             )
         except PolicyDenied as denied:
             form.add_error(None, denied.decision.reason)
@@ -148,6 +153,9 @@ def walk_in(request: HttpRequest, slug: str) -> HttpResponse:
                 area=form.cleaned_data["area"],
                 date_of_birth=form.cleaned_data["date_of_birth"],
                 today=timezone.localdate(),
+                reference=form.cleaned_data["register_reference"],
+                budget_round=budget_round,
+                now=timezone.now(),
             )
         except ValidationError as error:
             form_add_service_errors(form, error)

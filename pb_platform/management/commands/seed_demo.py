@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ledgers.demo import LedgerDemo
 from pb_platform.outbox import outbox_cancel_created_after, outbox_last_id
-from proposals.demo import ACCOUNTS, ProposalsDemo
+from proposals.demo import ACCOUNTS, DEMO_TRY_REFERENCE, ProposalsDemo
 from voting.demo import VotingDemo
 
 
@@ -46,3 +46,9 @@ class Command(BaseCommand):
             outbox_cancel_created_after(item_id=last_email, reason="demo data", now=timezone.now())
         for role, email, password, _area, _name in ACCOUNTS:
             self.stdout.write(f"{role}: {email} / {password}")
+        reference, born = DEMO_TRY_REFERENCE
+        self.stdout.write(
+            "To try eligibility verification: sign up as a new resident of Northfield, then "
+            f"on /accounts/verify/ enter reference {reference} and date of birth "
+            f"{born.isoformat()} (a fictional entry of the demo register)."
+        )
