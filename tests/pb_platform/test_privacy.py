@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from pb_platform import outbox, privacy
 from pb_platform.models import EmailPreference, OutboxEmail
-from proposals.models import CommentFlag, ProposalStatus
+from proposals.models import CommentFlag, ProposalStatus, RegisterEntry
 from tests.conftest import client_for
 from tests.factories import (
     PASSWORD,
@@ -270,3 +270,25 @@ def test_the_account_page_links_to_the_download_and_to_closing(resident_a):
 
     assert reverse("personal_data_download") in page
     assert reverse("account_close") in page
+
+
+def test_closing_keeps_the_register_link_so_nobody_can_sign_up_again_and_vote_twice(
+    officer, resident_a, area_a, area_b
+):
+    from proposals.services.register import register_import
+    from tests.proposals.test_register_verify import REGISTER, another_resident, by_register
+
+    register_import(
+        officer=officer, csv_bytes=REGISTER, file_name="r.csv", dry_run=False, now=timezone.now()
+    )
+    by_register(resident_a)
+
+    assert close(resident_a).status_code == 302
+
+    entry = RegisterEntry.objects.get(verified_account_id=resident_a.pk)
+    assert entry.verified_at is not None
+    newcomer = another_resident(area_a)  # the same person, signed up again
+    with pytest.raises(ValidationError):
+        by_register(newcomer)
+    newcomer.resident_profile.refresh_from_db()
+    assert newcomer.resident_profile.eligibility_verified_at is None
