@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from pb_platform.outbox import EmailKind
 
@@ -28,3 +29,20 @@ class EmailPreferencesForm(forms.Form):
                 self.fields[kind.name] = forms.BooleanField(
                     label=kind.label, required=False, initial=enabled
                 )
+
+
+class AccountCloseForm(forms.Form):
+    """Closing an account cannot be undone: the person confirms and re-enters their
+    password (someone at an unlocked computer should not be able to do it)."""
+
+    confirm = forms.BooleanField(
+        label=_("I understand that closing my account cannot be undone"),
+        required=True,
+        error_messages={"required": _("Tick the box to confirm that you want to close it.")},
+    )
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Enter your password.")},
+    )

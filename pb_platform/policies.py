@@ -107,3 +107,32 @@ def can_use_staff_pages_now(user: AnyUser) -> Decision:
             )
         )
     return ALLOW
+
+
+# --- Personal data (pb_platform.privacy) --------------------------------------------------
+
+
+def can_download_personal_data(user: AnyUser) -> Decision:
+    """Everyone signed in downloads what the platform holds about them (never anyone
+    else's data: the download is always the signed-in person's own)."""
+    if not user.is_authenticated:
+        return deny(_("Sign in to download your data."))
+    return ALLOW
+
+
+def can_close_account(user: AnyUser) -> Decision:
+    """Everyone signed in may close their own account, except a superuser: closing the
+    last one would lock the council out of the admin, so another superuser deactivates it
+    there. What closing does depends on the account (``privacy.account_close``)."""
+    if not user.is_authenticated:
+        return deny(_("Sign in to close your account."))
+    if not user.is_active:
+        return deny(_("This account is already closed."))
+    if user.is_superuser:
+        return deny(
+            _(
+                "A superuser account cannot be closed here: ask another superuser to "
+                "deactivate it in the admin."
+            )
+        )
+    return ALLOW

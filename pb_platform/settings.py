@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy (pb_platform/headers.py).
     "pb_platform.headers.SecurityHeadersMiddleware",
+    # 413 from Content-Length before the body is read (pb_platform/request_size.py).
+    "pb_platform.request_size.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -115,6 +117,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
+
+# Largest request body accepted, from its Content-Length, before anything is read
+# (pb_platform/request_size.py). A 5 MB photo plus the rest of the form fits.
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 6 * 1024 * 1024, minimum=1024 * 1024)
 
 ROOT_URLCONF = "pb_platform.urls"
 WSGI_APPLICATION = "pb_platform.wsgi.application"

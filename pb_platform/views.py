@@ -1,8 +1,11 @@
+import json
 from typing import cast
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -11,10 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from pb_platform import health, jobs, outbox
-from pb_platform.forms import EmailPreferencesForm
+from pb_platform import health, jobs, outbox, privacy
+from pb_platform.forms import AccountCloseForm, EmailPreferencesForm, form_add_service_errors
 from pb_platform.models import JobItem
-from pb_platform.policies import can_retry_job, can_view_jobs, enforce
+from pb_platform.policies import can_close_account, can_retry_job, can_view_jobs, enforce
 from pb_platform.users import User
 
 JOB_HISTORY_SHOWN = 200
@@ -107,4 +110,57 @@ def email_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "pb_platform/email_unsubscribe.html",
         {"kind": kind, "done": done, "email": user.email},
+    )
+
+
+@require_safe
+def privacy_notice(request: HttpRequest) -> HttpResponse:
+    """What the platform keeps about people, why, and what closing an account does."""
+    return render(request, "pb_platform/privacy.html")
+
+
+@login_required
+@require_safe
+def personal_data_download(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's data as a JSON file (never anyone else's)."""
+    data = privacy.personal_data_export(user=request.user)
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    stamp = timezone.now().strftime("%Y-%m-%d")
+    response["Content-Disposition"] = f'attachment; filename="commonpurse-my-data-{stamp}.json"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_close(request: HttpRequest) -> HttpResponse:
+    """Close the signed-in person's account after they confirm with their password."""
+    decision = can_close_account(request.user)
+    form = AccountCloseForm(request.POST or None)
+    if request.method == "POST" and decision and form.is_valid():
+        try:
+            outcome = privacy.account_close(
+                user=request.user, password=form.cleaned_data["password"], now=timezone.now()
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            logout(request)
+            if outcome == "anonymised":
+                messages.success(request, _("Your account is closed and your details erased."))
+            else:
+                messages.success(request, _("Your account is closed."))
+            return redirect("home")
+    elif request.method == "POST" and not decision:
+        enforce(decision)
+    return render(
+        request,
+        "pb_platform/account_close.html",
+        {
+            "form": form,
+            "decision": decision,
+            "is_staff": privacy.is_staff_account(cast(User, request.user)),
+        },
     )

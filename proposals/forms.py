@@ -391,6 +391,19 @@ class RoundAreaChoiceField(forms.ModelChoiceField):
         return obj.area.name
 
 
+class PhotoField(forms.ImageField):
+    """Django's ``ImageField``, but a picture with too many pixels is refused with that
+    reason (Django's own check would call it "not a valid image") before Pillow decodes
+    anything."""
+
+    def to_python(self, data: Any) -> Any:
+        if data not in self.empty_values and hasattr(data, "read"):
+            problem = services.image_pixels_problem(data)
+            if problem is not None:
+                raise ValidationError(problem, code="too_many_pixels")
+        return super().to_python(data)
+
+
 class ProposalForm(CleanTextFormMixin, forms.Form):
     title = forms.CharField(
         label=_("Title"),
@@ -425,7 +438,7 @@ class ProposalForm(CleanTextFormMixin, forms.Form):
         required=False,
         help_text=_("A street, park or landmark."),
     )
-    image = forms.ImageField(
+    image = PhotoField(
         label=_("Photo or drawing"),
         required=False,
         help_text=_("JPEG, PNG or WebP, up to 5 MB."),

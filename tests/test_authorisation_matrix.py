@@ -61,6 +61,7 @@ from pb_platform import outbox
 from proposals.forms import RoundForm
 from proposals.models import CountingRule
 from proposals.phases import Phase
+from tests.factories import PASSWORD
 from tests.matrix_world import (
     ROLES,
     World,
@@ -137,6 +138,12 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "voting:vote": page(SIGNED_IN),
     # Which kinds of email one gets: everyone signed in, for themselves only.
     "email_preferences": page(SIGNED_IN, roles("302 writes", anonymous="302-login")),
+    # Personal data: everyone signed in downloads their own (GET only) and may close their
+    # own account with their password (staff are only deactivated); a superuser may not
+    # close theirs here (the admin's last superuser would lock the council out).
+    "privacy": page(PUBLIC, SAFE_ONLY),
+    "personal_data_download": page(SIGNED_IN, roles("405", anonymous="302-login")),
+    "account_close": page(SIGNED_IN, roles("302 writes", anonymous="302-login", superuser="403")),
     # One-click unsubscribe (RFC 8058): the signed token in the address authorises turning
     # that one kind of email off for its owner (resident_a), whoever sends it; GET only
     # asks to confirm (link checkers follow links). A tampered token changes nothing.
@@ -676,6 +683,7 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
     "ledgers:officer_reverse": lambda w: {"reason": "Typed the wrong amount."},
     # An unticked box: resident-facing emails about proposals turned off.
     "email_preferences": lambda w: {outbox.PROPOSAL_DECISION.name: "false"},
+    "account_close": lambda w: {"confirm": "on", "password": PASSWORD},
     # Through the admin, a voting round's area made whole-council and given a new
     # address: both bypass the officer page's rules.
     "admin:proposals_area_change": lambda w: {
