@@ -12,6 +12,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# What the site needs to run (make run): no test tools, and pip shows its progress.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	@echo "Installing what the site needs into $(VENV) (the first time takes a minute)"
+	$(BIN)/pip install --progress-bar on -e .
+	touch $@
+
+# Everything, test and type-check tools included (make test, make lint).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
@@ -32,8 +39,10 @@ browser-deps: node_modules/axe-core/axe.min.js
 # any one of them) stops them all. The trap signals only the three programs, not their
 # own children: Celery's pool processes must be stopped by the worker, or its warm
 # shutdown waits for them forever.
-run: $(VENV)/.installed
+# SITE_URL (links in emails) follows PORT unless set: `make run PORT=8001`.
+run: $(VENV)/.installed-run
 	export DEBUG=true; \
+	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"; \
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py seed_demo && \
 	{ trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
