@@ -28,7 +28,9 @@ Kinds are declared in ``KINDS`` (a later notification adds one line, or calls
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -265,7 +267,25 @@ def email_enqueue(
     return item
 
 
+# Set while a caller queues emails it will cancel before committing (the demo's made-up
+# history): no send is started for them, so no worker wades through dead messages.
+_sends_held: ContextVar[bool] = ContextVar("outbox_sends_held", default=False)
+
+
+@contextmanager
+def sends_held() -> Iterator[None]:
+    """Queue emails without starting their sends after commit (the sweep still would)."""
+    token = _sends_held.set(True)
+    try:
+        yield
+    finally:
+        _sends_held.reset(token)
+
+
 def _send_after_commit(item_id: int) -> None:
+    if _sends_held.get():
+        return
+
     def poke() -> None:
         from pb_platform.tasks import send_outbox_email
 

@@ -47,3 +47,20 @@ def test_seed_demo_refuses_to_run_on_a_live_site(db, settings):
     with pytest.raises(CommandError, match="DEBUG=true"):
         call_command("seed_demo")
     assert not BudgetRound.objects.exists()
+
+
+def test_seed_demo_starts_no_send_for_the_emails_it_cancels(
+    db, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The demo's made-up decisions and votes queue emails that it cancels; starting a
+    send for each would leave a worker wading through a hundred dead messages before
+    the first real email (the filesystem broker delivers one per poll)."""
+    from pb_platform import tasks
+    from pb_platform.models import OutboxEmail
+
+    started: list[int] = []
+    monkeypatch.setattr(tasks.send_outbox_email, "delay", started.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        seed()
+    assert OutboxEmail.objects.filter(cancel_reason="demo data").count() > 10
+    assert started == []

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledgers.demo import LedgerDemo
-from pb_platform.outbox import outbox_cancel_created_after, outbox_last_id
+from pb_platform.outbox import outbox_cancel_created_after, outbox_last_id, sends_held
 from proposals.demo import ACCOUNTS, DEMO_TRY_REFERENCE, ProposalsDemo
 from voting.demo import VotingDemo
 
@@ -36,7 +36,8 @@ class Command(BaseCommand):
                 "DEBUG=true (or --allow-without-debug on a throwaway site)."
             )
         # Each app seeds its own part, in the order the apps depend on each other.
-        with transaction.atomic():
+        # sends_held: the emails the demo queues are cancelled below, so no send is started.
+        with transaction.atomic(), sends_held():
             last_email = outbox_last_id()
             ProposalsDemo().seed()
             VotingDemo().seed()
