@@ -91,14 +91,13 @@ from tests.factories import (
     RoundAreaFactory,
     UserFactory,
 )
-from voting.models import Ballot, BallotChannel, BallotChoice
+from tests.matrix_world import published_round
+from voting.models import Ballot, BallotChoice
 from voting.services.ballots import (
     ballot_submit,
     paper_ballot_record,
-    receipt_code_new,
     walk_in_voter_register,
 )
-from voting.services.results import area_close_count_publish
 
 # Marked so that pytest-django creates the test database; every example runs in its own
 # savepoint inside the module's world (see ``fuzz``).
@@ -158,37 +157,6 @@ def _person(email: str, *, area: Area | None, role: str | None) -> Any:
     return user
 
 
-def _published_round(*, area: Area, now: Any) -> tuple[BudgetRound, dict[str, Proposal]]:
-    """Greedy, budget 5,000: Trees (2,000) and Benches (1,000) win and are allocated."""
-    budget_round = BudgetRoundFactory(
-        phase=Phase.RESULTS, counting_rule=CountingRule.GREEDY, name="Parks", slug="parks"
-    )
-    round_area = RoundAreaFactory(budget_round=budget_round, area=area, budget=Decimal(5000))
-    proposals = {
-        title: ProposalFactory(
-            budget_round=budget_round,
-            round_area=round_area,
-            title=title,
-            estimated_cost=Decimal(cost),
-            status=ProposalStatus.FEASIBLE,
-        )
-        for title, cost in (("Trees", 2000), ("Benches", 1000), ("Lights", 3000))
-    }
-    for titles in (("Trees", "Benches"), ("Trees", "Benches"), ("Trees",), ("Lights",)):
-        ballot = Ballot.objects.create(
-            round_area=round_area,
-            voter=ResidentProfileFactory(area=area).user,
-            channel=BallotChannel.ONLINE,
-            receipt_code=receipt_code_new(),
-        )
-        BallotChoice.objects.bulk_create(
-            BallotChoice(ballot=ballot, proposal=proposals[t]) for t in titles
-        )
-    area_close_count_publish(round_area_id=round_area.pk, now=now)
-    ledger_services.allocations_for_published_results(now=now)
-    return budget_round, proposals
-
-
 def world_build() -> World:
     now = timezone.now()
     today = timezone.localdate()
@@ -208,7 +176,7 @@ def world_build() -> World:
         )
         for area in (area_a, area_b, council):
             RoundAreaFactory(budget_round=rounds[phase], area=area, budget=Decimal(30000))
-    rounds[Phase.RESULTS], won = _published_round(area=area_a, now=now)
+    rounds[Phase.RESULTS], _results_area, won = published_round(area=area_a, now=now)
 
     def round_area(phase: Phase, area: Area) -> RoundArea:
         return RoundArea.objects.get(budget_round=rounds[phase], area=area)
