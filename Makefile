@@ -13,10 +13,12 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # What the site needs to run (make run): no test tools, and pip shows its progress.
+# After `make test` has installed everything (.installed newer than pyproject.toml),
+# there is nothing more to install.
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	@echo "Installing what the site needs into $(VENV) (the first time takes a minute)"
-	$(BIN)/pip install --progress-bar on -e .
-	touch $@
+	@if [ $(VENV)/.installed -nt pyproject.toml ]; then touch $@; exit 0; fi; \
+	echo "Installing what the site needs into $(VENV) (the first time takes a minute)"; \
+	$(BIN)/pip install --progress-bar on -e . && touch $@
 
 # Everything, test and type-check tools included (make test, make lint).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
@@ -35,18 +37,29 @@ browser-deps: node_modules/axe-core/axe.min.js
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Web server, Celery worker and Celery beat in one process group. Ctrl-C (or the end of
-# any one of them) stops them all. The trap signals only the three programs, not their
-# own children: Celery's pool processes must be stopped by the worker, or its warm
-# shutdown waits for them forever.
+# Development settings for every manage.py command, Celery and the web server, written
+# once and never overwritten (edit it freely; it is git-ignored). Real environment
+# variables win over it. Production sets real variables and never needs it.
+.env:
+	@printf '%s\n' \
+	  '# Written by `make run`: development settings for this checkout (git-ignored).' \
+	  '# Every manage.py command, Celery and the web server read it; variables set in' \
+	  '# the real environment win. Production never uses it (see .env.example).' \
+	  'DEBUG=true' > $@
+	@echo "Wrote $@ (development settings: DEBUG=true)"
+
+# Web server, Celery worker and Celery beat together. Ctrl-C, SIGTERM to make (make
+# passes it on to this shell) or to the whole process group (what systemd does) stop
+# all three within seconds, and so does the end of any one of them: the trap sends
+# SIGTERM to the three and waits. The worker uses threads, not processes, so a signal
+# to the whole group leaves no pool process for its warm shutdown to wait on forever.
 # SITE_URL (links in emails) follows PORT unless set: `make run PORT=8001`.
-run: $(VENV)/.installed-run
-	export DEBUG=true; \
+run: $(VENV)/.installed-run .env
 	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"; \
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py seed_demo && \
 	{ trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
-	  $(BIN)/celery -A pb_platform worker --loglevel=info --concurrency=2 & \
+	  $(BIN)/celery -A pb_platform worker --loglevel=info --pool=threads --concurrency=2 & \
 	  $(BIN)/celery -A pb_platform beat --loglevel=info & \
 	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
 	  wait -n; }

@@ -8,7 +8,9 @@ as odd behaviour.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -16,6 +18,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
+_ENV_FILE_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -109,3 +112,37 @@ def env_redis_url(name: str, *, environ: Mapping[str, str] = os.environ) -> str:
             f"{name} must start with redis://, rediss:// or unix://, not {raw!r}."
         )
     return raw
+
+
+def env_file_load(path: Path, *, environ: MutableMapping[str, str] = os.environ) -> list[str]:
+    """Read ``NAME=value`` lines from ``path`` into ``environ``, never over a set variable.
+
+    This is the development ``.env`` that ``make run`` writes, so the README's
+    ``manage.py`` commands get the same settings as the running site. The real
+    environment always wins, and production never needs the file (it sets real
+    variables). Blank lines and ``#`` comments are skipped; a value may be wrapped in
+    matching single or double quotes, taken literally (no escapes, no ``$`` expansion).
+    A line that is none of these stops start-up with the file and line named, like every
+    malformed setting. Returns the names it set.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as error:
+        raise ImproperlyConfigured(f"Cannot read the settings file {path}: {error}") from None
+    loaded = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _ENV_FILE_LINE.match(line)
+        if match is None:
+            raise ImproperlyConfigured(f"{path}, line {number}: expected NAME=value, not {raw!r}.")
+        name, value = match.group(1), match.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if name not in environ:
+            environ[name] = value
+            loaded.append(name)
+    return loaded

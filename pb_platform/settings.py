@@ -6,6 +6,7 @@ raise ``ImproperlyConfigured`` at start-up (see ``pb_platform/env.py``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -13,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pb_platform.env import (
     env_bool,
     env_database,
+    env_file_load,
     env_int,
     env_list,
     env_redis_url,
@@ -21,6 +23,15 @@ from pb_platform.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# The development settings `make run` writes (git-ignored), read before anything else so
+# every manage.py command, Celery and the web server agree. Variables already in the
+# environment win. ENV_FILE names another file (relative to the project); ENV_FILE set
+# but empty reads none: the test suite and the production units in deploy/ do that.
+ENV_FILE = os.environ.get("ENV_FILE", ".env")
+if ENV_FILE:
+    env_file_load(BASE_DIR / ENV_FILE)
+
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -152,7 +163,13 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so a Celery worker started by a test can see the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # make run's web server, worker and beat write to one file. A transaction that read
+    # first and then writes cannot wait for another writer (SQLite answers "database is
+    # locked" at once, to avoid a deadlock); taking the write lock at BEGIN makes every
+    # writer queue for up to `timeout` seconds instead.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pb_platform.env import (
     env_bool,
     env_database,
+    env_file_load,
     env_int,
     env_list,
     env_redis_url,
@@ -388,3 +389,65 @@ def test_celery_queue_defaults_and_can_be_set(bare_env):
     assert settings_in({**bare_env, "DEBUG": "true"})["CELERY_TASK_DEFAULT_QUEUE"] == "commonpurse"
     values = settings_in({**bare_env, "DEBUG": "true", "CELERY_QUEUE": "commonpurse-test-1"})
     assert values["CELERY_TASK_DEFAULT_QUEUE"] == "commonpurse-test-1"
+
+
+# --- The development .env that make run writes --------------------------------------------
+
+
+def test_env_file_sets_what_the_environment_lacks_and_never_overrides(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text(
+        "# development\n\n"
+        "DEBUG=true\n"
+        "export SITE_URL=http://127.0.0.1:8001\n"
+        "  DEFAULT_FROM_EMAIL='Commonpurse <pb@example.org>'\n"
+        'LOG_LEVEL="DEBUG"\n'
+        "SECRET_KEY=from-the-file\n"
+        "EMPTY=\n"
+    )
+    environ = {"SECRET_KEY": "from-the-real-environment"}
+    loaded = env_file_load(path, environ=environ)
+    assert loaded == ["DEBUG", "SITE_URL", "DEFAULT_FROM_EMAIL", "LOG_LEVEL", "EMPTY"]
+    assert environ == {
+        "SECRET_KEY": "from-the-real-environment",
+        "DEBUG": "true",
+        "SITE_URL": "http://127.0.0.1:8001",
+        "DEFAULT_FROM_EMAIL": "Commonpurse <pb@example.org>",
+        "LOG_LEVEL": "DEBUG",
+        "EMPTY": "",
+    }
+
+
+def test_env_file_missing_is_nothing(tmp_path):
+    environ: dict[str, str] = {}
+    assert env_file_load(tmp_path / "absent", environ=environ) == []
+    assert environ == {}
+
+
+@pytest.mark.parametrize("line", ["DEBUG", "not a setting", "1DEBUG=true", "DEBUG true"])
+def test_env_file_malformed_line_names_the_file_and_line(tmp_path, line):
+    path = tmp_path / ".env"
+    path.write_text(f"# ok\nDEBUG=true\n{line}\n")
+    environ: dict[str, str] = {}
+    with pytest.raises(ImproperlyConfigured, match=r"\.env, line 3: expected NAME=value"):
+        env_file_load(path, environ=environ)
+
+
+def test_manage_py_reads_the_env_file_and_the_real_environment_wins(bare_env, tmp_path):
+    env_file = tmp_path / "development.env"
+    env_file.write_text("DEBUG=true\nLOG_LEVEL=WARNING\n")
+    with_file = {**bare_env, "ENV_FILE": str(env_file)}
+    assert settings_in(with_file)["DEBUG"] is True
+    # Without the file, the same command refuses: production defaults need a key.
+    result = manage({**bare_env, "ENV_FILE": ""}, "check")
+    assert "SECRET_KEY must be set when DEBUG is false" in improperly_configured(result)
+    # A variable set in the real environment beats the file.
+    result = manage({**with_file, "DEBUG": "false", "ALLOWED_HOSTS": "pb.example.org"}, "check")
+    assert "SECRET_KEY must be set when DEBUG is false" in improperly_configured(result)
+
+
+def test_a_malformed_env_file_stops_start_up_naming_it(bare_env, tmp_path):
+    env_file = tmp_path / "development.env"
+    env_file.write_text("DEBUG=true\nthis is not a setting\n")
+    result = manage({**bare_env, "ENV_FILE": str(env_file)}, "check")
+    assert f"{env_file}, line 2: expected NAME=value" in improperly_configured(result)
