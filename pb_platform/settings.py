@@ -6,8 +6,11 @@ raise ``ImproperlyConfigured`` at start-up (see ``pb_platform/env.py``).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -361,10 +364,68 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Where uploads (proposal images) are kept: "filesystem" (MEDIA_ROOT, served by the app
+# itself under MEDIA_URL, pb_platform/media.py) or "s3" (a bucket of any S3-compatible
+# object store, through django-storages; its own addresses, signed per page view).
+# Origins other than the site's that images are shown from (the CSP's img-src).
+UPLOAD_ORIGINS: list[str] = []
+MEDIA_STORAGE = env_str("MEDIA_STORAGE", "filesystem").strip().lower()
+if MEDIA_STORAGE not in {"filesystem", "s3"}:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, not {MEDIA_STORAGE!r}.")
+if MEDIA_STORAGE == "s3":
+    try:
+        AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+    except ImproperlyConfigured:
+        raise ImproperlyConfigured(
+            "AWS_STORAGE_BUCKET_NAME must be set when MEDIA_STORAGE is s3."
+        ) from None
+    if importlib.util.find_spec("storages") is None:
+        raise ImproperlyConfigured(
+            "MEDIA_STORAGE=s3 needs django-storages: pip install -e '.[s3]'."
+        )
+    AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "")
+    AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL", "").rstrip("/")
+    if AWS_S3_ENDPOINT_URL:
+        # Another provider than Amazon (MinIO, Scaleway, OVH...): boto3 addresses the
+        # bucket as a path under the endpoint.
+        endpoint = urlsplit(AWS_S3_ENDPOINT_URL)
+        if endpoint.scheme not in {"http", "https"} or not endpoint.netloc:
+            raise ImproperlyConfigured(
+                f"AWS_S3_ENDPOINT_URL must be an http(s):// URL, not {AWS_S3_ENDPOINT_URL!r}."
+            )
+        UPLOAD_ORIGINS = [f"{endpoint.scheme}://{endpoint.netloc}"]
+    else:
+        # Amazon: the bucket's own host name, global or regional.
+        UPLOAD_ORIGINS = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"]
+        if AWS_S3_REGION_NAME:
+            UPLOAD_ORIGINS.append(
+                f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com"
+            )
+    # Credentials are not settings: boto3 reads AWS_ACCESS_KEY_ID and
+    # AWS_SECRET_ACCESS_KEY from the environment (or the machine's role) itself.
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            # Unset: boto3's own default (AWS_DEFAULT_REGION, or the provider's).
+            "region_name": AWS_S3_REGION_NAME or None,
+            "endpoint_url": AWS_S3_ENDPOINT_URL or None,
+            # The backend overwrites by default: two residents' "photo.jpg" uploaded in
+            # one month would become one picture. Django's suffix keeps both.
+            "file_overwrite": False,
+            # Objects stay private (the bucket's own policy; no ACL sent, which buckets
+            # with ACLs disabled refuse) and each image address on a page is signed for
+            # an hour: a draft's image is seen only where its author's pages show it,
+            # as /media/ does for files on disk.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 3600,
+        },
+    }
 
 # --- Security ---------------------------------------------------------------------------
 
@@ -382,12 +443,13 @@ X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy (pb_platform/headers.py). No inline script or style anywhere:
 # behaviour lives in static/js, looks in static/css, so an injected <script> or
-# style="" does nothing. data: images are for browsers' own form-control icons.
+# style="" does nothing. data: images are for browsers' own form-control icons; uploads
+# in an object store come from its origin (UPLOAD_ORIGINS).
 CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
     "style-src": ["'self'"],
-    "img-src": ["'self'", "data:"],
+    "img-src": ["'self'", "data:", *UPLOAD_ORIGINS],
     "font-src": ["'self'"],
     "connect-src": ["'self'"],
     "form-action": ["'self'"],

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from pb_platform import views
+from pb_platform import media, views
 from pb_platform.access import two_factor_for_staff
 from proposals.views.rounds import home
 
@@ -37,7 +37,9 @@ urlpatterns = [
     path("", include("ledgers.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if settings.MEDIA_STORAGE == "filesystem":
+    # Uploads on disk, served by the app with or without DEBUG (pb_platform/media.py);
+    # in an object store they have the store's own addresses instead.
+    urlpatterns.append(
+        path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media.upload, name="media_upload")
+    )

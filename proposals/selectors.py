@@ -143,6 +143,12 @@ def proposals_of_author(*, author: User) -> QuerySet[Proposal]:
     )
 
 
+def proposals_with_image(*, name: str) -> QuerySet[Proposal]:
+    """The proposals whose image is the upload ``name`` (one, unless copied), with what
+    ``policies.can_see_proposal`` reads: served images are looked up by their name."""
+    return Proposal.objects.filter(image=name).only("pk", "author_id", "submitted_at")
+
+
 def proposal_detail(*, pk: int) -> QuerySet[Proposal]:
     replies = Comment.objects.select_related("author__resident_profile", "hidden_by").annotate(
         flag_count=Count("flags")

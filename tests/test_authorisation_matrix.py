@@ -41,6 +41,7 @@ the matrix's size and how many cells had each outcome (``tests/conftest.py``).
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections import Counter
@@ -53,13 +54,16 @@ import pytest
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from django.apps import apps
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from PIL import Image
 
 from pb_platform import outbox
 from proposals.forms import RoundForm
-from proposals.models import CountingRule
+from proposals.models import CountingRule, Proposal
 from proposals.phases import Phase
 from tests.factories import PASSWORD
 from tests.matrix_world import (
@@ -142,6 +146,11 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # own account with their password (staff are only deactivated); a superuser may not
     # close theirs here (the admin's last superuser would lock the council out).
     "privacy": page(PUBLIC, SAFE_ONLY),
+    # Uploaded images (pb_platform/media.py) follow their proposal: a draft's photo is its
+    # author's alone, like the draft; a file no proposal shows as an image is nobody's.
+    "media_upload[draft]": page(roles("404", resident_a="200"), SAFE_ONLY),
+    "media_upload[submitted]": page(PUBLIC, SAFE_ONLY),
+    "media_upload[not_an_image]": page(roles("404"), SAFE_ONLY),
     "personal_data_download": page(SIGNED_IN, roles("405", anonymous="302-login")),
     "account_close": page(SIGNED_IN, roles("302 writes", anonymous="302-login", superuser="403")),
     # One-click unsubscribe (RFC 8058): the signed token in the address authorises turning
@@ -418,6 +427,24 @@ def _unsubscribe_token(w: World) -> str:
     return outbox.unsubscribe_token(user_id=w.resident_a.pk, kind=outbox.PROPOSAL_DECISION.name)
 
 
+# An uploaded file that is no image, put beside the world's photos (``world_photos``).
+NOT_AN_IMAGE = "proposals/matrix/page.html"
+
+
+def world_photos(world: World) -> None:
+    """A photo on a never-submitted draft (resident_a's) and on a public proposal (one
+    whose form no cell posts: a photo asks for its description there), in
+    ``MEDIA_ROOT``, and a page that is no image beside them (for ``media_upload``)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), (0, 128, 0)).save(buffer, format="PNG")
+    png = buffer.getvalue()
+    for proposal in (world.ledger_draft, world.lost):
+        name = default_storage.save(f"proposals/matrix/{proposal.pk}.png", ContentFile(png))
+        Proposal.objects.filter(pk=proposal.pk).update(image=name, image_description="A photo")
+        proposal.image.name = name
+    default_storage.save(NOT_AN_IMAGE, ContentFile(b"<script>alert(1)</script>"))
+
+
 # name -> {variant: kwargs}; the variant "" is the only one of a URL without variants.
 KWARGS: dict[str, dict[str, Kwargs]] = {
     "proposals:round_detail": {"": _in(Phase.SUBMISSION)},
@@ -460,6 +487,11 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
     "proposals:comment_flag": {
         "": lambda w: {"pk": w.comment.pk},
         "hidden": lambda w: {"pk": w.hidden_comment.pk},
+    },
+    "media_upload": {
+        "draft": lambda w: {"name": w.ledger_draft.image.name},
+        "submitted": lambda w: {"name": w.lost.image.name},
+        "not_an_image": lambda w: {"name": NOT_AN_IMAGE},
     },
     "ledgers:round_money": {"": _in(Phase.RESULTS)},
     "ledgers:officer_round": {"": _in(Phase.RESULTS)},
@@ -825,17 +857,20 @@ class Matrix:
 
 
 @pytest.fixture(scope="module")
-def matrix(django_db_setup, django_db_blocker):
+def matrix(django_db_setup, django_db_blocker, tmp_path_factory):
     """The world, built once for the module inside a transaction rolled back at the end,
-    with a signed-in session per role."""
+    with a signed-in session per role (and uploads in a throwaway folder)."""
     TIMING["start"] = time.monotonic()
     hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with (
         django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=hashers),
+        override_settings(
+            PASSWORD_HASHERS=hashers, MEDIA_ROOT=tmp_path_factory.mktemp("matrix-media")
+        ),
         rolled_back(),
     ):
         world = world_build()
+        world_photos(world)
         sessions = {}
         for role in ROLES:
             if role != "anonymous":

@@ -63,6 +63,7 @@ COMMAND_WORDS = {
     "journalctl",
     "bash",
     "head",
+    "systemd-analyze",
 }
 
 
@@ -84,7 +85,12 @@ def readme_commands(text: str) -> list[str]:
         while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", words[0]):
             words.pop(0)
         # One word alone (`pg_dump`, `celery`) names a program; it is not a command.
-        if len(words) >= 2 and (words[0] in COMMAND_WORDS or words[0].startswith(".venv/bin/")):
+        program = words[0] if words else ""
+        if len(words) >= 2 and (
+            program in COMMAND_WORDS
+            or program.startswith(".venv/bin/")
+            or re.fullmatch(r"python3(\.\d+)?", program)
+        ):
             commands.append(command)
     return list(dict.fromkeys(commands))
 
@@ -101,6 +107,10 @@ class Run:
     status: int = 0
     output: str = ""
     why: str = ""  # when the expectation is not "exit 0", why
+    # A command that serves until stopped: started in its own session, ready once its
+    # output holds this text (or, for "http", once GUNICORN_BIND answers 200), then
+    # stopped with SIGTERM to its group, which must end it within STOP_SECONDS.
+    serves_until: str = ""
 
 
 @dataclass
@@ -154,6 +164,15 @@ COMMANDS: dict[str, Run] = {
     "curl -sI http://127.0.0.1:8000/ | grep -iE 'content-security|permissions|cache-control'": (
         Run(output="Content-Security-Policy")
     ),
+    # Production, run here with the development .env (the settings differ, the commands
+    # do not). Run after make run has stopped, so only one beat uses var/.
+    f"{MANAGE} migrate --noinput": Run(output="No migrations to apply"),
+    f"{MANAGE} collectstatic --noinput": Run(output="static files copied"),
+    ".venv/bin/gunicorn -c deploy/gunicorn.conf.py pb_platform.wsgi:application": Run(
+        serves_until="http"
+    ),
+    ".venv/bin/celery -A pb_platform worker --loglevel=info": Run(serves_until="ready."),
+    ".venv/bin/celery -A pb_platform beat --loglevel=info": Run(serves_until="beat: Starting..."),
     "head -c 7000000 /dev/zero | curl -s -o /dev/null -w '%{http_code}\\n' --data-binary @- "
     "http://127.0.0.1:8000/": Run(output="413"),
 }
@@ -169,10 +188,19 @@ EXEMPT: dict[str, str] = {
     f"{MANAGE} createsuperuser": "interactive: it asks for a password at the terminal",
     "python3 check_ledger.py ledger-round-3-….csv": "tests/ledgers/test_audit_exports.py "
     "runs the script, taken from this README, on a real export",
-    "celery -A pb_platform worker --beat": "TEMPORARY",
-    "celery -A pb_platform beat": "TEMPORARY",
-    "manage.py migrate": "TEMPORARY",
-    "manage.py collectstatic": "TEMPORARY",
+    "python3.11 -m venv .venv": "how make run and make test create .venv (the Makefile)",
+    ".venv/bin/pip install -e .": "what make run installs (the Makefile's .installed-run)",
+    ".venv/bin/pip install -e '.[s3]'": "downloads django-storages and boto3; the settings "
+    "tests check MEDIA_STORAGE=s3 with and without the package",
+    "git pull": "updates a server's checkout from its remote",
+    "systemd-analyze security commonpurse-web": "needs the unit installed under systemd",
+}
+
+# Every command of these, with the reason.
+EXEMPT_PREFIXES: dict[str, str] = {
+    "sudo ": "changes a server's system (users, /etc, systemd units, nginx) as root; the "
+    "units and the nginx snippet are what tests/pb_platform/test_production_serving.py "
+    "runs by hand: gunicorn with deploy/gunicorn.conf.py and the proxy's headers",
 }
 
 # The README command whose run starts the site for the others, and how it is stopped.
@@ -245,13 +273,16 @@ def session_processes(session: int) -> list[str]:
 
 @dataclass
 class Started:
+    command: str
     process: subprocess.Popen[bytes]
-    port: int
     log: Path
-    seconds_to_first_page: float
+    seconds_to_ready: float
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def output_holds(self, text: str) -> bool:
+        return text in self.log.read_text(errors="replace")
 
 
 def page_status(url: str) -> int | None:
@@ -265,30 +296,32 @@ def page_status(url: str) -> int | None:
 
 
 @contextlib.contextmanager
-def make_run_started(clone: Path, command: str, port: int, log: Path) -> Iterator[Started]:
-    """Starts a README `make run` command in its own session (as a terminal would hold
-    it) and waits for the first page; always leaves no process behind."""
+def serving(
+    clone: Path, command: str, environ: dict[str, str], log: Path, ready: Callable[[Started], bool]
+) -> Iterator[Started]:
+    """Starts a README command that serves in its own session (as a terminal holds it)
+    and waits until it is ready; always leaves no process behind."""
     began = time.monotonic()
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S602 (the README's command, as written)
             command,
             shell=True,
             cwd=clone,
-            env=newcomer_environment(port),
+            env=environ,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    started = Started(process, port, log, 0.0)
+    started = Started(command, process, log, 0.0)
     try:
-        while page_status(f"http://127.0.0.1:{port}/") != 200:
+        while not ready(started):
             if process.poll() is not None:
                 pytest.fail(f"{command} ended with {process.returncode}:\n{started.log_tail()}")
             if time.monotonic() - began > FIRST_PAGE_SECONDS:
-                pytest.fail(f"{command}: no page in {FIRST_PAGE_SECONDS} s\n{started.log_tail()}")
+                pytest.fail(f"{command}: not ready in {FIRST_PAGE_SECONDS} s\n{started.log_tail()}")
             time.sleep(0.25)
-        started.seconds_to_first_page = time.monotonic() - began
+        started.seconds_to_ready = time.monotonic() - began
         yield started
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -297,11 +330,19 @@ def make_run_started(clone: Path, command: str, port: int, log: Path) -> Iterato
             process.wait(timeout=10)
 
 
-def stop_and_count_seconds(started: Started, how: str) -> float:
-    """Stops make run as asked; the seconds until none of its processes is left."""
+def answers_on(port: int) -> Callable[[Started], bool]:
+    return lambda _started: page_status(f"http://127.0.0.1:{port}/") == 200
+
+
+def make_run_serving(clone: Path, command: str, port: int, log: Path) -> Iterator[Started]:
+    return serving(clone, command, newcomer_environment(port), log, answers_on(port))
+
+
+def stop_and_count_seconds(started: Started, how: str, *, processes: int = 5) -> float:
+    """Stops a serving command as asked; the seconds until none of its processes is left."""
     session = started.process.pid  # start_new_session: pid == session == group
     before = session_processes(session)
-    assert len(before) >= 5, f"expected make, its shell, web, worker and beat: {before}"
+    assert len(before) >= processes, f"expected at least {processes} processes: {before}"
     began = time.monotonic()
     if how == "ctrl-c":  # the terminal sends SIGINT to the whole foreground group
         os.killpg(session, signal.SIGINT)
@@ -317,8 +358,9 @@ def stop_and_count_seconds(started: Started, how: str) -> float:
         time.sleep(0.1)
     seconds = time.monotonic() - began
     left = session_processes(session)
-    assert not left, f"{how}: still running after {seconds:.1f} s: {left}\n{started.log_tail()}"
-    assert seconds <= STOP_SECONDS, f"{how}: took {seconds:.1f} s\n{started.log_tail()}"
+    where = f"{started.command}, {how}"
+    assert not left, f"{where}: still running after {seconds:.1f} s: {left}\n{started.log_tail()}"
+    assert seconds <= STOP_SECONDS, f"{where}: took {seconds:.1f} s\n{started.log_tail()}"
     return seconds
 
 
@@ -328,7 +370,11 @@ def stop_and_count_seconds(started: Started, how: str) -> float:
 def test_every_readme_command_is_in_the_table_or_exempt():
     found = readme_commands(README.read_text())
     known = {*COMMANDS, *EXEMPT, SERVE_COMMAND}
-    unknown = [command for command in found if command not in known]
+    unknown = [
+        command
+        for command in found
+        if command not in known and not command.startswith(tuple(EXEMPT_PREFIXES))
+    ]
     assert not unknown, (
         "README commands this test neither runs nor exempts (add each to COMMANDS or EXEMPT "
         "in tests/test_readme_commands.py):\n" + "\n".join(unknown)
@@ -376,46 +422,76 @@ def substituted(command: str, demo: Demo) -> str:
     return command
 
 
+def run_to_completion(readme_command: str, run: Run, demo: Demo) -> int:
+    """Runs each variant of a README command; how many ran."""
+    variants = run.variants or (readme_command,)
+    for variant in variants:
+        command = substituted(variant, demo)
+        result = subprocess.run(  # noqa: S602 (the README's command, as written)
+            command,
+            shell=True,
+            cwd=demo.clone,
+            env=newcomer_environment(),
+            capture_output=True,
+            timeout=120,
+        )
+        output = (result.stdout + result.stderr).decode(errors="replace")
+        where = f"README: {readme_command}\nran: {shlex.quote(command)}\n{output}"
+        assert result.returncode == run.status, where
+        assert run.output in output, where
+    return len(variants)
+
+
+def serve_then_stop(readme_command: str, run: Run, demo: Demo, log: Path) -> float:
+    """Starts a README command that serves, waits until it is ready, stops it with
+    SIGTERM to its group; the seconds it took to stop."""
+    environ = newcomer_environment()
+    if run.serves_until == "http":
+        port = free_port()
+        environ["GUNICORN_BIND"] = f"127.0.0.1:{port}"  # README: default 127.0.0.1:8000
+        ready = answers_on(port)
+    else:
+        ready = lambda started: started.output_holds(run.serves_until)  # noqa: E731
+    command = substituted(readme_command, demo)
+    with serving(demo.clone, command, environ, log, ready) as started:
+        return stop_and_count_seconds(started, "sigterm-group", processes=1)
+
+
 def test_readme_commands_work_as_written(fresh_clone, tmp_path):
     test_every_readme_command_is_in_the_table_or_exempt()
     port = free_port()
     serve = SERVE_COMMAND.replace("8001", str(port))
-    with make_run_started(fresh_clone, serve, port, tmp_path / "make-run.log") as started:
+    with make_run_serving(fresh_clone, serve, port, tmp_path / "make-run.log") as started:
         assert (fresh_clone / ".env").read_text().splitlines()[-1] == "DEBUG=true"
         round_id, area = demo_facts(fresh_clone)
         demo = Demo(fresh_clone, port, round_id, area, tmp_path / "parks-2026.pb")
         ran = 0
         for readme_command, run in COMMANDS.items():
-            for variant in run.variants or (readme_command,):
-                command = substituted(variant, demo)
-                result = subprocess.run(  # noqa: S602 (the README's command, as written)
-                    command,
-                    shell=True,
-                    cwd=fresh_clone,
-                    env=newcomer_environment(),
-                    capture_output=True,
-                    timeout=120,
-                )
-                output = (result.stdout + result.stderr).decode(errors="replace")
-                where = f"README: {readme_command}\nran: {shlex.quote(command)}\n{output}"
-                assert result.returncode == run.status, where
-                assert run.output in output, where
-                ran += 1
+            if not run.serves_until:
+                ran += run_to_completion(readme_command, run, demo)
         stop_and_count_seconds(started, "ctrl-c")
+    # Commands that serve, one at a time once make run has stopped (one beat at a time).
+    stops = []
+    for number, (readme_command, run) in enumerate(COMMANDS.items()):
+        if run.serves_until:
+            log = tmp_path / f"serving-{number}.log"
+            stops.append(serve_then_stop(readme_command, run, demo, log))
+            ran += 1
     print(
-        f"\nREADME commands: {len(COMMANDS) + 1} run ({ran} invocations, "
-        f"{SERVE_COMMAND!r} serving), {len(EXEMPT)} exempt; first page of the fresh copy "
-        f"after {started.seconds_to_first_page:.1f} s"
+        f"\nREADME commands: {len(COMMANDS) + 1} run ({ran} invocations; {SERVE_COMMAND!r} "
+        f"and {len(stops)} others served, then stopped in at most {max(stops):.1f} s), "
+        f"{len(EXEMPT)} exempt plus every command starting with {sorted(EXEMPT_PREFIXES)}; "
+        f"first page of the fresh copy after {started.seconds_to_ready:.1f} s"
     )
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm-make", "sigterm-group"])
 def test_make_run_stops_web_worker_and_beat_within_ten_seconds(fresh_clone, tmp_path, how):
     port = free_port()
-    with make_run_started(fresh_clone, "make run", port, tmp_path / "make-run.log") as started:
+    with make_run_serving(fresh_clone, "make run", port, tmp_path / "make-run.log") as started:
         # Wait for the worker and beat too: a stop during start-up is not the case here.
         ready_by = time.monotonic() + 60
-        while "ready." not in started.log.read_text(errors="replace"):
+        while not (started.output_holds("ready.") and started.output_holds("beat: Starting")):
             assert time.monotonic() < ready_by, f"worker not ready:\n{started.log_tail()}"
             time.sleep(0.25)
         seconds = stop_and_count_seconds(started, how)

@@ -330,6 +330,7 @@ def test_production_minimum_passes_the_deployment_checks(production_env):
         ("ALLOWED_HOSTS", "pb.example.org,", "ALLOWED_HOSTS is a comma-separated list"),
         ("PHASE_TICK_SECONDS", "0", "PHASE_TICK_SECONDS must be at least 1"),
         ("EMAIL_PORT", "smtp", "EMAIL_PORT must be a whole number"),
+        ("MEDIA_STORAGE", "ftp", "MEDIA_STORAGE must be filesystem or s3"),
     ],
 )
 def test_malformed_value_stops_start_up_naming_the_variable(production_env, name, value, message):
@@ -451,3 +452,127 @@ def test_a_malformed_env_file_stops_start_up_naming_it(bare_env, tmp_path):
     env_file.write_text("DEBUG=true\nthis is not a setting\n")
     result = manage({**bare_env, "ENV_FILE": str(env_file)}, "check")
     assert f"{env_file}, line 2: expected NAME=value" in improperly_configured(result)
+
+
+# --- Where uploads are kept -------------------------------------------------------------
+
+_PRINT_MEDIA = """
+import json, sys
+if "--without-storages" in sys.argv:
+    sys.modules["storages"] = None  # as if django-storages were not installed
+import django
+django.setup()
+from django.conf import settings as s
+from django.urls import NoReverseMatch, reverse
+try:
+    reverse("media_upload", kwargs={"name": "proposals/bench.png"})
+    served_by_app = True
+except NoReverseMatch:
+    served_by_app = False
+print(json.dumps({
+    "default": s.STORAGES["default"],
+    "served_by_app": served_by_app,
+    "img_src": s.CONTENT_SECURITY_POLICY["img-src"],
+}))
+"""
+
+
+def media_settings_in(env: dict[str, str], *flags: str) -> subprocess.CompletedProcess[str]:
+    return run_python(env, "-c", _PRINT_MEDIA, *flags)
+
+
+@pytest.fixture
+def stub_django_storages(tmp_path) -> dict[str, str]:
+    """A stand-in ``storages`` package, first on the path: the settings only need it to
+    be importable (django-storages is the optional ``s3`` extra, not installed here)."""
+    package = tmp_path / "stub" / "storages"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    return {"PYTHONPATH": str(package.parent)}
+
+
+def test_uploads_are_on_disk_and_served_by_the_app_by_default(production_env):
+    result = media_settings_in(production_env)
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    assert values["served_by_app"] is True
+    assert values["img_src"] == ["'self'", "data:"]
+
+
+def test_s3_uploads_go_to_the_bucket_through_django_storages(production_env, stub_django_storages):
+    env = {
+        **production_env,
+        **stub_django_storages,
+        "MEDIA_STORAGE": "s3",
+        "AWS_STORAGE_BUCKET_NAME": "council-pb-uploads",
+        "AWS_S3_REGION_NAME": "eu-west-2",
+        "AWS_S3_ENDPOINT_URL": "https://s3.eu-west-2.example.net",
+    }
+    result = media_settings_in(env)
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["default"] == {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": "council-pb-uploads",
+            "region_name": "eu-west-2",
+            "endpoint_url": "https://s3.eu-west-2.example.net",
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 3600,
+        },
+    }
+    # The bucket's own (signed) addresses are used: no /media/ on the site, and pages
+    # may show images from the store.
+    assert values["served_by_app"] is False
+    assert values["img_src"] == ["'self'", "data:", "https://s3.eu-west-2.example.net"]
+
+
+def test_s3_uploads_on_amazon_are_shown_from_the_buckets_host(production_env, stub_django_storages):
+    env = {
+        **production_env,
+        **stub_django_storages,
+        "MEDIA_STORAGE": "s3",
+        "AWS_STORAGE_BUCKET_NAME": "council-pb-uploads",
+        "AWS_S3_REGION_NAME": "eu-west-2",
+    }
+    result = media_settings_in(env)
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["default"]["OPTIONS"]["endpoint_url"] is None
+    assert values["img_src"] == [
+        "'self'",
+        "data:",
+        "https://council-pb-uploads.s3.amazonaws.com",
+        "https://council-pb-uploads.s3.eu-west-2.amazonaws.com",
+    ]
+
+
+def test_s3_uploads_with_a_malformed_endpoint_refuse_to_start(production_env, stub_django_storages):
+    env = {
+        **production_env,
+        **stub_django_storages,
+        "MEDIA_STORAGE": "s3",
+        "AWS_STORAGE_BUCKET_NAME": "uploads",
+        "AWS_S3_ENDPOINT_URL": "s3.example.net",
+    }
+    assert "AWS_S3_ENDPOINT_URL must be an http(s):// URL" in (
+        improperly_configured(manage(env, "check"))
+    )
+
+
+def test_s3_uploads_without_a_bucket_refuse_to_start(production_env, stub_django_storages):
+    env = {**production_env, **stub_django_storages, "MEDIA_STORAGE": "s3"}
+    assert "AWS_STORAGE_BUCKET_NAME must be set when MEDIA_STORAGE is s3" in (
+        improperly_configured(manage(env, "check"))
+    )
+
+
+def test_s3_uploads_without_django_storages_say_what_to_install(production_env):
+    env = {**production_env, "MEDIA_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "uploads"}
+    result = media_settings_in(env, "--without-storages")
+    assert "MEDIA_STORAGE=s3 needs django-storages: pip install -e '.[s3]'" in (
+        improperly_configured(result)
+    )
