@@ -12,8 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from ledgers import chain
-from ledgers.selectors import entries_filtered, export_rows
+from ledgers.selectors import ledger_verify
 
 
 class Command(BaseCommand):
@@ -24,18 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--round", type=int, dest="round_id", help="only this round's chain")
 
     def handle(self, *args: Any, round_id: int | None, **options: Any) -> None:
-        counted = 0
-
-        def rows():
-            nonlocal counted
-            for row in export_rows(entries_filtered(round_id=round_id)):
-                counted += 1
-                yield row
-
-        broken = chain.verify_chain(rows())
-        if broken is not None:
-            self.stderr.write(
-                f"BROKEN: round {broken.round}, entry {broken.sequence}: {broken.problem}"
-            )
+        verification = ledger_verify(round_id=round_id)
+        if verification.broken is not None:
+            self.stderr.write(verification.message)
             sys.exit(1)
-        self.stdout.write(f"OK: {counted} entries, every hash and link intact.")
+        self.stdout.write(verification.message)
