@@ -52,14 +52,16 @@ browser-deps: node_modules/axe-core/axe.min.js
 # passes it on to this shell) or to the whole process group (what systemd does) stop
 # all three within seconds, and so does the end of any one of them: the trap sends
 # SIGTERM to the three and waits. The worker uses threads, not processes, so a signal
-# to the whole group leaves no pool process for its warm shutdown to wait on forever.
+# to the whole group leaves no pool process for its warm shutdown to wait on forever;
+# being the only worker, it has no peers to meet or watch (mingle, gossip, heartbeat).
 # SITE_URL (links in emails) follows PORT unless set: `make run PORT=8001`.
 run: $(VENV)/.installed-run .env
 	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"; \
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py seed_demo && \
 	{ trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
-	  $(BIN)/celery -A pb_platform worker --loglevel=info --pool=threads --concurrency=2 & \
+	  $(BIN)/celery -A pb_platform worker --loglevel=info --pool=threads --concurrency=2 \
+	    --without-heartbeat --without-gossip --without-mingle & \
 	  $(BIN)/celery -A pb_platform beat --loglevel=info & \
 	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
 	  wait -n; }

@@ -430,6 +430,12 @@ def postgres_dump(tool: str, path: Path) -> DatabaseFacts:
 def sqlite_copy(path: Path) -> DatabaseFacts:
     """SQLite's online backup into ``path``, in the transaction the facts are read in:
     a site that is running is copied as it was at one moment."""
+    # A read-only transaction must BEGIN DEFERRED: the settings make every transaction
+    # BEGIN IMMEDIATE (a write lock, so writers queue), and SQLite refuses to back up
+    # from a connection holding one (SQLITE_LOCKED, which Python retries forever).
+    connection.ensure_connection()  # connecting reads the mode from the settings
+    write_mode = getattr(connection, "transaction_mode", None)
+    connection.transaction_mode = None  # type: ignore[attr-defined]
     try:
         with transaction.atomic(durable=True):
             facts = database_facts()  # the first read opens the read transaction
@@ -438,6 +444,8 @@ def sqlite_copy(path: Path) -> DatabaseFacts:
         return facts
     except (DatabaseError, sqlite3.Error) as error:
         raise BackupError(f"copying the SQLite database failed: {error}") from None
+    finally:
+        connection.transaction_mode = write_mode  # type: ignore[attr-defined]
 
 
 def media_archive(media_root: Path, path: Path) -> int:

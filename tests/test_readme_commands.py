@@ -63,6 +63,7 @@ COMMAND_WORDS = {
     "journalctl",
     "bash",
     "head",
+    "rm",
     "systemd-analyze",
 }
 
@@ -109,7 +110,8 @@ class Run:
     why: str = ""  # when the expectation is not "exit 0", why
     # A command that serves until stopped: started in its own session, ready once its
     # output holds this text (or, for "http", once GUNICORN_BIND answers 200), then
-    # stopped with SIGTERM to its group, which must end it within STOP_SECONDS.
+    # stopped as systemd stops deploy/'s units (SIGTERM to the main process), which must
+    # end it and every process it started within STOP_SECONDS.
     serves_until: str = ""
 
 
@@ -131,6 +133,7 @@ PLACEHOLDERS: dict[str, Callable[[Demo], str]] = {
     "FILE.pb": lambda demo: str(demo.pabulib_file),  # written by export_pabulib first
     "127.0.0.1:8000": lambda demo: f"127.0.0.1:{demo.port}",  # make run serves on PORT
     "someone@example-council.gov.uk": lambda demo: "resident@example.org",  # signed up
+    "BACKUP": lambda demo: "$(ls -d backups/commonpurse-* | tail -n 1)",  # the latest
 }
 
 MANAGE = ".venv/bin/python manage.py"
@@ -144,6 +147,13 @@ COMMANDS: dict[str, Run] = {
         variants=(f"{MANAGE} verify_ledger", f"{MANAGE} verify_ledger --round ROUND_ID"),
         output="OK",
     ),
+    # Backups: back up the running demo, restore it into a scratch database, check it.
+    f"{MANAGE} backup backups/": Run(output="backups/commonpurse-"),
+    f"{MANAGE} backup": Run(output="backups/commonpurse-"),
+    "DATABASE_URL=sqlite:///var/restore-check.sqlite3 MEDIA_ROOT=var/restore-check-media "
+    f"{MANAGE} restore BACKUP": Run(output="OK"),
+    f"DATABASE_URL=sqlite:///var/restore-check.sqlite3 {MANAGE} verify_ledger": Run(output="OK"),
+    "rm -r var/restore-check.sqlite3 var/restore-check-media": Run(),
     f"{MANAGE} export_pabulib ROUND_ID --area AREA -o FILE.pb": Run(),
     f"{MANAGE} pabulib_tally FILE.pb --rule mes": Run(output='"winners"'),
     f"{MANAGE} import_pabulib FILE.pb --rule greedy": Run(),
@@ -193,6 +203,10 @@ EXEMPT: dict[str, str] = {
     ".venv/bin/pip install -e '.[s3]'": "downloads django-storages and boto3; the settings "
     "tests check MEDIA_STORAGE=s3 with and without the package",
     "git pull": "updates a server's checkout from its remote",
+    "pg_dump --format=custom": "what manage.py backup runs on PostgreSQL; "
+    "tests/pb_platform/test_backups.py backs up and restores PostgreSQL under CI=true",
+    "pg_restore --no-owner --exit-on-error --single-transaction": "what manage.py restore "
+    "runs on PostgreSQL; tests/pb_platform/test_backups.py",
     "systemd-analyze security commonpurse-web": "needs the unit installed under systemd",
 }
 
@@ -302,10 +316,13 @@ def serving(
     """Starts a README command that serves in its own session (as a terminal holds it)
     and waits until it is ready; always leaves no process behind."""
     began = time.monotonic()
+    # A plain command runs as its own process (no shell between), so its pid is the
+    # program's own, as under systemd.
+    plain = not re.search(r"[|&;<>$`*?]", command)
     with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S602 (the README's command, as written)
-            command,
-            shell=True,
+        process = subprocess.Popen(
+            shlex.split(command) if plain else command,
+            shell=not plain,
             cwd=clone,
             env=environ,
             stdin=subprocess.DEVNULL,
@@ -350,8 +367,10 @@ def stop_and_count_seconds(started: Started, how: str, *, processes: int = 5) ->
         make = [line for line in before if line.split(" ", 1)[1].startswith("make ")]
         assert len(make) == 1, before
         os.kill(int(make[0].split(" ", 1)[0]), signal.SIGTERM)
-    elif how == "sigterm-group":  # what systemd does to a unit's processes
+    elif how == "sigterm-group":  # what systemd does to make run's processes
         os.killpg(session, signal.SIGTERM)
+    elif how == "sigterm-main":  # what deploy/'s units do (KillMode=mixed)
+        os.kill(started.process.pid, signal.SIGTERM)
     else:
         raise AssertionError(how)
     while session_processes(session) and time.monotonic() - began < STOP_SECONDS + 5:
@@ -443,8 +462,8 @@ def run_to_completion(readme_command: str, run: Run, demo: Demo) -> int:
 
 
 def serve_then_stop(readme_command: str, run: Run, demo: Demo, log: Path) -> float:
-    """Starts a README command that serves, waits until it is ready, stops it with
-    SIGTERM to its group; the seconds it took to stop."""
+    """Starts a README command that serves, waits until it is ready, stops it as the
+    units in deploy/ do (SIGTERM to the main process); the seconds it took to stop."""
     environ = newcomer_environment()
     if run.serves_until == "http":
         port = free_port()
@@ -454,7 +473,7 @@ def serve_then_stop(readme_command: str, run: Run, demo: Demo, log: Path) -> flo
         ready = lambda started: started.output_holds(run.serves_until)  # noqa: E731
     command = substituted(readme_command, demo)
     with serving(demo.clone, command, environ, log, ready) as started:
-        return stop_and_count_seconds(started, "sigterm-group", processes=1)
+        return stop_and_count_seconds(started, "sigterm-main", processes=1)
 
 
 def test_readme_commands_work_as_written(fresh_clone, tmp_path):
