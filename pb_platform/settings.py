@@ -486,6 +486,12 @@ PERMISSIONS_POLICY_DENIED = [
 if env_bool("BEHIND_HTTPS_PROXY", False):
     # Trust the proxy's header only when told a TLS-terminating proxy sits in front.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Whose address the sign-in limits count (allauth reads these two). Unset, it is
+# REMOTE_ADDR: behind a proxy that is the proxy's, and every visitor would share its
+# limits. With N trusted proxies in front (deploy/nginx: 1), the address N hops from
+# the right of X-Forwarded-For is the client's; or a header a trusted edge sets alone.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("TRUSTED_CLIENT_IP_HEADER", "") or None
 
 # --- Logging ----------------------------------------------------------------------------
 

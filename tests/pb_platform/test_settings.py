@@ -331,6 +331,8 @@ def test_production_minimum_passes_the_deployment_checks(production_env):
         ("PHASE_TICK_SECONDS", "0", "PHASE_TICK_SECONDS must be at least 1"),
         ("EMAIL_PORT", "smtp", "EMAIL_PORT must be a whole number"),
         ("MEDIA_STORAGE", "ftp", "MEDIA_STORAGE must be filesystem or s3"),
+        ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT must be at least 0"),
+        ("TRUSTED_PROXY_COUNT", "one", "TRUSTED_PROXY_COUNT must be a whole number"),
     ],
 )
 def test_malformed_value_stops_start_up_naming_the_variable(production_env, name, value, message):
@@ -576,3 +578,31 @@ def test_s3_uploads_without_django_storages_say_what_to_install(production_env):
     assert "MEDIA_STORAGE=s3 needs django-storages: pip install -e '.[s3]'" in (
         improperly_configured(result)
     )
+
+
+_SIGN_IN_LIMITS_ADDRESS = """
+import django
+django.setup()
+from django.test import RequestFactory
+from allauth.core.internal.httpkit import get_client_ip
+request = RequestFactory().get(
+    "/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.9"
+)
+print(get_client_ip(request))
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "counted"),
+    [
+        ({}, "127.0.0.1"),  # no proxy declared: the connection's address
+        ({"TRUSTED_PROXY_COUNT": "1"}, "203.0.113.9"),  # what deploy/nginx appended
+        ({"TRUSTED_PROXY_COUNT": "2"}, "198.51.100.7"),
+    ],
+)
+def test_sign_in_limits_count_the_address_the_trusted_proxies_report(
+    production_env, extra, counted
+):
+    result = run_python({**production_env, **extra}, "-c", _SIGN_IN_LIMITS_ADDRESS)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == counted
