@@ -104,6 +104,15 @@ def env_database(
     return dict(config)
 
 
+def env_optional_database(
+    name: str, *, environ: Mapping[str, str] = os.environ
+) -> dict[str, Any] | None:
+    """As ``env_database``, or None when the variable is unset or blank."""
+    if environ.get(name, "").strip() == "":
+        return None
+    return env_database(name, "", environ=environ)
+
+
 def env_redis_url(name: str, *, environ: Mapping[str, str] = os.environ) -> str:
     """The Redis URL, or "" when unset (the serverless broker is used then)."""
     raw = environ.get(name, "").strip()

@@ -20,6 +20,7 @@ from pb_platform.env import (
     env_file_load,
     env_int,
     env_list,
+    env_optional_database,
     env_redis_url,
     env_str,
     env_time_zone,
@@ -174,6 +175,33 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# An optional read replica of the primary: anonymous visitors' page views read from it,
+# everything else (signed-in people, form posts, Celery, commands, migrations) uses the
+# primary. Who reads where, and why replica lag never shows a visitor a page older than
+# what they just did: pb_platform/db_router.py.
+_replica = env_optional_database("DATABASE_REPLICA_URL")
+# Seconds after a browser sends a form during which its pages read the primary; keep it
+# above the replica's normal lag.
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 10, minimum=1)
+if _replica is not None:
+    if _replica["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must use the same database engine as DATABASE_URL "
+            f"({DATABASES['default']['ENGINE']}), not {_replica['ENGINE']}."
+        )
+    _replica["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    _replica["ATOMIC_REQUESTS"] = False
+    # Tests run on the primary's test database alone: the replica is the same database
+    # there (Django creates no second test database for a mirror).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["pb_platform.db_router.ReplicaRouter"]
+    # Before anything reads the database; after the request id, which reads nothing.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("pb_platform.logs.RequestIdMiddleware") + 1,
+        "pb_platform.db_router.ReplicaReadsMiddleware",
+    )
 
 # --- Cache and Celery -------------------------------------------------------------------
 

@@ -72,14 +72,17 @@ def readme_commands(text: str) -> list[str]:
     """Shell commands in the README: each line of a ```sh block (comments dropped) and
     each inline code span whose first word runs a program."""
     commands: list[str] = []
-    fenced = re.compile(r"^```(?:sh|bash|shell|console)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+    # Fences may be indented (a block inside a list item).
+    fenced = re.compile(
+        r"^[ \t]*```(?:sh|bash|shell|console)\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL
+    )
     for block in fenced.finditer(text):
         for line in block.group(1).splitlines():
             line = re.sub(r"\s+#.*$", "", line).strip()
             if line and not line.startswith("#"):
                 commands.append(line)
     prose = fenced.sub("", text)
-    prose = re.sub(r"^```.*?^```", "", prose, flags=re.MULTILINE | re.DOTALL)
+    prose = re.sub(r"^[ \t]*```.*?^[ \t]*```", "", prose, flags=re.MULTILINE | re.DOTALL)
     for span in re.finditer(r"(?<!`)`([^`]+)`(?!`)", prose):
         command = " ".join(span.group(1).split())
         words = command.split()
@@ -124,6 +127,7 @@ class Demo:
     published_round_id: int
     published_round_area: str
     pabulib_file: Path
+    spare_ports: tuple[int, int] = (0, 0)
 
 
 # Placeholders the README uses, and the demo value each stands for.
@@ -132,6 +136,9 @@ PLACEHOLDERS: dict[str, Callable[[Demo], str]] = {
     "--area AREA": lambda demo: f"--area {demo.published_round_area}",
     "FILE.pb": lambda demo: str(demo.pabulib_file),  # written by export_pabulib first
     "127.0.0.1:8000": lambda demo: f"127.0.0.1:{demo.port}",  # make run serves on PORT
+    # The two gunicorn servers of "Past one machine", on ports free here.
+    "127.0.0.1:8001": lambda demo: f"127.0.0.1:{demo.spare_ports[0]}",
+    "127.0.0.1:8002": lambda demo: f"127.0.0.1:{demo.spare_ports[1]}",
     "someone@example-council.gov.uk": lambda demo: "resident@example.org",  # signed up
     "BACKUP": lambda demo: "$(ls -d backups/commonpurse-* | tail -n 1)",  # the latest
 }
@@ -183,6 +190,19 @@ COMMANDS: dict[str, Run] = {
     ),
     ".venv/bin/celery -A pb_platform worker --loglevel=info": Run(serves_until="ready."),
     ".venv/bin/celery -A pb_platform beat --loglevel=info": Run(serves_until="beat: Starting..."),
+    # Past one machine: two web servers, two named workers (and the one beat above).
+    ".venv/bin/gunicorn pb_platform.wsgi:application --bind 127.0.0.1:8001 --workers 3": Run(
+        serves_until="http"
+    ),
+    ".venv/bin/gunicorn pb_platform.wsgi:application --bind 127.0.0.1:8002 --workers 3": Run(
+        serves_until="http"
+    ),
+    ".venv/bin/celery -A pb_platform worker --hostname=worker1@%h --loglevel=info": Run(
+        serves_until="worker1@"
+    ),
+    ".venv/bin/celery -A pb_platform worker --hostname=worker2@%h --loglevel=info": Run(
+        serves_until="worker2@"
+    ),
     "head -c 7000000 /dev/zero | curl -s -o /dev/null -w '%{http_code}\\n' --data-binary @- "
     "http://127.0.0.1:8000/": Run(output="413"),
 }
@@ -411,10 +431,12 @@ def test_readme_commands_extracted_from_blocks_and_spans():
         "```sh\nmake test   # the suite\n# a comment\n.venv/bin/python manage.py x A\n```\n"
         "A span over two lines: `curl -s\n-X POST http://a/`, a name `celery`, `pg_dump`.\n"
         "```python\nprint('not a command')\n```\n"
+        "- In a list:\n\n  ```sh\n  make lint\n  ```\n"
     )
     assert readme_commands(text) == [
         "make test",
         ".venv/bin/python manage.py x A",
+        "make lint",
         "make run PORT=8001",
         "curl -s -X POST http://a/",
     ]
@@ -465,13 +487,15 @@ def serve_then_stop(readme_command: str, run: Run, demo: Demo, log: Path) -> flo
     """Starts a README command that serves, waits until it is ready, stops it as the
     units in deploy/ do (SIGTERM to the main process); the seconds it took to stop."""
     environ = newcomer_environment()
+    command = substituted(readme_command, demo)
     if run.serves_until == "http":
-        port = free_port()
-        environ["GUNICORN_BIND"] = f"127.0.0.1:{port}"  # README: default 127.0.0.1:8000
+        bound = re.search(r"--bind 127\.0\.0\.1:(\d+)", command)
+        port = int(bound.group(1)) if bound else free_port()
+        if not bound:  # deploy/gunicorn.conf.py binds GUNICORN_BIND, 127.0.0.1:8000 unset
+            environ["GUNICORN_BIND"] = f"127.0.0.1:{port}"
         ready = answers_on(port)
     else:
         ready = lambda started: started.output_holds(run.serves_until)  # noqa: E731
-    command = substituted(readme_command, demo)
     with serving(demo.clone, command, environ, log, ready) as started:
         return stop_and_count_seconds(started, "sigterm-main", processes=1)
 
@@ -483,7 +507,8 @@ def test_readme_commands_work_as_written(fresh_clone, tmp_path):
     with make_run_serving(fresh_clone, serve, port, tmp_path / "make-run.log") as started:
         assert (fresh_clone / ".env").read_text().splitlines()[-1] == "DEBUG=true"
         round_id, area = demo_facts(fresh_clone)
-        demo = Demo(fresh_clone, port, round_id, area, tmp_path / "parks-2026.pb")
+        spare_ports = (free_port(), free_port())
+        demo = Demo(fresh_clone, port, round_id, area, tmp_path / "parks-2026.pb", spare_ports)
         ran = 0
         for readme_command, run in COMMANDS.items():
             if not run.serves_until:

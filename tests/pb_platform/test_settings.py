@@ -24,6 +24,7 @@ from pb_platform.env import (
     env_file_load,
     env_int,
     env_list,
+    env_optional_database,
     env_redis_url,
     env_str,
     env_time_zone,
@@ -606,3 +607,114 @@ def test_sign_in_limits_count_the_address_the_trusted_proxies_report(
     result = run_python({**production_env, **extra}, "-c", _SIGN_IN_LIMITS_ADDRESS)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == counted
+
+
+# --- The read replica (DATABASE_REPLICA_URL) --------------------------------------------
+
+
+def test_env_optional_database_unset_or_blank_is_none():
+    assert env_optional_database("DATABASE_REPLICA_URL", environ={}) is None
+    assert (
+        env_optional_database("DATABASE_REPLICA_URL", environ={"DATABASE_REPLICA_URL": " "}) is None
+    )
+
+
+def test_env_optional_database_parses_like_database_url():
+    environ = {"DATABASE_REPLICA_URL": "postgres://pb@replica.internal:5433/commonpurse"}
+    config = env_optional_database("DATABASE_REPLICA_URL", environ=environ)
+    assert config is not None
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["HOST"], int(config["PORT"]), config["NAME"]) == (
+        "replica.internal",
+        5433,
+        "commonpurse",
+    )
+
+
+_PRINT_DATABASES = """
+import json, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({
+    "aliases": sorted(s.DATABASES),
+    "replica": {
+        "HOST": s.DATABASES["replica"]["HOST"],
+        "NAME": s.DATABASES["replica"]["NAME"],
+        "MIRROR": s.DATABASES["replica"]["TEST"]["MIRROR"],
+    } if "replica" in s.DATABASES else None,
+    "routers": s.DATABASE_ROUTERS,
+    "middleware": s.MIDDLEWARE,
+}))
+"""
+
+REPLICA_MIDDLEWARE = "pb_platform.db_router.ReplicaReadsMiddleware"
+
+
+def databases_in(env: dict[str, str]) -> dict[str, object]:
+    result = run_python(env, "-c", _PRINT_DATABASES)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_without_a_replica_everything_uses_the_one_database(production_env):
+    values = databases_in(production_env)
+    assert values["aliases"] == ["default"]
+    assert values["routers"] == []
+    assert REPLICA_MIDDLEWARE not in values["middleware"]
+
+
+def test_a_replica_url_adds_the_replica_its_router_and_the_middleware(production_env):
+    values = databases_in(
+        {
+            **production_env,
+            "DATABASE_URL": "postgres://pb@primary.internal:5432/commonpurse",
+            "DATABASE_REPLICA_URL": "postgres://pb@replica.internal:5432/commonpurse",
+        }
+    )
+    assert values["aliases"] == ["default", "replica"]
+    # Tests run on the primary's test database alone; the replica mirrors it there.
+    assert values["replica"] == {
+        "HOST": "replica.internal",
+        "NAME": "commonpurse",
+        "MIRROR": "default",
+    }
+    assert values["routers"] == ["pb_platform.db_router.ReplicaRouter"]
+    middleware = values["middleware"]
+    assert isinstance(middleware, list)
+    # Decided before anything reads the database: right after the request id.
+    assert middleware.index(REPLICA_MIDDLEWARE) == (
+        middleware.index("pb_platform.logs.RequestIdMiddleware") + 1
+    )
+    assert middleware.index(REPLICA_MIDDLEWARE) < middleware.index(
+        "django.contrib.sessions.middleware.SessionMiddleware"
+    )
+
+
+@pytest.mark.parametrize(
+    ("primary", "replica", "message"),
+    [
+        (None, "nonsense", "DATABASE_REPLICA_URL is not a database URL"),
+        (None, "mysql://pb@127.0.0.1/commonpurse", "DATABASE_REPLICA_URL must be a postgres://"),
+        (None, "postgres://replica.internal", "DATABASE_REPLICA_URL "),
+        (
+            None,  # the primary is the default SQLite file
+            "postgres://pb@replica.internal/commonpurse",
+            "DATABASE_REPLICA_URL must use the same database engine as DATABASE_URL",
+        ),
+        ("postgres://pb@primary.internal/commonpurse", "x" * 3, "DATABASE_REPLICA_URL "),
+    ],
+)
+def test_a_malformed_replica_url_stops_start_up_naming_it(
+    production_env, primary, replica, message
+):
+    env = {**production_env, "DATABASE_REPLICA_URL": replica}
+    if primary:
+        env["DATABASE_URL"] = primary
+    assert message in improperly_configured(manage(env, "check"))
+
+
+def test_the_replica_pin_must_be_a_positive_number_of_seconds(production_env):
+    env = {**production_env, "DATABASE_REPLICA_PIN_SECONDS": "0"}
+    assert "DATABASE_REPLICA_PIN_SECONDS must be at least 1" in improperly_configured(
+        manage(env, "check")
+    )
