@@ -8,15 +8,11 @@ schedule's ``proposals-advance-round-phases`` task has run.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -25,29 +21,18 @@ from django.db import connection
 from proposals.models import BudgetRound, RoundChange
 from proposals.phases import Phase
 from tests.factories import BudgetRoundFactory
+from tests.processes import (
+    forget_redis_queue,
+    group_stop,
+    log_tail,
+    started_alone,
+    worker_database_url,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DEADLINE_SECONDS = 60
 POLL_SECONDS = 0.5
-
-
-def worker_database_url() -> str:
-    """A DATABASE_URL for the database this test process is using (the test database)."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        name = str(db["NAME"])
-        assert name and ":memory:" not in name and "mode=memory" not in name, (
-            "a worker process cannot see an in-memory SQLite test database"
-        )
-        return f"sqlite:///{Path(name).resolve()}"
-    assert db["ENGINE"] == "django.db.backends.postgresql", db["ENGINE"]
-    user = quote(db.get("USER") or "", safe="")
-    password = quote(db.get("PASSWORD") or "", safe="")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = quote(str(db.get("HOST") or ""), safe="")  # a socket path is percent-encoded
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}{host}{port}/{quote(str(db['NAME']), safe='')}"
 
 
 def sqlite_file_identity() -> tuple[int, int] | None:
@@ -59,43 +44,6 @@ def sqlite_file_identity() -> tuple[int, int] | None:
     except OSError:
         return None
     return stat.st_dev, stat.st_ino
-
-
-def log_tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError as error:
-        return f"(no worker log: {error})"
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the worker's whole process group (pool children, beat), then SIGKILL."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    # The group may outlive its leader for a moment; make sure nothing is left.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def forget_redis_queue(queue: str) -> None:
-    """Delete what kombu kept in Redis for this run's queue, so runs leave no litter."""
-    if not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
-        return
-    import redis
-
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    try:
-        keys = list(client.scan_iter(match=f"*{queue}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 def test_worker_with_beat_moves_the_round_within_a_minute(
@@ -145,16 +93,7 @@ def test_worker_with_beat_moves_the_round_within_a_minute(
     ]
 
     started = time.monotonic()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = started_alone(command, cwd=PROJECT_ROOT, env=env, log=log_path)
     try:
         while time.monotonic() - started < DEADLINE_SECONDS:
             budget_round.refresh_from_db()
@@ -179,7 +118,7 @@ def test_worker_with_beat_moves_the_round_within_a_minute(
             f"{elapsed:.0f}s; worker log tail:\n{log_tail(log_path)}"
         )
     finally:
-        stop(process)
+        group_stop(process)
         forget_redis_queue(queue)
 
     assert budget_round.state_changed_at is not None

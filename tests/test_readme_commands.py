@@ -22,18 +22,17 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.processes import free_port, http_status, started_alone
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 README = PROJECT_ROOT / "README.md"
@@ -244,12 +243,6 @@ SERVE_COMMAND = "make run PORT=8001"
 # --- A fresh copy and a running make run -------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def newcomer_environment(port: int | None = None) -> dict[str, str]:
     """A newcomer's shell: no settings of ours, so .env and the defaults decide."""
     environ = {
@@ -319,16 +312,6 @@ class Started:
         return text in self.log.read_text(errors="replace")
 
 
-def page_status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (http only)
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-    except OSError:
-        return None
-
-
 @contextlib.contextmanager
 def serving(
     clone: Path, command: str, environ: dict[str, str], log: Path, ready: Callable[[Started], bool]
@@ -339,17 +322,8 @@ def serving(
     # A plain command runs as its own process (no shell between), so its pid is the
     # program's own, as under systemd.
     plain = not re.search(r"[|&;<>$`*?]", command)
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            shlex.split(command) if plain else command,
-            shell=not plain,
-            cwd=clone,
-            env=environ,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    arguments = shlex.split(command) if plain else command
+    process = started_alone(arguments, cwd=clone, env=environ, log=log, shell=not plain)
     started = Started(command, process, log, 0.0)
     try:
         while not ready(started):
@@ -368,7 +342,7 @@ def serving(
 
 
 def answers_on(port: int) -> Callable[[Started], bool]:
-    return lambda _started: page_status(f"http://127.0.0.1:{port}/") == 200
+    return lambda _started: http_status(f"http://127.0.0.1:{port}/") == 200
 
 
 def make_run_serving(clone: Path, command: str, port: int, log: Path) -> Iterator[Started]:

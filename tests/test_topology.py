@@ -25,7 +25,6 @@ import email
 import os
 import re
 import signal
-import socket
 import socketserver
 import subprocess
 import sys
@@ -65,7 +64,13 @@ from tests.factories import (
     ResidentProfileFactory,
     RoundAreaFactory,
 )
-from tests.test_celery_worker import forget_redis_queue, log_tail, worker_database_url
+from tests.processes import (
+    forget_redis_queue,
+    free_port,
+    log_tail,
+    started_alone,
+    worker_database_url,
+)
 from voting.models import AreaResult, Ballot, ResultLine
 from voting.services.results import CLOSE_JOB
 
@@ -135,16 +140,7 @@ class Fleet:
 
     def start(self, name: str, command: list[str], **extra_env: str) -> Service:
         log = self.directory / f"{name}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=PROJECT_ROOT,
-                env={**self.env, **extra_env},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = started_alone(command, cwd=PROJECT_ROOT, env={**self.env, **extra_env}, log=log)
         service = Service(name, process, log)
         self.services.append(service)
         return service
@@ -187,12 +183,6 @@ class Fleet:
                 os.killpg(service.process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 service.process.wait(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def answers(base_url: str) -> bool:

@@ -25,7 +25,7 @@ from PIL import Image
 
 from proposals.models import ProposalStatus
 from tests.factories import ProposalFactory
-from tests.test_celery_worker import log_tail, worker_database_url
+from tests.processes import log_tail, started_alone, worker_database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -193,21 +193,13 @@ def test_gunicorn_serves_pages_static_files_and_uploads_with_debug_off(
 
     # When gunicorn runs with the production configuration...
     log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "-c",
-                "deploy/gunicorn.conf.py",
-                "pb_platform.wsgi:application",
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    gunicorn = [
+        str(BIN / "gunicorn"),
+        "-c",
+        "deploy/gunicorn.conf.py",
+        "pb_platform.wsgi:application",
+    ]
+    process = started_alone(gunicorn, cwd=PROJECT_ROOT, env=env, log=log_path)
     try:
         port = listening_port(log_path, process)
         served: dict[str, Fetched] = {}
