@@ -89,6 +89,8 @@ class Proposal(models.Model):
         upload_to="proposals/%Y/%m/",
         blank=True,
         validators=[FileExtensionValidator(IMAGE_EXTENSIONS)],
+        # /media/ finds the proposal by its image's name (pb_platform/media.py).
+        db_index=True,
     )
     image_description = models.CharField(_("image description"), max_length=200, blank=True)
     estimated_cost = money_field(verbose_name=_("author's cost estimate"))
