@@ -193,7 +193,8 @@ class OutboxEmail(models.Model):
 
 
 class EmailPreference(models.Model):
-    """Whether a person wants emails of one kind. No row means the kind's default (on)."""
+    """Whether a person wants emails of one kind. No row means the kind's default: on, or
+    off for a kind only sent to those who ask (``EmailKind.opt_in``)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preferences"

@@ -93,6 +93,11 @@ class EmailKind:
     # The params hold a one-time link or code: erased once the item is sent, cancelled
     # or given up, so the outbox does not keep working keys to anyone's account.
     secret_params: bool = False
+    # Sent only to those who asked for it (no preference row means off, not on).
+    opt_in: bool = False
+
+    def wanted_without_a_choice(self) -> bool:
+        return not self.opt_in
 
 
 KINDS: dict[str, EmailKind] = {}
@@ -127,6 +132,17 @@ BALLOT_RECEIPT = email_kind_register(
     )
 )
 
+# Opt-in: a voter asks for it on the ballot page or the preferences page. The email
+# says where to read the results and never what anyone chose.
+RESULTS_PUBLISHED = email_kind_register(
+    EmailKind(
+        name="results_published",
+        label=gettext_lazy("When the results of an area you voted in are published"),
+        template_name="voting/email/results_published",
+        context="voting.services.notifications.results_published_context",
+        opt_in=True,
+    )
+)
 
 # Verification links, password resets, sign-in codes and security notices (allauth's
 # emails, queued by pb_platform.account_emails.AccountAdapter).
@@ -164,15 +180,21 @@ def recipient_language(user: User) -> str:
 def email_wanted(*, user: User | None, kind: EmailKind) -> bool:
     if not kind.unsubscribable or user is None:
         return True
-    return not EmailPreference.objects.filter(user=user, kind=kind.name, enabled=False).exists()
+    chosen = (
+        EmailPreference.objects.filter(user=user, kind=kind.name)
+        .values_list("enabled", flat=True)
+        .first()
+    )
+    return kind.wanted_without_a_choice() if chosen is None else chosen
 
 
 def email_preferences_of(user: User) -> list[tuple[EmailKind, bool]]:
     """Every kind with whether this person gets it, in the registry's order."""
-    off = set(
-        EmailPreference.objects.filter(user=user, enabled=False).values_list("kind", flat=True)
-    )
-    return [(kind, not (kind.unsubscribable and kind.name in off)) for kind in KINDS.values()]
+    chosen = dict(EmailPreference.objects.filter(user=user).values_list("kind", "enabled"))
+    return [
+        (kind, not kind.unsubscribable or chosen.get(kind.name, kind.wanted_without_a_choice()))
+        for kind in KINDS.values()
+    ]
 
 
 def email_preference_set(*, user: User, kind: EmailKind, enabled: bool, now: datetime) -> bool:
@@ -181,15 +203,21 @@ def email_preference_set(*, user: User, kind: EmailKind, enabled: bool, now: dat
     if not kind.unsubscribable:
         raise ValueError(f"{kind.name} emails cannot be turned off")
     with transaction.atomic():
-        preference, created = EmailPreference.objects.select_for_update().get_or_create(
-            user=user, kind=kind.name, defaults={"enabled": enabled, "changed_at": now}
+        preference = (
+            EmailPreference.objects.select_for_update().filter(user=user, kind=kind.name).first()
         )
-        changed = created and not enabled
-        if not created and preference.enabled != enabled:
-            preference.enabled = enabled
-            preference.changed_at = now
-            preference.save(update_fields=["enabled", "changed_at"])
-            changed = True
+        if preference is None and enabled == kind.wanted_without_a_choice():
+            changed = False  # no row means the default: a row is written only to differ
+        else:
+            # get_or_create: a concurrent first choice may have written the row meanwhile.
+            preference, created = EmailPreference.objects.get_or_create(
+                user=user, kind=kind.name, defaults={"enabled": enabled, "changed_at": now}
+            )
+            changed = created or preference.enabled != enabled
+            if not created and changed:
+                preference.enabled = enabled
+                preference.changed_at = now
+                preference.save(update_fields=["enabled", "changed_at"])
         if not enabled:
             _pending().filter(recipient=user, kind=kind.name).update(
                 cancelled_at=now, cancel_reason="unsubscribed", claimed_until=None

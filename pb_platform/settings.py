@@ -283,6 +283,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "voting.tasks.close_count_publish",
         "schedule": float(PHASE_TICK_SECONDS),
     },
+    # voting: email the voters who asked that their area's result is published.
+    "voting-notify-published-results": {
+        "task": "voting.tasks.notify_published_results",
+        "schedule": float(PHASE_TICK_SECONDS),
+    },
     # ledgers: allocate each winning proposal of a published result its official cost.
     "ledgers-allocate-published-results": {
         "task": "ledgers.tasks.allocate_published_results",

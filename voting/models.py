@@ -103,13 +103,19 @@ class AreaResult(models.Model):
     budget_used = money_field()
     counted_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
+    # When the voters who asked were emailed about it (claimed once, by the notify job).
+    voters_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(budget_used__gte=0) & Q(budget_used__lte=models.F("budget")),
                 name="result_within_budget",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(voters_notified_at__isnull=True) | Q(published_at__isnull=False),
+                name="result_notified_only_when_published",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,13 @@ from django.utils import timezone
 
 from pb_platform.jobs import JobItemRun, run_items
 from voting.models import AreaResult
+from voting.services.notifications import (
+    NOTIFY_JOB,
+    result_notify_job_key,
+    result_notify_job_label,
+    result_voters_notify,
+    results_to_notify,
+)
 from voting.services.results import (
     CLOSE_JOB,
     area_close_count_publish,
@@ -54,3 +61,27 @@ def close_count_publish() -> int:
 def _close_area(round_area_id: int) -> AreaResult | None:
     # The clock is read per area, as the count is stored with the time it was made.
     return area_close_count_publish(round_area_id=round_area_id, now=timezone.now())
+
+
+@shared_task
+def notify_published_results() -> int:
+    """Beat task: email the voters who asked, once per published area result.
+
+    A job of its own, after publication: a failure here (say, a template error) is a
+    failed item retried with a back-off, and never delays or undoes a result. Each
+    result is claimed with a conditional update, so running twice emails nobody twice.
+    """
+    now = timezone.now()
+    run = run_items(
+        job=NOTIFY_JOB,
+        items=[
+            JobItemRun(
+                key=result_notify_job_key(result),
+                label=result_notify_job_label(result),
+                run=partial(result_voters_notify, result_id=result.pk, now=now),
+            )
+            for result in results_to_notify()
+        ],
+        now=now,
+    )
+    return sum(queued or 0 for queued in run.results.values())
