@@ -164,11 +164,18 @@ def mes_runs(
         )
         return MesRun(Fraction(start, unit), steps)
 
+    kept = run(increment)
+    funded = {project for project, _ in kept.steps}
+    # A project the kept run never funds never was a round's choice, so leaving it out
+    # changes nothing: that run is the kept run.
     return MesRuns(
         increment=increment,
         at_budget=run(0),
-        kept=run(increment),
-        without={instance.ids[i]: run(increment, i) for i in considered},
+        kept=kept,
+        without={
+            instance.ids[i]: run(increment, i) if instance.ids[i] in funded else kept
+            for i in considered
+        },
     )
 
 

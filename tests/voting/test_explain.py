@@ -284,3 +284,17 @@ def test_greedy_explanation_by_hand() -> None:
     funded = tuple(r.project for r in ours.ranks if r.funded)
     assert funded == rules.greedy(projects, ballots, Decimal(30)).winners
     assert explain.GreedyExplanation.from_dict(json.loads(json.dumps(ours.to_dict()))) == ours
+
+
+def test_no_ballots_explains_a_greedy_fill() -> None:
+    # Nobody voted: Equal Shares funds nothing itself, the greedy completion funds what
+    # fits (in id order, every project at 0 votes), and no project has any support.
+    projects = [rules.Project("a", Decimal(5)), rules.Project("b", Decimal(7))]
+
+    ours = explain.mes_explanation(projects, [], Decimal(10))
+
+    assert ours.steps == () and ours.final_budget == 0
+    assert ours.completion == (explain.CompletionStep("a", money_left=Fraction(10)),)
+    assert ours.winners == rules.method_of_equal_shares(projects, [], Decimal(10)).winners
+    assert ours.effective_support == {"a": 0, "b": 0}
+    assert ours.cost_to_win == {"a": None, "b": None}
