@@ -54,7 +54,15 @@ from itertools import accumulate
 from math import gcd
 from operator import itemgetter, mul
 
-__all__ = ["Outcome", "Project", "greedy", "method_of_equal_shares"]
+__all__ = [
+    "MesRun",
+    "MesRuns",
+    "Outcome",
+    "Project",
+    "greedy",
+    "mes_runs",
+    "method_of_equal_shares",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +108,75 @@ def method_of_equal_shares(
     """
     instance = _Instance(projects, ballots, budget)
     return instance.outcome(instance.greedy_fill(instance.mes_add1()))
+
+
+# --- Read-only hooks for the explanations (voting/explain.py) ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MesRun:
+    """One MES run without completion: what each voter started with and, per step, the
+    project funded and its price cap (each supporter paid min(money left, cap)); amounts in
+    currency, exact."""
+
+    start: Fraction
+    steps: tuple[tuple[str, Fraction], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MesRuns:
+    """The runs an explanation of ``method_of_equal_shares`` needs: the increment add1
+    kept (each voter started with ``budget / ballots + increment``), the run with no
+    increment, the kept run, and the kept run with each considered project left out."""
+
+    increment: int
+    at_budget: MesRun
+    kept: MesRun
+    without: dict[str, MesRun]
+
+
+def mes_runs(
+    projects: Sequence[Project], ballots: Iterable[Collection[str]], budget: Decimal
+) -> MesRuns:
+    """The MES runs behind ``method_of_equal_shares``, from the same engine (so the same
+    steps); a project is considered if it costs something and someone approved it."""
+    instance = _Instance(projects, ballots, budget)
+    voters = len(instance.ballots)
+    considered = [
+        i for i in range(len(instance.ids)) if instance.costs[i] > 0 and instance.approvals[i] > 0
+    ]
+    if voters == 0:
+        empty = MesRun(Fraction(0), ())
+        return MesRuns(0, empty, empty, {instance.ids[i]: empty for i in considered})
+    engine = _MesEngine(instance, considered)
+    increment = instance.mes_add1_kept(engine)[1]
+    unit = instance.scale * voters  # the engine counts money in 1 / unit currency
+
+    def run(increment: int, left_out: int | None = None) -> MesRun:
+        # Leaving a project out of ``considered`` is all a run needs: the ballot groups
+        # that still mention it only split voters the run treats alike.
+        engine.considered = [i for i in considered if i != left_out]
+        start = instance.budget + increment * unit
+        funded = engine.run(start)
+        steps = tuple(
+            (instance.ids[p], Fraction(a, engine.L * unit))
+            for p, a in zip(funded, engine.A, strict=True)
+        )
+        return MesRun(Fraction(start, unit), steps)
+
+    kept = run(increment)
+    funded = {project for project, _ in kept.steps}
+    # A project the kept run never funds never was a round's choice, so leaving it out
+    # changes nothing: that run is the kept run.
+    return MesRuns(
+        increment=increment,
+        at_budget=run(0),
+        kept=kept,
+        without={
+            instance.ids[i]: run(increment, i) if instance.ids[i] in funded else kept
+            for i in considered
+        },
+    )
 
 
 # --- Instance: validated input in integers ---------------------------------------------
@@ -164,8 +241,12 @@ class _Instance:
         return result
 
     def mes_add1(self) -> list[int]:
+        return self.mes_add1_kept()[0]
+
+    def mes_add1_kept(self, engine: _MesEngine | None = None) -> tuple[list[int], int]:
         """MES with add1, as pabutools' ``method_of_equal_shares_scheme`` with
-        ``voter_budget_increment=1``.
+        ``voter_budget_increment=1``; also the increment of the run that was kept (each
+        voter started with ``budget / voters + increment``).
 
         pabutools starts every voter with ``budget / num_ballots`` (empty ballots count),
         reruns MES from scratch with one more unit per voter until the outcome costs more
@@ -175,11 +256,12 @@ class _Instance:
         """
         voters = len(self.ballots)
         if voters == 0:
-            return []  # pabutools returns the initial (empty) allocation at once
+            return [], 0  # pabutools returns the initial (empty) allocation at once
         considered = [
             i for i in range(len(self.ids)) if self.costs[i] > 0 and self.approvals[i] > 0
         ]
-        engine = _MesEngine(self, considered)
+        if engine is None:
+            engine = _MesEngine(self, considered)
         previous: list[int] = []
         increment = 0
         while True:
@@ -188,10 +270,10 @@ class _Instance:
             outcome = engine.run(self.budget + increment * self.scale * voters)
             spent = sum(self.costs[i] for i in outcome)
             if spent > self.budget:
-                return previous
+                return previous, increment - 1
             chosen = set(outcome)
             if all(i in chosen or spent + self.costs[i] > self.budget for i in considered):
-                return outcome
+                return outcome, increment
             previous = outcome
             increment += 1
 
