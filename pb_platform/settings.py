@@ -283,6 +283,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "voting.tasks.close_count_publish",
         "schedule": float(PHASE_TICK_SECONDS),
     },
+    # voting: explain each published result (why each proposal won or lost), once.
+    "voting-explain-published-results": {
+        "task": "voting.tasks.explain_published_results",
+        "schedule": float(PHASE_TICK_SECONDS),
+    },
     # voting: email the voters who asked that their area's result is published.
     "voting-notify-published-results": {
         "task": "voting.tasks.notify_published_results",

@@ -122,6 +122,25 @@ class AreaResult(models.Model):
         return f"Result for {self.round_area_id}"
 
 
+class ResultExplanation(models.Model):
+    """Why each proposal of a published area won or lost, and how fair the outcome is:
+    computed once after publication (its own job item, so it never delays a result) from
+    the same ballots, and stored as exact fractions in JSON ("n/d" strings).
+
+    ``data["rule"]`` is ``voting.explain``'s explanation of the round's rule (Equal Shares
+    or greedy). Never a voter-by-proposal table: a voter's payments are replayed from
+    the steps' prices and their own ballot when they look.
+    """
+
+    result = models.OneToOneField(AreaResult, on_delete=models.CASCADE, related_name="explanation")
+    data = models.JSONField()
+    software_version = models.CharField(max_length=40)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Explanation of result {self.result_id}"
+
+
 class ResultLine(models.Model):
     result = models.ForeignKey(AreaResult, on_delete=models.CASCADE, related_name="lines")
     proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="result_lines")

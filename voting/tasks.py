@@ -10,6 +10,13 @@ from django.utils import timezone
 
 from pb_platform.jobs import JobItemRun, run_items
 from voting.models import AreaResult
+from voting.services.explanations import (
+    EXPLAIN_JOB,
+    result_explain,
+    result_explain_job_key,
+    result_explain_job_label,
+    results_to_explain,
+)
 from voting.services.notifications import (
     NOTIFY_JOB,
     result_notify_job_key,
@@ -85,3 +92,27 @@ def notify_published_results() -> int:
         now=now,
     )
     return sum(queued or 0 for queued in run.results.values())
+
+
+@shared_task
+def explain_published_results() -> int:
+    """Beat task: store why each proposal won or lost, once per published area result.
+
+    A job of its own, after publication: an explanation that fails (or takes seconds on
+    a city-sized area) never delays a result. It also fills in results published before
+    explanations existed. Returns how many it stored.
+    """
+    now = timezone.now()
+    run = run_items(
+        job=EXPLAIN_JOB,
+        items=[
+            JobItemRun(
+                key=result_explain_job_key(result),
+                label=result_explain_job_label(result),
+                run=partial(result_explain, result_id=result.pk, now=now),
+            )
+            for result in results_to_explain()
+        ],
+        now=now,
+    )
+    return sum(stored is not None for stored in run.results.values())
