@@ -51,7 +51,9 @@ browser-deps: node_modules/axe-core/axe.min.js
 # Web server, Celery worker and Celery beat together. Ctrl-C, SIGTERM to make (make
 # passes it on to this shell) or to the whole process group (what systemd does) stop
 # all three within seconds, and so does the end of any one of them: the trap sends
-# SIGTERM to the three and waits. The worker uses threads, not processes, so a signal
+# SIGTERM to the three and waits up to 7 s, then kills what is left (once in a while
+# beat was seen ignoring its SIGTERM while shutting down after Ctrl-C's SIGINT).
+# The worker uses threads, not processes, so a signal
 # to the whole group leaves no pool process for its warm shutdown to wait on forever;
 # being the only worker, it has no peers to meet or watch (mingle, gossip, heartbeat).
 # SITE_URL (links in emails) follows PORT unless set: `make run PORT=8001`.
@@ -59,7 +61,9 @@ run: $(VENV)/.installed-run .env
 	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"; \
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py seed_demo && \
-	{ trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
+	{ trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; \
+	    for _ in $$(seq 70); do [ -z "$$(jobs -pr)" ] && break; sleep 0.1; done; \
+	    kill -9 $$(jobs -pr) 2>/dev/null; wait' INT TERM EXIT; \
 	  $(BIN)/celery -A pb_platform worker --loglevel=info --pool=threads --concurrency=2 \
 	    --without-heartbeat --without-gossip --without-mingle & \
 	  $(BIN)/celery -A pb_platform beat --loglevel=info & \

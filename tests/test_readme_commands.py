@@ -160,6 +160,7 @@ COMMANDS: dict[str, Run] = {
     f"{MANAGE} restore BACKUP": Run(output="OK"),
     f"DATABASE_URL=sqlite:///var/restore-check.sqlite3 {MANAGE} verify_ledger": Run(output="OK"),
     "rm -r var/restore-check.sqlite3 var/restore-check-media": Run(),
+    f"{MANAGE} results_explain": Run(output="result(s) without an explanation"),
     f"{MANAGE} export_pabulib ROUND_ID --area AREA -o FILE.pb": Run(),
     f"{MANAGE} pabulib_tally FILE.pb --rule mes": Run(output='"winners"'),
     f"{MANAGE} import_pabulib FILE.pb --rule greedy": Run(),

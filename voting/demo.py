@@ -26,8 +26,9 @@ from proposals import services as proposal_services
 from proposals.demo import demo_round
 from proposals.models import Area, BudgetRound, ResidentProfile
 from proposals.services.eligibility import eligibility_verify_in_person
-from voting.models import Ballot
+from voting.models import AreaResult, Ballot
 from voting.services.ballots import ballot_submit, paper_ballot_record, walk_in_voter_register
+from voting.services.explanations import result_explain, results_to_explain
 from voting.services.results import area_close_count_publish
 
 # Neighbours who vote in the demo: (area, how many).
@@ -84,6 +85,13 @@ class VotingDemo:
             counted_at = parks.voting_ends + timedelta(minutes=1)
             for round_area in parks.round_areas.all():
                 area_close_count_publish(round_area_id=round_area.pk, now=counted_at)
+        # Explained at once, as the beat job would do a moment after publication.
+        for result in results_to_explain():
+            result_explain(result_id=result.pk, now=timezone.now())
+        # Announced already (nobody in the demo asked to be told).
+        AreaResult.objects.filter(
+            published_at__isnull=False, voters_notified_at__isnull=True
+        ).update(voters_notified_at=timezone.now())
         fund = demo_round("Neighbourhood Fund 2026")
         if fund is not None and not Ballot.objects.filter(round_area__budget_round=fund):
             self._neighbours_vote(fund, voters, timezone.now())

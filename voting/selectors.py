@@ -7,11 +7,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
 
+from pb_platform.money import money_quantize
 from pb_platform.users import User
 from proposals.models import BudgetRound, Proposal, ProposalStatus, ResidentProfile, RoundArea
+from voting import explain
 from voting.models import AreaResult, Ballot, BallotChannel, ResultLine
 
 
@@ -344,4 +348,124 @@ def area_receipt_codes(*, round_area: RoundArea) -> list[str]:
     """Every receipt code of the area's ballots, sorted, and nothing else of them."""
     return sorted(
         Ballot.objects.filter(round_area=round_area).values_list("receipt_code", flat=True)
+    )
+
+
+# --- Why a proposal won or lost ----------------------------------------------------------
+
+
+def _money(amount: Fraction) -> Decimal:
+    """An exact amount shown rounded to the money precision (half up); exact until here."""
+    return money_quantize(Decimal(amount.numerator) / Decimal(amount.denominator))
+
+
+@dataclass(frozen=True)
+class SpentOn:
+    title: str
+    url: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ProposalOutcome:
+    """One proposal's published outcome and why, in figures a page shows as they are.
+
+    ``how`` is "mes" (chosen by Equal Shares at the real budget, at step ``step``),
+    "add1" (chosen once every voter's share was raised, the add1 completion), "greedy"
+    (funded at the end from the money left, by votes) or "" when not funded. Amounts are
+    rounded for display from exact fractions.
+    """
+
+    rule: str
+    currency: str
+    funded: bool
+    how: str
+    votes: int
+    step: int | None = None
+    each_paid_up_to: Decimal | None = None
+    share_at_start: Decimal | None = None
+    share_kept: Decimal | None = None
+    money_left: Decimal | None = None
+    rank: int | None = None
+    cost: Decimal | None = None
+    supporters_money: Decimal | None = None
+    spent_on: tuple[SpentOn, ...] = ()
+    effective_support_percent: int | None = None
+    cost_to_win: Decimal | None = None
+
+
+def proposal_outcome(*, proposal: Proposal) -> ProposalOutcome | None:
+    """Why ``proposal`` won or lost in its area's published result, from the stored
+    explanation; None before the result and its explanation exist. Two queries."""
+    line = (
+        ResultLine.objects.filter(proposal=proposal, result__published_at__isnull=False)
+        .select_related("result__explanation", "result__round_area__budget_round")
+        .first()
+    )
+    explanation = getattr(line.result, "explanation", None) if line else None
+    if line is None or explanation is None:
+        return None
+    result = line.result
+    data = explanation.data["rule"]
+    me = proposal.pabulib_id
+
+    def outcome(**fields: Any) -> ProposalOutcome:
+        return ProposalOutcome(
+            currency=result.round_area.budget_round.currency,
+            funded=line.funded,
+            votes=line.votes,
+            cost=money_quantize(line.cost),
+            **fields,
+        )
+
+    if data["kind"] == "greedy":
+        greedy = explain.GreedyExplanation.from_dict(data)
+        rank = next(r for r in greedy.ranks if r.project == me)
+        return outcome(
+            rule="greedy",
+            how="greedy" if line.funded else "",
+            rank=rank.rank,
+            money_left=_money(rank.money_left),
+        )
+    mes = explain.MesExplanation.from_dict(data)
+    cost = mes.costs.get(me, Fraction(line.cost))
+    shares = {
+        "share_at_start": _money(mes.budget / mes.voters) if mes.voters else None,
+        "share_kept": _money(mes.start),
+    }
+    for number, step in enumerate(mes.steps, start=1):
+        if step.project == me:
+            return outcome(
+                rule="mes",
+                how=step.chosen_by,
+                step=number,
+                each_paid_up_to=_money(step.rho * cost),
+                **shares,
+            )
+    for completion in mes.completion:
+        if completion.project == me:
+            return outcome(
+                rule="mes", how="greedy", money_left=_money(completion.money_left), **shares
+            )
+    loss = mes.losses.get(me)
+    spent_on: tuple[SpentOn, ...] = ()
+    if loss is not None:
+        others = {
+            other.proposal.pabulib_id: other.proposal
+            for other in ResultLine.objects.filter(result=result).select_related("proposal")
+        }
+        spent_on = tuple(
+            SpentOn(others[p].title, others[p].get_absolute_url(), _money(amount))
+            for p, amount in sorted(loss.spent.items(), key=lambda item: (-item[1], item[0]))
+            if amount > 0 and p in others
+        )
+    to_win = mes.cost_to_win.get(me)
+    return outcome(
+        rule="mes",
+        how="",
+        supporters_money=_money(loss.supporters_money) if loss else None,
+        spent_on=spent_on,
+        effective_support_percent=mes.effective_support_percent.get(me),
+        cost_to_win=_money(to_win) if to_win is not None else None,
+        **shares,
     )

@@ -82,3 +82,40 @@ def test_the_backfill_command_explains_results_published_before(area_a, capsys):
     assert ResultExplanation.objects.count() == 2
     call_command("results_explain")
     assert "0 result(s) without an explanation" in capsys.readouterr().out
+
+
+# --- On the proposal page ------------------------------------------------------------------
+
+
+def page_text(client, proposal) -> str:
+    response = client.get(proposal.get_absolute_url())
+    assert response.status_code == 200
+    return " ".join(response.content.decode().split())
+
+
+def test_a_visitor_reads_why_each_proposal_won_or_lost_under_greedy(client, area_a):
+    _round, proposals = published_round(area=area_a, allocate=False)
+    assert "Why it" not in page_text(client, proposals["Trees"])  # not explained yet
+    explain_published_results()
+    trees = page_text(client, proposals["Trees"])
+    assert "Why it won" in trees
+    assert "It had 3 votes." in trees and "came 1 in that order" in trees
+    assert "£5,000.00 was left and it cost £2,000.00, so it was funded" in trees
+    lights = page_text(client, proposals["Lights"])
+    assert "Why it was not funded" in lights
+    assert "only £2,000.00 was left and it cost £3,000.00, so it did not fit" in lights
+
+
+def test_a_visitor_reads_where_the_supporters_shares_went_under_equal_shares(client, area_a):
+    budget_round, proposals = published_round(area=area_a, allocate=False)
+    result = AreaResult.objects.get(round_area__budget_round=budget_round)
+    AreaResult.objects.filter(pk=result.pk).update(rule=CountingRule.MES)
+    result_explain(result_id=result.pk, now=timezone.now())
+    # 4 voters share 5,000 (1,250 each). Trees (3 supporters, 2,000) and Benches (2,
+    # 1,000) are chosen by Equal Shares; Lights' one supporter has 1,250 for 3,000.
+    trees = page_text(client, proposals["Trees"])
+    assert "Why it won" in trees and "(£1,250.00 each)" in trees
+    assert "It was chosen at step 1" in trees
+    lights = page_text(client, proposals["Lights"])
+    assert "Why it was not funded" in lights
+    assert "Its effective support was" in lights
