@@ -16,7 +16,7 @@ from pb_platform.money import money_quantize
 from pb_platform.users import User
 from proposals.models import BudgetRound, Proposal, ProposalStatus, ResidentProfile, RoundArea
 from voting import explain
-from voting.models import AreaResult, Ballot, BallotChannel, ResultLine
+from voting.models import AreaResult, Ballot, BallotChannel, BallotChoice, ResultLine
 
 
 def area_ballot_proposals(*, round_area: RoundArea) -> list[Proposal]:
@@ -469,3 +469,76 @@ def proposal_outcome(*, proposal: Proposal) -> ProposalOutcome | None:
         cost_to_win=_money(to_win) if to_win is not None else None,
         **shares,
     )
+
+
+# --- What a voter's own ballot paid for (their own page only) ---------------------------
+
+
+@dataclass(frozen=True)
+class PaidFor:
+    title: str
+    url: str
+    amount: Decimal | None  # their part of its cost under Equal Shares; None under greedy
+
+
+@dataclass(frozen=True)
+class BallotPaidFor:
+    ballot: Ballot
+    rule: str
+    currency: str
+    funded: tuple[PaidFor, ...]
+    share: Decimal | None  # what each voter started with (Equal Shares)
+    unspent: Decimal | None
+
+
+def my_ballots_paid_for(*, voter: User) -> list[BallotPaidFor]:
+    """For each of the voter's own ballots whose area result is published and explained:
+    the funded proposals it chose and, under Equal Shares, how much of the voter's share
+    went to each (replayed from the stored steps and this ballot; nothing per voter is
+    stored). For the voter's own "My ballots" page only: never call it for anyone else.
+    Three queries."""
+    ballots = list(
+        Ballot.objects.filter(
+            voter=voter,
+            round_area__result__published_at__isnull=False,
+            round_area__result__explanation__isnull=False,
+        )
+        .select_related(
+            "round_area__area", "round_area__budget_round", "round_area__result__explanation"
+        )
+        .order_by("-round_area__budget_round__voting_ends", "round_area__area__name")
+    )
+    chosen: dict[int, list[Proposal]] = defaultdict(list)
+    choices = (
+        BallotChoice.objects.filter(ballot__in=ballots)
+        .select_related("proposal")
+        .order_by("proposal__title", "proposal_id")
+    )
+    for choice in choices:
+        chosen[choice.ballot_id].append(choice.proposal)
+    funded_ids = set(
+        ResultLine.objects.filter(
+            result__round_area__in=[b.round_area_id for b in ballots], funded=True
+        ).values_list("proposal_id", flat=True)
+    )
+    paid: list[BallotPaidFor] = []
+    for ballot in ballots:
+        result = ballot.round_area.result
+        data = result.explanation.data["rule"]
+        mine = [p for p in chosen[ballot.pk] if p.pk in funded_ids]
+        currency = ballot.round_area.budget_round.currency
+        if data["kind"] == "mes":
+            mes = explain.MesExplanation.from_dict(data)
+            payments = explain.ballot_payments(mes, {p.pabulib_id for p in chosen[ballot.pk]})
+            funded = tuple(
+                PaidFor(
+                    p.title, p.get_absolute_url(), _money(payments.get(p.pabulib_id, Fraction(0)))
+                )
+                for p in mine
+            )
+            unspent = _money(mes.start - sum(payments.values(), Fraction(0)))
+            paid.append(BallotPaidFor(ballot, "mes", currency, funded, _money(mes.start), unspent))
+        else:
+            funded = tuple(PaidFor(p.title, p.get_absolute_url(), None) for p in mine)
+            paid.append(BallotPaidFor(ballot, "greedy", currency, funded, None, None))
+    return paid

@@ -119,3 +119,22 @@ def test_a_visitor_reads_where_the_supporters_shares_went_under_equal_shares(cli
     lights = page_text(client, proposals["Lights"])
     assert "Why it was not funded" in lights
     assert "Its effective support was" in lights
+
+
+def test_a_voter_sees_how_much_of_their_share_went_to_each_funded_choice(area_a):
+    from tests.conftest import client_for
+    from voting.models import Ballot
+
+    budget_round, proposals = published_round(area=area_a, allocate=False)
+    result = AreaResult.objects.get(round_area__budget_round=budget_round)
+    AreaResult.objects.filter(pk=result.pk).update(rule=CountingRule.MES)
+    result_explain(result_id=result.pk, now=timezone.now())
+    # The first voter chose Trees and Benches: 4 voters share 5,000 (1,250 each); Trees'
+    # 3 supporters pay 666.67 each, Benches' 2 pay 500 each.
+    voter = Ballot.objects.filter(round_area__budget_round=budget_round).order_by("pk")[0].voter
+    page = " ".join(client_for(voter).get("/my/ballots/").content.decode().split())
+    assert "What your ballot paid for" in page
+    assert "started with a share of £1,250.00" in page
+    assert f"{proposals['Trees'].title}</a>: £666.67" in page
+    assert f"{proposals['Benches'].title}</a>: £500.00" in page
+    assert "£83.33 of your share was not needed" in page

@@ -43,6 +43,7 @@ from tests.factories import (
 from voting.models import AreaResult, Ballot, BallotChoice
 from voting.services.ballots import ballot_submit, paper_ballot_record
 from voting.services.results import area_close_count_publish
+from voting.tasks import explain_published_results
 
 # Each voter's identity (name, email, username) and the titles of what they chose.
 ONLINE_VOTER = ("Zebedee Quillfeather", "zq-7731@example.net", "zquill7731")
@@ -125,6 +126,8 @@ def ballots(officer, area_a, area_b):
         now=past.voting_ends - timedelta(hours=1),
     )
     assert area_close_count_publish(round_area_id=past_area.pk, now=now) is not None
+    # Explained too, so the crawl covers the proposal pages' "why it won or lost".
+    assert explain_published_results() == 1
     return {"voting": voting, "past": past, "home": home, "city": city, "past_area": past_area}
 
 
@@ -307,3 +310,15 @@ def test_the_fixture_really_has_a_published_result(ballots):
     assert AreaResult.objects.filter(
         round_area=ballots["past_area"], published_at__isnull=False
     ).exists()
+
+
+def test_the_voter_alone_sees_what_their_ballot_paid_for(ballots):
+    """Their own page shows their funded choices; the crawl above, as every other role,
+    found them nowhere (the explanations are stored before it runs)."""
+    past_voter = ResidentProfile.objects.get(display_name=PAST_VOTER[0]).user
+    page = client_for(past_voter).get(reverse("voting:my_ballots")).content.decode()
+    assert "What your ballot paid for" in page
+    assert PAST_CHOICES[0] in page
+    online_voter = ResidentProfile.objects.get(display_name=ONLINE_VOTER[0]).user
+    other = client_for(online_voter).get(reverse("voting:my_ballots")).content.decode()
+    assert PAST_CHOICES[0] not in other  # someone else's choices, never

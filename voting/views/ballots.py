@@ -200,7 +200,13 @@ def vote_receipt(request: HttpRequest, slug: str, area_slug: str) -> HttpRespons
 @login_required
 def my_ballots(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "voting/my_ballots.html", {"ballots": selectors.my_ballots(voter=request.user)}
+        request,
+        "voting/my_ballots.html",
+        {
+            "ballots": selectors.my_ballots(voter=request.user),
+            # Their own choices, to them alone (this page needs a signed-in voter).
+            "paid_for": selectors.my_ballots_paid_for(voter=request.user),
+        },
     )
 
 
