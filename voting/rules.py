@@ -54,7 +54,11 @@ from itertools import accumulate
 from math import gcd
 from operator import itemgetter, mul
 
-__all__ = ["Outcome", "Project", "greedy", "method_of_equal_shares"]
+__all__ = ["PABUTOOLS_VERSION", "Outcome", "Project", "greedy", "method_of_equal_shares"]
+
+# The pabutools release whose results these rules reproduce (shown on results pages and
+# in the README's "Recount it yourself"; the tests compare with the installed one).
+PABUTOOLS_VERSION = "1.2.3"
 
 
 @dataclass(frozen=True, slots=True)
