@@ -171,11 +171,6 @@ class ResultFile(models.Model):
     def __str__(self) -> str:
         return f"Result file {self.result_id} ({self.sha256[:12]})"
 
-    @property
-    def data(self) -> bytes:
-        """The file's bytes, exactly as served and hashed."""
-        return self.content.encode("utf-8")
-
     def save(self, *args: object, **kwargs: object) -> None:
         if not self._state.adding:
             raise ResultFileImmutableError("A stored result file is never changed.")
@@ -183,3 +178,8 @@ class ResultFile(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ResultFileImmutableError("A stored result file is never deleted.")
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes, exactly as served and hashed."""
+        return self.content.encode("utf-8")
