@@ -164,6 +164,10 @@ COMMANDS: dict[str, Run] = {
     f"{MANAGE} export_pabulib ROUND_ID --area AREA -o FILE.pb": Run(),
     f"{MANAGE} pabulib_tally FILE.pb --rule mes": Run(output='"winners"'),
     f"{MANAGE} import_pabulib FILE.pb --rule greedy": Run(),
+    "sha256sum FILE.pb": Run(output="parks-2026.pb"),
+    f"{MANAGE} verify_result parks-2026": Run(output="OK: parks-2026/"),
+    f"{MANAGE} verify_result ROUND_ID --area AREA": Run(output="OK: parks-2026/"),
+    f"{MANAGE} result_files_backfill": Run(output="Stored 0 new result file(s)"),
     f"{MANAGE} grant_role someone@example-council.gov.uk officer": Run(),
     f"{MANAGE} grant_role someone@example-council.gov.uk auditor --revoke": Run(),
     f"{MANAGE} check --deploy": Run(
@@ -222,6 +226,9 @@ EXEMPT: dict[str, str] = {
     ".venv/bin/pip install -e .": "what make run installs (the Makefile's .installed-run)",
     ".venv/bin/pip install -e '.[s3]'": "downloads django-storages and boto3; the settings "
     "tests check MEDIA_STORAGE=s3 with and without the package",
+    "python3 -m pip install pabutools==1.2.3": "downloads pabutools from PyPI into the "
+    "reader's own environment; the dev virtualenv has pabutools 1.2.3 and "
+    "tests/voting/test_recount.py runs the README's recount snippet with it",
     "git pull": "updates a server's checkout from its remote",
     "pg_dump --format=custom": "what manage.py backup runs on PostgreSQL; "
     "tests/pb_platform/test_backups.py backs up and restores PostgreSQL under CI=true",

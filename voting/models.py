@@ -163,3 +163,48 @@ class ResultLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposal_id}: {self.votes}"
+
+
+class ResultFileImmutableError(Exception):
+    """A stored result file is never changed or deleted: it is what people downloaded."""
+
+
+class ResultFile(models.Model):
+    """The anonymised Pabulib ``.pb`` file of a published result, generated once when
+    the result is published and served byte for byte ever after, so that a SHA-256
+    noted by one resident matches the file every other resident downloads.
+
+    ``content`` is the file's text; its bytes are ``content`` in UTF-8 (lines end in
+    ``\\n``), and ``sha256`` is their hex digest. Never updated: the model refuses, and
+    on PostgreSQL a trigger refuses UPDATE and DELETE for every role.
+    """
+
+    result = models.OneToOneField(
+        AreaResult, on_delete=models.PROTECT, primary_key=True, related_name="file"
+    )
+    content = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    generated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="result_file_sha256_hex"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Result file {self.result_id} ({self.sha256[:12]})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise ResultFileImmutableError("A stored result file is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ResultFileImmutableError("A stored result file is never deleted.")
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes, exactly as served and hashed."""
+        return self.content.encode("utf-8")

@@ -55,6 +55,7 @@ from math import gcd
 from operator import itemgetter, mul
 
 __all__ = [
+    "PABUTOOLS_VERSION",
     "MesRun",
     "MesRuns",
     "Outcome",
@@ -63,6 +64,10 @@ __all__ = [
     "mes_runs",
     "method_of_equal_shares",
 ]
+
+# The pabutools release whose results these rules reproduce (shown on results pages and
+# in the README's "Recount it yourself"; the tests compare with the installed one).
+PABUTOOLS_VERSION = "1.2.3"
 
 
 @dataclass(frozen=True, slots=True)

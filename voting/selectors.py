@@ -16,7 +16,14 @@ from pb_platform.money import money_quantize
 from pb_platform.users import User
 from proposals.models import BudgetRound, Proposal, ProposalStatus, ResidentProfile, RoundArea
 from voting import explain
-from voting.models import AreaResult, Ballot, BallotChannel, BallotChoice, ResultLine
+from voting.models import (
+    AreaResult,
+    Ballot,
+    BallotChannel,
+    BallotChoice,
+    ResultFile,
+    ResultLine,
+)
 
 
 def area_ballot_proposals(*, round_area: RoundArea) -> list[Proposal]:
@@ -250,15 +257,27 @@ def round_results_summary(*, budget_round: BudgetRound) -> list[AreaResultSummar
 
 
 def results_round_area(*, slug: str, area_slug: str) -> QuerySet[RoundArea]:
-    """The round's area named in a results URL, with its round, area and result."""
-    return RoundArea.objects.filter(budget_round__slug=slug, area__slug=area_slug).select_related(
-        "budget_round", "area", "result"
+    """The round's area named in a results URL, with its round, area and result, and the
+    result's stored file's digest (not its text, which may be a megabyte)."""
+    return (
+        RoundArea.objects.filter(budget_round__slug=slug, area__slug=area_slug)
+        .select_related("budget_round", "area", "result", "result__file")
+        .defer("result__file__content")
     )
 
 
 def round_area_published_result(*, round_area: RoundArea) -> AreaResult | None:
     """The area's result if published, else None (from ``results_round_area``, no query)."""
     return _published(round_area)
+
+
+def published_result_file(*, result: AreaResult) -> ResultFile | None:
+    """The result's stored Pabulib file (from ``results_round_area``, no query), or None
+    for a result published before files were stored."""
+    try:
+        return result.file
+    except ResultFile.DoesNotExist:
+        return None
 
 
 @dataclass(frozen=True)

@@ -292,7 +292,13 @@ def test_area_page_explains_the_method_of_equal_shares_when_used(election, anony
     assert "Method of Equal Shares" in text
     assert "split equally between the voters" in text
     assert "most votes first, funded if it still fits" in text
-    assert "ids compared as text, as in Pabulib" in text
+    # Every setting of the rule, in words.
+    assert "Method of Equal Shares with cost utilities" in text
+    assert "the budget, £5,000.00, divided by the 7 ballots counted" in text
+    assert "First “add1”" in text and "raised by 1 GBP" in text
+    assert "Then greedy by votes funds whatever still fits" in text
+    assert "smallest id goes first, with ids compared as text (so 11 comes before 2)" in text
+    assert "exactly the results of pabutools 1.2.3" in text
 
 
 def test_round_page_links_to_the_results_once_voting_is_over(published, anonymous_client):

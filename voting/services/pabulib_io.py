@@ -3,6 +3,7 @@ area as an anonymised ``.pb`` file (random voter ids, no timestamps)."""
 
 from __future__ import annotations
 
+import io
 import random
 import secrets
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from proposals.models import (
     RoundArea,
 )
 from proposals.phases import Phase
-from voting.models import AreaResult, Ballot, BallotChannel, BallotChoice
+from voting.models import AreaResult, Ballot, BallotChannel, BallotChoice, ResultFile
 from voting.pabulib import PabulibFile, PabulibProject, write_pabulib
 from voting.services.ballots import receipt_code_new
 
@@ -164,9 +165,25 @@ def _free_slug(model: type[Area] | type[BudgetRound], title: str) -> str:
 
 
 def round_area_export_pabulib(*, round_area: RoundArea, stream: TextIO) -> None:
-    """Write the area's ballot as an anonymised Pabulib file: proposals on the ballot with
+    """Write the area's anonymised Pabulib file: for a result with a stored file (every
+    result published since files are stored), that file, byte for byte; otherwise a
+    newly generated one (new random voter ids each time)."""
+    stored = ResultFile.objects.filter(result__round_area=round_area).first()
+    stream.write(
+        stored.content if stored is not None else round_area_pabulib_text(round_area=round_area)
+    )
+
+
+def round_area_pabulib_text(*, round_area: RoundArea) -> str:
+    """The area's ballot as a new anonymised Pabulib file: proposals on the ballot with
     their official costs and votes, and every ballot with a random voter id, in random
-    order, without timestamps. ``selected`` is written when a result is stored."""
+    order, without timestamps. ``selected`` is written when a result is stored.
+
+    Every ballot is written, an empty one too (a ballot whose choices all left the
+    ballot): the Method of Equal Shares divides the budget by the number of ballots, so
+    a file without them would not recount to the same result. Each call shuffles anew;
+    the published file is generated once and stored (``ResultFile``).
+    """
     budget_round = round_area.budget_round
     result = AreaResult.objects.filter(round_area=round_area).first()
     if result is not None:
@@ -184,7 +201,9 @@ def round_area_export_pabulib(*, round_area: RoundArea, stream: TextIO) -> None:
         funded = None
         cost_of = {}
     on_ballot = {p.pk: p.pabulib_id for p in proposals}
-    votes_by_ballot: dict[int, list[str]] = {}
+    votes_by_ballot: dict[int, list[str]] = {
+        ballot_id: [] for ballot_id in round_area.ballots.values_list("pk", flat=True)
+    }
     for ballot_id, proposal_id in (
         BallotChoice.objects.filter(ballot__round_area=round_area)
         .values_list("ballot_id", "proposal_id")
@@ -192,7 +211,7 @@ def round_area_export_pabulib(*, round_area: RoundArea, stream: TextIO) -> None:
     ):
         if proposal_id in on_ballot:
             votes_by_ballot.setdefault(ballot_id, []).append(on_ballot[proposal_id])
-    approvals = [frozenset(ids) for ids in votes_by_ballot.values() if ids]
+    approvals = [frozenset(ids) for ids in votes_by_ballot.values()]
     random.SystemRandom().shuffle(approvals)
     counts: dict[str, int] = dict.fromkeys(on_ballot.values(), 0)
     for approved in approvals:
@@ -223,12 +242,14 @@ def round_area_export_pabulib(*, round_area: RoundArea, stream: TextIO) -> None:
         for p in proposals
     ]
     voter_ids = _random_voter_ids(len(approvals))
+    stream = io.StringIO()
     write_pabulib(
         PabulibFile(
             meta=meta, projects=projects, votes=list(zip(voter_ids, approvals, strict=True))
         ),
         stream,
     )
+    return stream.getvalue()
 
 
 def _random_voter_ids(count: int) -> Iterator[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ from pb_platform.models import JobItemStatus
 from pb_platform.money import money_quantize
 from proposals.models import CountingRule, Proposal, RoundArea
 from voting import rules
-from voting.models import AreaResult, BallotChoice, ResultLine
+from voting.models import AreaResult, BallotChoice, ResultFile, ResultLine
+from voting.pabulib import parse_pabulib
 from voting.selectors import area_ballot_proposals
+from voting.services.pabulib_io import round_area_pabulib_text
 
 RULES = {
     CountingRule.GREEDY: rules.greedy,
@@ -135,7 +138,49 @@ def area_close_count_publish(*, round_area_id: int, now: datetime) -> AreaResult
             )
             for proposal in proposals
         )
+        # Last, so that a file that does not recount to this result undoes it all.
+        result_file_store(
+            result=result, rule=rule, winners=outcome.winners, cost=outcome.cost, now=now
+        )
     return result
+
+
+# --- The stored Pabulib file ---------------------------------------------------------------
+
+
+class RecountMismatchError(Exception):
+    """The Pabulib file generated for a result does not recount to that result."""
+
+
+def pabulib_recount(*, content: str, rule: str) -> rules.Outcome:
+    """Count a Pabulib file's ballots by ``rule``, as anyone with the file can."""
+    data = parse_pabulib(content.splitlines(keepends=True))
+    return RULES[CountingRule(rule)](data.rule_projects(), data.ballots(), data.budget)
+
+
+def result_file_store(
+    *, result: AreaResult, rule: str, winners: tuple[str, ...], cost: Decimal, now: datetime
+) -> ResultFile:
+    """Generate the result's anonymised Pabulib file, recount it with our own reader and
+    rule, and store it only if it funds exactly ``winners`` (in that order) for ``cost``.
+
+    The file is what residents download to check the count; one that recounts
+    differently (a bug in the writer, the reader or the count) must never be published,
+    so this raises ``RecountMismatchError`` and the caller's transaction is undone.
+    """
+    content = round_area_pabulib_text(round_area=result.round_area)
+    recount = pabulib_recount(content=content, rule=rule)
+    if recount.winners != tuple(winners) or recount.cost != cost:
+        raise RecountMismatchError(
+            f"recounting the generated Pabulib file funds {list(recount.winners)} for "
+            f"{recount.cost}, the count funds {list(winners)} for {cost}; not published"
+        )
+    return ResultFile.objects.create(
+        result=result,
+        content=content,
+        sha256=hashlib.sha256(content.encode("utf-8")).hexdigest(),
+        generated_at=now,
+    )
 
 
 # --- Counts that are late ------------------------------------------------------------------

@@ -7,6 +7,8 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -15,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from proposals.models import BudgetRound, RoundArea
-from voting import selectors
+from voting import rules, selectors
 from voting.models import AreaResult, ResultLine
 from voting.services.pabulib_io import round_area_export_pabulib
 from voting.services.results import CountDelay, count_delays
@@ -24,6 +26,15 @@ from voting.services.results import CountDelay, count_delays
 # carriage return as well, as OWASP advises.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 RECEIPT_INPUT_MAX = 64
+
+
+@cache  # read once per process: an upgrade restarts the processes
+def software_version() -> str:
+    """Commonpurse's version from its package metadata, or "" if it is not installed."""
+    try:
+        return metadata.version("commonpurse")
+    except metadata.PackageNotFoundError:
+        return ""
 
 
 @require_safe
@@ -82,6 +93,9 @@ def area_results(request: HttpRequest, slug: str, area_slug: str) -> HttpRespons
     context.update(
         detail=detail,
         result=result,
+        result_file=selectors.published_result_file(result=result),
+        software_version=software_version(),
+        pabutools_version=rules.PABUTOOLS_VERSION,
         chart=bar_chart(detail.lines, most_votes=detail.most_votes),
         receipt_typed=typed,
         receipt_code=code,

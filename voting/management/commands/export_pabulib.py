@@ -10,7 +10,8 @@ from voting.services.pabulib_io import round_area_export_pabulib
 class Command(BaseCommand):
     help = (
         "Write a round's ballots as an anonymised Pabulib .pb file (random voter ids, no "
-        "timestamps), to stdout or -o FILE. Rounds with several areas need --area SLUG."
+        "timestamps), to stdout or -o FILE: for a published area, the file stored at "
+        "publication, byte for byte. Rounds with several areas need --area SLUG."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
