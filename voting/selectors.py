@@ -21,6 +21,7 @@ from voting.models import (
     Ballot,
     BallotChannel,
     BallotChoice,
+    ResultExplanation,
     ResultFile,
     ResultLine,
 )
@@ -561,3 +562,44 @@ def my_ballots_paid_for(*, voter: User) -> list[BallotPaidFor]:
             funded = tuple(PaidFor(p.title, p.get_absolute_url(), None) for p in mine)
             paid.append(BallotPaidFor(ballot, "greedy", currency, funded, None, None))
     return paid
+
+
+@dataclass(frozen=True)
+class LineReason:
+    """A proposal's outcome in a few words, for the area's results table (the proposal's
+    page has the whole explanation). ``how`` as in ``ProposalOutcome``, plus "lost"."""
+
+    how: str
+    step: int | None = None
+    rank: int | None = None
+    money_left: Decimal | None = None
+    effective_support_percent: int | None = None
+
+
+def result_line_reasons(*, result: AreaResult) -> dict[str, LineReason]:
+    """Each proposal's reason by Pabulib id, from the stored explanation (one query);
+    empty until the explanation is stored."""
+    explanation = ResultExplanation.objects.filter(result=result).first()
+    if explanation is None:
+        return {}
+    data = explanation.data["rule"]
+    if data["kind"] == "greedy":
+        greedy = explain.GreedyExplanation.from_dict(data)
+        return {
+            r.project: LineReason(
+                how="greedy" if r.funded else "lost", rank=r.rank, money_left=_money(r.money_left)
+            )
+            for r in greedy.ranks
+        }
+    mes = explain.MesExplanation.from_dict(data)
+    reasons = {
+        step.project: LineReason(how=step.chosen_by, step=number)
+        for number, step in enumerate(mes.steps, start=1)
+    }
+    for completion in mes.completion:
+        reasons[completion.project] = LineReason(
+            how="greedy", money_left=_money(completion.money_left)
+        )
+    for project, percent in mes.effective_support_percent.items():
+        reasons.setdefault(project, LineReason(how="lost", effective_support_percent=percent))
+    return reasons

@@ -138,3 +138,15 @@ def test_a_voter_sees_how_much_of_their_share_went_to_each_funded_choice(area_a)
     assert f"{proposals['Trees'].title}</a>: £666.67" in page
     assert f"{proposals['Benches'].title}</a>: £500.00" in page
     assert "£83.33 of your share was not needed" in page
+
+
+def test_the_area_results_table_says_in_a_few_words_why_with_a_link_to_the_whole(client, area_a):
+    budget_round, proposals = published_round(area=area_a, allocate=False)
+    url = f"/rounds/{budget_round.slug}/results/{area_a.slug}/"
+    before = " ".join(client.get(url).content.decode().split())
+    assert "Why, in full" not in before  # nothing to say until explained
+    explain_published_results()
+    page = " ".join(client.get(url).content.decode().split())
+    assert "Place 1 by votes; £5,000.00 was left and it fitted." in page
+    assert "Place 3 by votes; only £2,000.00 was left." in page
+    assert f'href="{proposals["Lights"].get_absolute_url()}#outcome-title"' in page

@@ -35,6 +35,7 @@ from voting.models import AreaResult, Ballot, BallotChannel, BallotChoice
 from voting.pabulib import parse_pabulib
 from voting.services.ballots import ballot_submit, paper_ballot_record, receipt_code_new
 from voting.services.results import area_close_count_publish
+from voting.tasks import explain_published_results
 
 # --- Reading pages ------------------------------------------------------------------------
 
@@ -513,6 +514,8 @@ def test_results_pages_make_the_same_queries_whatever_the_data_size(
 
     make_counted_area(slug="small", proposals=3, ballots=5, officer=officer)
     make_counted_area(slug="big", proposals=40, ballots=200, officer=officer)
+    # Explained too, so the "Why" column (and reading its explanation) is counted.
+    assert explain_published_results() == 2
 
     small = count_queries(client, url("small"), data)
     large = count_queries(client, url("big"), data)

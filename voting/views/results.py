@@ -94,6 +94,7 @@ def area_results(request: HttpRequest, slug: str, area_slug: str) -> HttpRespons
         detail=detail,
         result=result,
         result_file=selectors.published_result_file(result=result),
+        reasons=selectors.result_line_reasons(result=result),
         software_version=software_version(),
         pabutools_version=rules.PABUTOOLS_VERSION,
         chart=bar_chart(detail.lines, most_votes=detail.most_votes),
