@@ -6,45 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
-from pb_platform.jobs import JobItemRun, run_items
-from voting.services.explanations import (
-    EXPLAIN_JOB,
-    result_explain,
-    result_explain_job_key,
-    result_explain_job_label,
-    results_to_explain,
-)
+from voting.services.explanations import results_to_explain
+from voting.tasks import explain_published_results
 
 
 class Command(BaseCommand):
     help = "Store the explanation of every published result that has none yet."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        waiting = results_to_explain()
-        now = timezone.now()
-        # The same job items as the beat job: a failure is recorded (and shown to
-        # officers) the same way, and the others are still explained.
-        run = run_items(
-            job=EXPLAIN_JOB,
-            items=[
-                JobItemRun(
-                    key=result_explain_job_key(result),
-                    label=result_explain_job_label(result),
-                    run=lambda result_id=result.pk: result_explain(
-                        result_id=result_id, now=timezone.now()
-                    ),
-                )
-                for result in waiting
-            ],
-            now=now,
-        )
-        stored = sum(explanation is not None for explanation in run.results.values())
+        waiting = len(results_to_explain())
+        # The beat job's own run: a failure is a job item recorded and shown to officers
+        # the same way, and the other results are still explained.
+        stored = explain_published_results()
+        left = len(results_to_explain())
         self.stdout.write(
-            f"{len(waiting)} result(s) without an explanation: {stored} explained, "
-            f"{len(run.failed)} failed, {len(run.skipped)} waiting to be retried "
-            "(failures and retries: /officer/jobs/)."
+            f"{waiting} result(s) without an explanation: {stored} explained, {left} still "
+            "without (failures and retries: /officer/jobs/)."
         )
-        if run.failed:
+        if left:
             raise SystemExit(1)
