@@ -39,7 +39,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +51,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 
 from ledgers.selectors import LedgerHead, LedgerVerification, ledger_heads, ledger_verify
+from pb_platform.version import commonpurse_version
 
 FORMAT = "commonpurse-backup"
 FORMAT_VERSION = 1
@@ -367,7 +367,7 @@ def backup_create(*, parent: Path, now: datetime) -> BackupSummary:
             media_files=media_files,
             facts=facts,
             django_version=django.get_version(),
-            commonpurse_version=installed_version(),
+            commonpurse_version=commonpurse_version(),
             database_tool=database_tool,
             notes=[
                 "SECRET_KEY and REGISTER_HMAC_KEY are not in this backup: keep them apart.",
@@ -392,13 +392,6 @@ def backup_folder_name(parent: Path, now: datetime) -> Path:
         number += 1
         candidate = parent / f"{stem}-{number}"
     return candidate
-
-
-def installed_version() -> str:
-    try:
-        return metadata.version("commonpurse")
-    except metadata.PackageNotFoundError:
-        return ""
 
 
 def postgres_dump(tool: str, path: Path) -> DatabaseFacts:

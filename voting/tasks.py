@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
 
-from pb_platform.jobs import JobItemRun, run_items
+from pb_platform.jobs import JobItemRun, JobRun, run_items
 from voting.models import AreaResult
 from voting.services.explanations import (
     EXPLAIN_JOB,
     result_explain,
-    result_explain_job_key,
     result_explain_job_label,
     results_to_explain,
 )
 from voting.services.notifications import (
     NOTIFY_JOB,
-    result_notify_job_key,
     result_notify_job_label,
     result_voters_notify,
     results_to_notify,
@@ -27,6 +27,7 @@ from voting.services.notifications import (
 from voting.services.results import (
     CLOSE_JOB,
     area_close_count_publish,
+    area_result_job_key,
     due_round_areas,
     round_area_job_key,
     round_area_job_label,
@@ -70,6 +71,29 @@ def _close_area(round_area_id: int) -> AreaResult | None:
     return area_close_count_publish(round_area_id=round_area_id, now=timezone.now())
 
 
+def _each_published_result(
+    *,
+    job: str,
+    results: list[AreaResult],
+    label: Callable[[AreaResult], str],
+    service: Callable[..., Any],
+) -> JobRun:
+    """A follow-up of publication, one job item per result: ``service(result_id=, now=)``."""
+    now = timezone.now()
+    return run_items(
+        job=job,
+        items=[
+            JobItemRun(
+                key=area_result_job_key(result),
+                label=label(result),
+                run=partial(service, result_id=result.pk, now=now),
+            )
+            for result in results
+        ],
+        now=now,
+    )
+
+
 @shared_task
 def notify_published_results() -> int:
     """Beat task: email the voters who asked, once per published area result.
@@ -78,18 +102,11 @@ def notify_published_results() -> int:
     failed item retried with a back-off, and never delays or undoes a result. Each
     result is claimed with a conditional update, so running twice emails nobody twice.
     """
-    now = timezone.now()
-    run = run_items(
+    run = _each_published_result(
         job=NOTIFY_JOB,
-        items=[
-            JobItemRun(
-                key=result_notify_job_key(result),
-                label=result_notify_job_label(result),
-                run=partial(result_voters_notify, result_id=result.pk, now=now),
-            )
-            for result in results_to_notify()
-        ],
-        now=now,
+        results=results_to_notify(),
+        label=result_notify_job_label,
+        service=result_voters_notify,
     )
     return sum(queued or 0 for queued in run.results.values())
 
@@ -102,17 +119,10 @@ def explain_published_results() -> int:
     a city-sized area) never delays a result. It also fills in results published before
     explanations existed. Returns how many it stored.
     """
-    now = timezone.now()
-    run = run_items(
+    run = _each_published_result(
         job=EXPLAIN_JOB,
-        items=[
-            JobItemRun(
-                key=result_explain_job_key(result),
-                label=result_explain_job_label(result),
-                run=partial(result_explain, result_id=result.pk, now=now),
-            )
-            for result in results_to_explain()
-        ],
-        now=now,
+        results=results_to_explain(),
+        label=result_explain_job_label,
+        service=result_explain,
     )
     return sum(stored is not None for stored in run.results.values())

@@ -5,16 +5,17 @@ never delays or undoes a result."""
 from __future__ import annotations
 
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
+from pb_platform.version import commonpurse_version
 from proposals.models import CountingRule, RoundArea
 from voting import explain, rules
 from voting.models import AreaResult, ResultExplanation
 from voting.selectors import area_ballot_proposals
-from voting.services.results import area_ballots
+from voting.services.results import area_ballots, published_results_where
 
 # The explain job's items in ``pb_platform.jobs``: one per published area result.
 EXPLAIN_JOB = "voting.explain_published_results"
@@ -25,24 +26,13 @@ class ExplanationMismatch(RuntimeError):
 
 
 def software_version() -> str:
-    try:
-        return f"commonpurse {version('commonpurse')}"
-    except PackageNotFoundError:  # a checkout run without `pip install -e .`
-        return "commonpurse (not installed)"
+    return f"commonpurse {commonpurse_version() or '(not installed)'}"
 
 
 def results_to_explain() -> list[AreaResult]:
     """Published results without an explanation yet, oldest first (this is also the
     backfill of results published before explanations existed)."""
-    return list(
-        AreaResult.objects.filter(published_at__isnull=False, explanation__isnull=True)
-        .select_related("round_area__area", "round_area__budget_round")
-        .order_by("published_at", "pk")
-    )
-
-
-def result_explain_job_key(result: AreaResult) -> str:
-    return f"area_result:{result.pk}"
+    return published_results_where(Q(explanation__isnull=True))
 
 
 def result_explain_job_label(result: AreaResult) -> str:

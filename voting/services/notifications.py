@@ -8,11 +8,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 
 from pb_platform.outbox import RESULTS_PUBLISHED, email_enqueue
 from pb_platform.users import User
 from voting.models import AreaResult
+from voting.services.results import published_results_where
 
 # The notify job's items in ``pb_platform.jobs``: one per published area result.
 NOTIFY_JOB = "voting.notify_published_results"
@@ -20,15 +22,7 @@ NOTIFY_JOB = "voting.notify_published_results"
 
 def results_to_notify() -> list[AreaResult]:
     """Published results whose voters have not been told yet, oldest first."""
-    return list(
-        AreaResult.objects.filter(published_at__isnull=False, voters_notified_at__isnull=True)
-        .select_related("round_area__area", "round_area__budget_round")
-        .order_by("published_at", "pk")
-    )
-
-
-def result_notify_job_key(result: AreaResult) -> str:
-    return f"area_result:{result.pk}"
+    return published_results_where(Q(voters_notified_at__isnull=True))
 
 
 def result_notify_job_label(result: AreaResult) -> str:

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from pb_platform.jobs import job_items_recorded
@@ -76,6 +77,23 @@ CLOSE_JOB = "voting.close_count_publish"
 
 def round_area_job_key(round_area_id: int) -> str:
     return f"round_area:{round_area_id}"
+
+
+# --- Jobs that follow publication (explanations, emails): one item per published result
+
+
+def published_results_where(condition: Q) -> list[AreaResult]:
+    """Published results matching ``condition`` (what a follow-up job has not done yet),
+    oldest first, with the area and round its job label names."""
+    return list(
+        AreaResult.objects.filter(condition, published_at__isnull=False)
+        .select_related("round_area__area", "round_area__budget_round")
+        .order_by("published_at", "pk")
+    )
+
+
+def area_result_job_key(result: AreaResult) -> str:
+    return f"area_result:{result.pk}"
 
 
 def round_area_job_label(round_area: RoundArea) -> str:

@@ -7,8 +7,6 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
-from importlib import metadata
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -16,6 +14,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from pb_platform.version import commonpurse_version
 from proposals.models import BudgetRound, RoundArea
 from voting import rules, selectors
 from voting.models import AreaResult, ResultLine
@@ -26,15 +25,6 @@ from voting.services.results import CountDelay, count_delays
 # carriage return as well, as OWASP advises.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 RECEIPT_INPUT_MAX = 64
-
-
-@cache  # read once per process: an upgrade restarts the processes
-def software_version() -> str:
-    """Commonpurse's version from its package metadata, or "" if it is not installed."""
-    try:
-        return metadata.version("commonpurse")
-    except metadata.PackageNotFoundError:
-        return ""
 
 
 @require_safe
@@ -95,7 +85,7 @@ def area_results(request: HttpRequest, slug: str, area_slug: str) -> HttpRespons
         result=result,
         result_file=selectors.published_result_file(result=result),
         reasons=selectors.result_line_reasons(result=result),
-        software_version=software_version(),
+        software_version=commonpurse_version(),
         pabutools_version=rules.PABUTOOLS_VERSION,
         chart=bar_chart(detail.lines, most_votes=detail.most_votes),
         receipt_typed=typed,
