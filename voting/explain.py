@@ -55,9 +55,11 @@ __all__ = [
     "MesExplanation",
     "MesStep",
     "ProjectLoss",
+    "StepPayers",
     "ballot_payments",
     "greedy_explanation",
     "mes_explanation",
+    "step_payers",
 ]
 
 
@@ -213,6 +215,50 @@ def ballot_payments(explanation: MesExplanation, ballot: Collection[str]) -> dic
             money -= amount
             paid[step.project] = amount
     return paid
+
+
+@dataclass(frozen=True, slots=True)
+class StepPayers:
+    """Where one Equal Shares step's money came from: ``payers`` voters paid something
+    towards it, ``paid_in_full`` of them the whole price (price per unit x cost), the
+    others all they had left."""
+
+    project: str
+    payers: int
+    paid_in_full: int
+
+
+def step_payers(
+    explanation: MesExplanation, ballots: Iterable[Collection[str]]
+) -> tuple[StepPayers, ...]:
+    """Each step's payers, replayed from the steps and the ballots as ``ballot_payments``
+    does, for identical ballots at once and in integers over one denominator (Mokotów:
+    tens of thousands of distinct ballots times tens of steps)."""
+    funded = {step.project for step in explanation.steps}
+    groups = Counter(frozenset(str(p) for p in ballot) & funded for ballot in ballots)
+    caps = {step.project: step.rho * explanation.costs[step.project] for step in explanation.steps}
+    denominator = explanation.start.denominator
+    for cap in caps.values():
+        denominator = denominator * cap.denominator // gcd(denominator, cap.denominator)
+    shapes = [ballot for ballot in groups if ballot]
+    money = [int(explanation.start * denominator)] * len(shapes)
+    supporters: dict[str, list[int]] = {p: [] for p in funded}
+    for index, ballot in enumerate(shapes):
+        for p in ballot:
+            supporters[p].append(index)
+    found: list[StepPayers] = []
+    for step in explanation.steps:
+        cap = int(caps[step.project] * denominator)
+        payers = in_full = 0
+        for index in supporters[step.project]:
+            amount = min(money[index], cap)
+            if amount > 0:
+                payers += groups[shapes[index]]
+                if amount == cap:
+                    in_full += groups[shapes[index]]
+            money[index] -= amount
+        found.append(StepPayers(step.project, payers, in_full))
+    return tuple(found)
 
 
 def mes_explanation(

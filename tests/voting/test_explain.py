@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from pabutools.election import ApprovalBallot, ApprovalProfile, Instance, parse_pabulib
-from pabutools.election import Project as PabuProject
+from pabutools.election import parse_pabulib
 from pabutools.rules.mes import mes_rule
 
 from bench.explain_mokotow import pabutools_figures, sorted_by_name_then
 from tests.voting.conftest import PROJECT_ROOT, require_pabulib_dir
+from tests.voting.elections import elections, pabutools_election
 from voting import explain, rules
 from voting.pabulib import read_pabulib
 
@@ -37,8 +36,6 @@ LIVE = {"Netherlands_Assen_2024.pb", "Poland_Swiecie_2023.pb"}
 REFERENCE_DIR = Path(__file__).parent / "explain_reference"
 MOKOTOW = "Poland_Warszawa_2021_Mokotow.pb"
 MOKOTOW_REFERENCE = PROJECT_ROOT / "bench" / "explain_mokotow_reference.json"
-
-IDS = ["1", "2", "9", "10", "11", "a", "B", "x_1"]
 
 
 def _pabutools_figures_live(instance: Any, profile: Any) -> dict[str, Any]:
@@ -141,38 +138,6 @@ def test_mokotow_explanation_time_and_reference() -> None:
 # --- Random small elections against pabutools, live -------------------------------------
 
 
-@st.composite
-def elections(draw: st.DrawFn) -> tuple[list[rules.Project], list[frozenset[str]], Decimal]:
-    ids = draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=8, unique=True))
-    # Whole amounts make exact ties common; tenths exercise decimal money; 0 is allowed.
-    amount = st.one_of(
-        st.integers(0, 40).map(Decimal), st.integers(1, 400).map(lambda n: Decimal(n) / 10)
-    )
-    projects = [rules.Project(project_id, draw(amount)) for project_id in ids]
-    shapes = draw(st.lists(st.frozensets(st.sampled_from(ids)), min_size=1, max_size=4))
-    ballot = st.one_of(st.sampled_from(shapes), st.frozensets(st.sampled_from(ids)))
-    ballots = draw(st.lists(ballot, min_size=1, max_size=12))
-    budget = draw(
-        st.one_of(
-            st.integers(0, 90).map(Decimal), st.integers(0, 900).map(lambda n: Decimal(n) / 10)
-        )
-    )
-    return projects, ballots, budget
-
-
-def _pabutools_election(
-    projects: list[rules.Project], ballots: list[frozenset[str]], budget: Decimal
-) -> tuple[Instance, ApprovalProfile]:
-    instance = Instance(budget_limit=Fraction(budget))
-    by_id = {p.id: PabuProject(p.id, Fraction(p.cost)) for p in projects}
-    for project in by_id.values():
-        instance.add(project)
-    profile = ApprovalProfile(
-        [ApprovalBallot([by_id[i] for i in sorted(b)]) for b in ballots], instance=instance
-    )
-    return instance, profile
-
-
 @settings(
     max_examples=80,
     deadline=None,
@@ -180,12 +145,13 @@ def _pabutools_election(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(elections())
+@given(elections(min_ballots=1))
 def test_explanation_matches_pabutools_on_small_elections(election) -> None:
     projects, ballots, budget = election
     ours = explain.mes_explanation(projects, ballots, budget)
+    instance, profile, _ = pabutools_election(*election)
 
-    assert_same_figures(ours, _pabutools_figures_live(*_pabutools_election(*election)))
+    assert_same_figures(ours, _pabutools_figures_live(instance, profile))
     assert ours.winners == rules.method_of_equal_shares(projects, ballots, budget).winners
     assert_payments_add_up(ours, ballots)
     approvals = {p.id: sum(p.id in b for b in ballots) for p in projects}

@@ -18,10 +18,8 @@ from pabutools.rules import (
     method_of_equal_shares,
 )
 
+from tests.voting.elections import elections
 from voting import rules
-
-# Ids chosen so that string order and number order disagree ("10" < "9").
-IDS = ["1", "2", "9", "10", "11", "a", "B", "b", "x_1"]
 
 PROPERTY_SETTINGS = settings(
     max_examples=200,
@@ -29,26 +27,6 @@ PROPERTY_SETTINGS = settings(
     database=None,  # no .hypothesis folder in the checkout
     suppress_health_check=[HealthCheck.too_slow],
 )
-
-
-@st.composite
-def elections(draw: st.DrawFn) -> tuple[list[rules.Project], list[frozenset[str]], Decimal]:
-    ids = draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=6, unique=True))
-    # Whole amounts make exact ties common; tenths exercise decimal money.
-    amount = st.one_of(
-        st.integers(1, 40).map(Decimal), st.integers(1, 400).map(lambda n: Decimal(n) / 10)
-    )
-    costs = [rules.Project(project_id, draw(amount)) for project_id in ids]
-    # A few shared ballot shapes make identical ballots (grouping) and ties likely.
-    shapes = draw(st.lists(st.frozensets(st.sampled_from(ids)), min_size=1, max_size=4))
-    ballot = st.one_of(st.sampled_from(shapes), st.frozensets(st.sampled_from(ids)))
-    ballots = draw(st.lists(ballot, max_size=12))
-    budget = draw(
-        st.one_of(
-            st.integers(0, 90).map(Decimal), st.integers(0, 900).map(lambda n: Decimal(n) / 10)
-        )
-    )
-    return costs, ballots, budget
 
 
 def pabutools_outcomes(
@@ -71,7 +49,7 @@ def pabutools_outcomes(
 
 
 @PROPERTY_SETTINGS
-@given(elections())
+@given(elections(max_projects=6, free_projects=False))
 def test_rules_match_pabutools_exactly(election) -> None:
     costs, ballots, budget = election
     expected_greedy, expected_mes = pabutools_outcomes(costs, ballots, budget)
@@ -81,7 +59,7 @@ def test_rules_match_pabutools_exactly(election) -> None:
 
 
 @PROPERTY_SETTINGS
-@given(elections())
+@given(elections(max_projects=6, free_projects=False))
 def test_outcome_fits_the_budget_and_reports_its_cost(election) -> None:
     costs, ballots, budget = election
     cost_of = {project.id: project.cost for project in costs}
@@ -93,7 +71,7 @@ def test_outcome_fits_the_budget_and_reports_its_cost(election) -> None:
 
 
 @PROPERTY_SETTINGS
-@given(elections(), st.randoms(use_true_random=False))
+@given(elections(max_projects=6, free_projects=False), st.randoms(use_true_random=False))
 def test_outcome_does_not_depend_on_ballot_or_project_order(election, random) -> None:
     costs, ballots, budget = election
     shuffled_ballots, shuffled_costs = list(ballots), list(costs)
@@ -104,7 +82,7 @@ def test_outcome_does_not_depend_on_ballot_or_project_order(election, random) ->
 
 
 @PROPERTY_SETTINGS
-@given(elections())
+@given(elections(max_projects=6, free_projects=False))
 def test_coarse_guides_only_move_work_to_the_exact_fallbacks(election) -> None:
     # With no precision at all in the engine's integer guide, nearly every decision goes
     # through the exact Fraction fallbacks; the outcome must not change.
