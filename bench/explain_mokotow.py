@@ -17,7 +17,12 @@ pabutools takes projects whose last known price per unit is equal in set order (
 names' hashes); the script pins that to id order, as our explanation takes them (see
 voting/explain.py). On Mokotow, pabutools' MES alone takes about 466 s and 7.5 GB; the
 effective supports rerun it once per project (98), without grouping identical ballots:
-expect hours, so the reference JSON is only written if you let it finish.
+expect hours, so the reference JSON is only written if you let it finish. With
+``--supports-for ID,ID,...`` it computes the effective supports of those projects only
+(each one more MES run, as ``calculate_effective_supports`` does per project), and the
+JSON says which ones it holds:
+
+    .venv/bin/python bench/explain_mokotow.py --pabutools --supports-for 12,40,77
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ def sorted_by_name_then(iterable: Iterable[Any], key: Callable[[Any], Any]) -> l
     return builtins.sorted(builtins.sorted(iterable, key=lambda p: p.name), key=key)
 
 
-def pabutools_reference(path: Path) -> dict[str, Any]:
+def pabutools_reference(path: Path, supports_for: list[str] | None = None) -> dict[str, Any]:
     """pabutools' own figures for one .pb file (see the module docstring)."""
     from pabutools.election import parse_pabulib
     from pabutools.rules.mes import mes_rule
@@ -56,16 +61,20 @@ def pabutools_reference(path: Path) -> dict[str, Any]:
     mes_rule.sorted = sorted_by_name_then  # type: ignore[attr-defined]
     instance, profile = parse_pabulib(str(path))
     started = time.perf_counter()
-    figures = pabutools_figures(instance, profile)
+    figures = pabutools_figures(instance, profile, supports_for)
     figures["file"] = path.name
     figures["pabutools_seconds"] = round(time.perf_counter() - started, 1)
     return figures
 
 
-def pabutools_figures(instance: Any, profile: Any) -> dict[str, Any]:
+def pabutools_figures(
+    instance: Any, profile: Any, supports_for: list[str] | None = None
+) -> dict[str, Any]:
     """pabutools' figures for an instance and an approval profile with one ballot per
-    voter (see the module docstring); the caller pins its project order."""
+    voter (see the module docstring); the caller pins its project order. The effective
+    supports of every project, or of those named in ``supports_for``."""
     from pabutools.analysis.mesanalytics import (
+        calculate_effective_support,
         calculate_effective_supports,
         calculate_project_loss,
     )
@@ -102,13 +111,28 @@ def pabutools_figures(instance: Any, profile: Any) -> dict[str, Any]:
         [p for p in instance if p.cost > 0 and any(p in ballot for ballot in profile)],
         budget_limit=instance.budget_limit,
     )
-    supports = calculate_effective_supports(
-        considered,
-        profile,
-        outcome,
-        mes_params={"sat_class": Cost_Sat},
-        final_budget=final_budget,
-    )
+    if supports_for is None:
+        supports = calculate_effective_supports(
+            considered,
+            profile,
+            outcome,
+            mes_params={"sat_class": Cost_Sat},
+            final_budget=final_budget,
+        )
+    else:
+        # What calculate_effective_supports does for each project, for these only.
+        considered.budget_limit = final_budget
+        by_name = {p.name: p for p in considered}
+        supports = {
+            by_name[name]: calculate_effective_support(
+                considered,
+                profile,
+                by_name[name],
+                by_name[name] in outcome,
+                {"sat_class": Cost_Sat},
+            )
+            for name in supports_for
+        }
     return {
         "final_budget": str(Fraction(final_budget)),
         "winners": [p.name for p in outcome],
@@ -132,6 +156,12 @@ def main() -> None:
     parser.add_argument("--file", type=Path, default=MOKOTOW, help="a Pabulib .pb file")
     parser.add_argument("--pabutools", action="store_true", help="record pabutools' figures")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--supports-for",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        default=None,
+        help="comma-separated project ids: effective supports of these only (default all)",
+    )
     args = parser.parse_args()
 
     election = read_pabulib(args.file)
@@ -147,7 +177,7 @@ def main() -> None:
         f"({len(explanation.steps)} Equal Shares steps, {len(explanation.completion)} greedy)"
     )
     if args.pabutools:
-        reference = pabutools_reference(args.file)
+        reference = pabutools_reference(args.file, args.supports_for)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(reference, indent=1, sort_keys=True) + "\n")
         print(f"pabutools took {reference['pabutools_seconds']} s; wrote {args.output}")

@@ -54,6 +54,7 @@ MUST_REACH = {
         "/accounts/login/",
         "/accounts/signup/",
         "/rounds/parks-2026/results/",
+        "/rounds/parks-2026/results/riverside/",  # the fairness panel and its charts
         "/rounds/parks-2026/money/",
     },
     "resident": {

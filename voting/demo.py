@@ -37,12 +37,16 @@ DEMO_VOTERS = [("Riverside", 12), ("Northfield", 8), ("Old Town", 6), ("Eastgate
 # Per round and area, the ballots neighbours cast, cycled over the area's voters.
 BALLOTS: dict[str, dict[str, list[tuple[str, ...]]]] = {
     "Parks 2026": {
+        # A large group wants the toilets, the gym and the pond; a smaller one the lawn.
+        # Greedy by votes would fund the large group's three; Equal Shares gives the
+        # smaller group the lawn instead of the gym (the fairness panel shows both).
         "Riverside": [
-            ("Riverside pond clean-up", "Outdoor gym in Riverside Park", "Dog-free picnic lawn"),
-            ("Park toilets reopened", "Riverside pond clean-up"),
-            ("Park toilets reopened", "Outdoor gym in Riverside Park", "Dog-free picnic lawn"),
+            ("Park toilets reopened", "Outdoor gym in Riverside Park", "Riverside pond clean-up"),
+            ("Park toilets reopened", "Outdoor gym in Riverside Park", "Riverside pond clean-up"),
+            ("Park toilets reopened", "Outdoor gym in Riverside Park"),
             ("Dog-free picnic lawn",),
-            ("Park toilets reopened",),
+            ("Park toilets reopened", "Outdoor gym in Riverside Park", "Riverside pond clean-up"),
+            ("Dog-free picnic lawn", "Riverside pond clean-up"),
         ],
         "Northfield": [
             ("Northfield park lighting", "Northfield nature trail"),

@@ -238,8 +238,8 @@ def step_payers(
     groups = Counter(frozenset(str(p) for p in ballot) & funded for ballot in ballots)
     caps = {step.project: step.rho * explanation.costs[step.project] for step in explanation.steps}
     denominator = explanation.start.denominator
-    for cap in caps.values():
-        denominator = denominator * cap.denominator // gcd(denominator, cap.denominator)
+    for price in caps.values():
+        denominator = denominator * price.denominator // gcd(denominator, price.denominator)
     shapes = [ballot for ballot in groups if ballot]
     money = [int(explanation.start * denominator)] * len(shapes)
     supporters: dict[str, list[int]] = {p: [] for p in funded}

@@ -20,11 +20,11 @@ that costs anything has satisfaction 0.
   (``satisfaction_histogram`` with ``max_satisfaction=1, num_bins=11``, as counts; it
   reports each count divided by the number of voters).
 
-Identical ballots are counted once with their number, so the largest areas (Mokotów:
-about 50,000 ballots) take well under a second. The figures are exact in memory (the
-tests compare them with pabutools' as fractions) and stored rounded to
-``STORED_PLACES`` decimal places: on Mokotów the exact Gini coefficient's denominator
-has 21,000 digits, and pages show whole percentages.
+Identical ballots are counted once with their number: on the largest shared area
+(Mokotów, 12,933 ballots) the figures take about a second (bench/fairness.py). They are
+exact in memory (the tests compare them with pabutools' as fractions) and stored rounded
+to ``STORED_PLACES`` decimal places: on Mokotów the exact Gini coefficient's denominator
+has 21,000 digits, and pages show percentages to one place.
 """
 
 from __future__ import annotations

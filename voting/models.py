@@ -128,7 +128,10 @@ class ResultExplanation(models.Model):
     the same ballots, and stored as exact fractions in JSON ("n/d" strings).
 
     ``data["rule"]`` is ``voting.explain``'s explanation of the round's rule (Equal Shares
-    or greedy). Never a voter-by-proposal table: a voter's payments are replayed from
+    or greedy); ``data["fairness"]`` the fairness figures of the published outcome and of
+    what the other rule would have funded (``voting.fairness``, rounded to 12 places);
+    ``data["step_payers"]``, under Equal Shares, how many voters paid for each step and how
+    many of them in full. Never a voter-by-proposal table: a voter's payments are replayed from
     the steps' prices and their own ballot when they look.
     """
 

@@ -298,10 +298,6 @@ class PublishedResult:
     def budget_left(self) -> Decimal:
         return self.result.budget - self.result.budget_used
 
-    @property
-    def most_votes(self) -> int:
-        return max((line.votes for line in self.lines), default=0)
-
 
 def result_lines(*, result: AreaResult) -> list[ResultLine]:
     """The result's lines with their proposals' titles and ids, in one query."""
@@ -576,13 +572,18 @@ class LineReason:
     effective_support_percent: int | None = None
 
 
-def result_line_reasons(*, result: AreaResult) -> dict[str, LineReason]:
-    """Each proposal's reason by Pabulib id, from the stored explanation (one query);
-    empty until the explanation is stored."""
-    explanation = ResultExplanation.objects.filter(result=result).first()
+def result_explanation_data(*, result: AreaResult) -> dict[str, Any] | None:
+    """The stored explanation of a published result (one query); None until it exists."""
+    explanation = ResultExplanation.objects.filter(result=result).only("data").first()
+    return None if explanation is None else explanation.data
+
+
+def result_line_reasons(explanation: dict[str, Any] | None) -> dict[str, LineReason]:
+    """Each proposal's reason by Pabulib id, from the stored explanation's data; empty
+    until the explanation is stored."""
     if explanation is None:
         return {}
-    data = explanation.data["rule"]
+    data = explanation["rule"]
     if data["kind"] == "greedy":
         greedy = explain.GreedyExplanation.from_dict(data)
         return {

@@ -85,6 +85,43 @@ def test_the_backfill_command_explains_results_published_before(area_a, capsys):
     assert "0 result(s) without an explanation" in capsys.readouterr().out
 
 
+def test_an_explanation_stored_before_fairness_is_completed_and_a_complete_one_kept(area_a):
+    published_round(area=area_a, allocate=False)
+    explain_published_results()
+    complete = ResultExplanation.objects.get()
+    # As stored before the fairness figures existed: the rule's explanation only.
+    ResultExplanation.objects.filter(pk=complete.pk).update(data={"rule": complete.data["rule"]})
+
+    call_command("results_explain")
+
+    completed = ResultExplanation.objects.get()
+    assert completed.data["rule"] == complete.data["rule"]
+    figures = completed.data["fairness"]
+    # Greedy funded Trees and Benches: 3 of the 4 voters have something; Equal Shares
+    # (the other rule) funds the same here.
+    assert figures["published"]["non_empty_handed"] == "0.750000000000"
+    assert figures["other"]["rule"] == "mes"
+    assert sorted(figures["other"]["winners"]) == sorted(
+        line.proposal.pabulib_id for line in completed.result.lines.filter(funded=True)
+    )
+    computed_at = completed.computed_at
+    assert explain_published_results() == 0  # complete: left alone
+    assert ResultExplanation.objects.get().computed_at == computed_at
+
+
+def test_a_greedy_area_compares_with_equal_shares_and_has_no_money_sources(client, area_a):
+    budget_round, _proposals = published_round(area=area_a, allocate=False)
+    url = f"/rounds/{budget_round.slug}/results/{area_a.slug}/"
+    assert "How fair is the outcome?" not in client.get(url).content.decode()  # not yet
+    explain_published_results()
+    page = " ".join(client.get(url).content.decode().split())
+    assert "How fair is the outcome?" in page
+    assert "Equal Shares would have funded 2 proposals, in this order:" in page
+    # The one who chose only Lights gets nothing: 1 of 4 in the "Nothing" band.
+    assert 'Nothing</th> <td class="num">1 voter (25.0%)</td>' in page
+    assert 'id="money-sources"' not in page  # greedy: nobody's share paid for anything
+
+
 # --- On the proposal page ------------------------------------------------------------------
 
 

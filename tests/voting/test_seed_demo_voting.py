@@ -43,3 +43,30 @@ def test_seeding_twice_adds_no_ballots(db):
     count = Ballot.objects.count()
     seed()
     assert Ballot.objects.count() == count
+
+
+def test_riverside_compares_equal_shares_with_what_greedy_would_have_funded(db, client):
+    # 13 ballots: neighbours cycle over 6 ballots (2 each), Sam chose the toilets and the
+    # lawn. Greedy by votes would fund the toilets, the gym and the pond, leaving the 2
+    # neighbours who chose only the lawn with nothing; Equal Shares funds the lawn
+    # instead of the gym, so everyone has something.
+    seed()
+    page = " ".join(client.get("/rounds/parks-2026/results/riverside/").content.decode().split())
+    assert "How fair is the outcome?" in page
+    row = "Voters with at least one of their choices funded"
+    assert f'{row}</th><td class="num">100.0%</td><td class="num">84.6%</td>' in page
+    other = page[page.index('id="other-rule"') :]
+    assert "Greedy by votes would have funded 3 proposals, in this order:" in other
+    gym = other.index("Outdoor gym in Riverside Park")
+    assert other[gym:].index("not funded by the rule used") < other[gym:].index("</li>")
+    used_only = other[other.index("Funded by the rule used, but not by the other:") :]
+    assert "Dog-free picnic lawn" in used_only.split("</ul>")[0]
+    # Where the money came from: the toilets' 9 supporters (69.2% of 13) paid alike.
+    sources = page[page.index('id="money-sources"') : page.index('id="fairness"')]
+    assert "9 voters, each paying the same" in sources and "69.2%" in sources
+
+
+def test_northfield_says_both_rules_fund_the_same(db, client):
+    seed()
+    page = " ".join(client.get("/rounds/parks-2026/results/northfield/").content.decode().split())
+    assert "Both rules fund the same proposals." in page

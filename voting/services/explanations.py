@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from pb_platform.version import commonpurse_version
 from proposals.models import CountingRule, RoundArea
-from voting import explain, rules
+from voting import explain, fairness, rules
 from voting.models import AreaResult, ResultExplanation
 from voting.selectors import area_ballot_proposals
 from voting.services.results import area_ballots, published_results_where
@@ -29,10 +29,18 @@ def software_version() -> str:
     return f"commonpurse {commonpurse_version() or '(not installed)'}"
 
 
+# The parts an explanation has had from the start; one stored before ``FAIRNESS_KEY``
+# existed is completed by the same job (it has everything but the fairness panel).
+FAIRNESS_KEY = "fairness"
+
+
 def results_to_explain() -> list[AreaResult]:
-    """Published results without an explanation yet, oldest first (this is also the
-    backfill of results published before explanations existed)."""
-    return published_results_where(Q(explanation__isnull=True))
+    """Published results without an explanation yet, or with one stored before the
+    fairness figures existed, oldest first (this is also the backfill of results
+    published before explanations existed)."""
+    return published_results_where(
+        Q(explanation__isnull=True) | ~Q(explanation__data__has_key=FAIRNESS_KEY)
+    )
 
 
 def result_explain_job_label(result: AreaResult) -> str:
@@ -72,32 +80,72 @@ def rule_explanation(
     return {"kind": "greedy", **greedy.to_dict()}, winners
 
 
+def outcome_fairness_data(
+    *,
+    rule: str,
+    projects: list[rules.Project],
+    ballots: list[set[str]],
+    winners: list[str],
+    budget: Any,
+) -> dict[str, Any]:
+    """The fairness panel's figures as stored: the published outcome's and what the
+    other rule would have funded on the same ballots, with its figures."""
+    published = fairness.outcome_fairness(projects, ballots, winners, budget)
+    other = fairness.other_rule_comparison(
+        "mes" if CountingRule(rule) == CountingRule.MES else "greedy", projects, ballots, budget
+    )
+    return {"published": published.to_dict(), "other": other.to_dict()}
+
+
 def result_explain(*, result_id: int, now: datetime) -> ResultExplanation | None:
-    """Compute and store one published result's explanation; None if it already has one.
+    """Compute and store one published result's explanation; None if it already has a
+    complete one.
 
     The computation runs outside any transaction (on the largest areas it takes seconds
     and must not hold locks); the insert is the claim: the one-to-one key lets a second,
-    concurrent run store nothing. An explanation whose winners differ from the published
-    result is refused (the item fails, loudly), never stored.
+    concurrent run store nothing (an explanation stored before the fairness figures
+    existed is completed by an update that only applies while they are missing). An
+    explanation whose winners differ from the published result is refused (the item
+    fails, loudly), never stored.
     """
     result = AreaResult.objects.select_related("round_area").get(pk=result_id)
-    if result.published_at is None or ResultExplanation.objects.filter(result=result).exists():
+    stored = ResultExplanation.objects.filter(result=result).first()
+    if result.published_at is None or (stored is not None and FAIRNESS_KEY in stored.data):
         return None
     projects, ballots, _proposal_of = area_rule_input(round_area=result.round_area)
-    data, winners = rule_explanation(
+    rule_data, winners = rule_explanation(
         rule=result.rule, projects=projects, ballots=ballots, budget=result.budget
     )
     if winners != published_winners(result):
         raise ExplanationMismatch(
             f"the explanation funds {winners}, the published result {published_winners(result)}"
         )
+    data: dict[str, Any] = {
+        "rule": rule_data,
+        FAIRNESS_KEY: outcome_fairness_data(
+            rule=result.rule,
+            projects=projects,
+            ballots=ballots,
+            winners=winners,
+            budget=result.budget,
+        ),
+    }
+    if rule_data["kind"] == "mes":
+        mes = explain.MesExplanation.from_dict(rule_data)
+        data["step_payers"] = [
+            [step.project, step.payers, step.paid_in_full]
+            for step in explain.step_payers(mes, ballots)
+        ]
+    fields = {"data": data, "software_version": software_version(), "computed_at": now}
+    if stored is not None:
+        completed = (
+            ResultExplanation.objects.filter(pk=stored.pk)
+            .exclude(data__has_key=FAIRNESS_KEY)
+            .update(**fields)
+        )
+        return ResultExplanation.objects.get(pk=stored.pk) if completed else None
     try:
         with transaction.atomic():
-            return ResultExplanation.objects.create(
-                result=result,
-                data={"rule": data},
-                software_version=software_version(),
-                computed_at=now,
-            )
+            return ResultExplanation.objects.create(result=result, **fields)
     except IntegrityError:
         return None  # another run stored it first

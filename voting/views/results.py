@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -17,7 +16,9 @@ from django.views.decorators.http import require_safe
 from pb_platform.version import commonpurse_version
 from proposals.models import BudgetRound, RoundArea
 from voting import rules, selectors
+from voting.charts import money_sources_chart, satisfaction_chart, votes_chart
 from voting.models import AreaResult, ResultLine
+from voting.result_insights import result_insights
 from voting.services.pabulib_io import round_area_export_pabulib
 from voting.services.results import CountDelay, count_delays
 
@@ -78,16 +79,23 @@ def area_results(request: HttpRequest, slug: str, area_slug: str) -> HttpRespons
         context["delay"] = delays.get(round_area.pk)
         return render(request, "voting/results/area_unpublished.html", context)
     detail = selectors.published_result_detail(round_area=round_area, result=result)
+    explanation = selectors.result_explanation_data(result=result)
+    insights = result_insights(rule=result.rule, data=explanation, lines=detail.lines)
     typed = request.GET.get("receipt", "").strip()[:RECEIPT_INPUT_MAX]
     code = selectors.receipt_code_normalise(typed) if typed else None
     context.update(
         detail=detail,
         result=result,
         result_file=selectors.published_result_file(result=result),
-        reasons=selectors.result_line_reasons(result=result),
+        reasons=selectors.result_line_reasons(explanation),
+        insights=insights,
+        sources_chart=money_sources_chart(insights.money_sources),
+        satisfaction_chart=(
+            satisfaction_chart(insights.fairness.bands) if insights.fairness else None
+        ),
         software_version=commonpurse_version(),
         pabutools_version=rules.PABUTOOLS_VERSION,
-        chart=bar_chart(detail.lines, most_votes=detail.most_votes),
+        chart=votes_chart(detail.lines),
         receipt_typed=typed,
         receipt_code=code,
         receipt_counted=code is not None
@@ -171,51 +179,6 @@ def area_receipts(request: HttpRequest, slug: str, area_slug: str) -> HttpRespon
         content_type="text/plain; charset=utf-8",
         filename=_filename(round_area, "receipts.txt"),
     )
-
-
-# --- The votes chart ----------------------------------------------------------------------
-# Geometry only: the figures themselves are the table's. Bar widths are percentages of
-# the chart's width, so the chart fits any screen without shrinking its text.
-
-CHART_ROW = 56  # px per proposal: its title, then its bar
-CHART_BAR_MAX = 50  # % of the width for the most votes; the rest is room for its label
-
-
-@dataclass(frozen=True)
-class ChartBar:
-    line: ResultLine
-    top: int
-    width: str  # % of the chart's width, e.g. "35.00"
-
-    @property
-    def title_y(self) -> int:
-        return self.top + 18
-
-    @property
-    def bar_y(self) -> int:
-        return self.top + 26
-
-    @property
-    def label_y(self) -> int:
-        return self.top + 41
-
-
-@dataclass(frozen=True)
-class Chart:
-    bars: list[ChartBar]
-    height: int
-
-
-def bar_chart(lines: list[ResultLine], *, most_votes: int) -> Chart:
-    bars = [
-        ChartBar(
-            line=line,
-            top=index * CHART_ROW,
-            width=f"{CHART_BAR_MAX * line.votes / most_votes if most_votes else 0:.2f}",
-        )
-        for index, line in enumerate(lines)
-    ]
-    return Chart(bars=bars, height=len(lines) * CHART_ROW + 8)
 
 
 urlpatterns = [
