@@ -70,3 +70,17 @@ def test_northfield_says_both_rules_fund_the_same(db, client):
     seed()
     page = " ".join(client.get("/rounds/parks-2026/results/northfield/").content.decode().split())
     assert "Both rules fund the same proposals." in page
+
+
+def test_the_demo_resident_sees_their_whole_share_went_to_their_choices(db):
+    from django.contrib.auth import get_user_model
+
+    from tests.conftest import client_for
+
+    seed()
+    sam = get_user_model().objects.get(email="resident@example.org")
+    page = " ".join(client_for(sam).get("/my/ballots/").content.decode().split())
+    # Sam chose the toilets and the lawn, both funded; their share is 100,000 / 13.
+    assert "Under Equal Shares you started with a share of £7,692.31." in page
+    assert "All of your share went to the proposals you chose." in page
+    assert "was not needed" not in page
