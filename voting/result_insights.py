@@ -11,6 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from pb_platform.money import money_quantize
 from proposals.models import Proposal
 from voting import explain, fairness
@@ -19,6 +21,8 @@ from voting.models import ResultLine
 # Colour classes of the money-sources chart, by the share of voters who paid for a step:
 # under 10 %, 10 % to under 25 %, 25 % to under 50 %, 50 % and more.
 SHARE_CLASS_BOUNDS = (Fraction(1, 10), Fraction(1, 4), Fraction(1, 2))
+
+RULE_NAMES = {"mes": _("Equal Shares"), "greedy": _("Greedy by votes")}
 
 
 def rounded(value: Fraction, places: int) -> Decimal:
@@ -48,6 +52,10 @@ class RuleFairness:
     non_empty_handed: Decimal  # % of voters with at least one funded choice
     average_satisfaction: Decimal  # average % of their chosen money funded
     gini: Decimal  # 0 to 1, two places
+
+    @property
+    def name(self) -> str:
+        return str(RULE_NAMES[self.rule])
 
 
 @dataclass(frozen=True)

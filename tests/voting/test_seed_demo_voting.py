@@ -54,7 +54,10 @@ def test_riverside_compares_equal_shares_with_what_greedy_would_have_funded(db, 
     page = " ".join(client.get("/rounds/parks-2026/results/riverside/").content.decode().split())
     assert "How fair is the outcome?" in page
     row = "Voters with at least one of their choices funded"
-    assert f'{row}</th><td class="num">100.0%</td><td class="num">84.6%</td>' in page
+    assert (
+        f'{row}</th><td class="num" data-label="Equal Shares (used)">100.0%</td>'
+        '<td class="num" data-label="Greedy by votes (not used)">84.6%</td>'
+    ) in page
     other = page[page.index('id="other-rule"') :]
     assert "Greedy by votes would have funded 3 proposals, in this order:" in other
     gym = other.index("Outdoor gym in Riverside Park")
