@@ -15,9 +15,10 @@ winner-less iteration left out: pabutools fails on it) and ``calculate_effective
 
 pabutools takes projects whose last known price per unit is equal in set order (their
 names' hashes); the script pins that to id order, as our explanation takes them (see
-voting/explain.py). On Mokotow, pabutools' MES alone takes about 466 s and 7.5 GB; the
-effective supports rerun it once per project (98), without grouping identical ballots:
-expect hours, so the reference JSON is only written if you let it finish. With
+voting/explain.py). On Mokotow, pabutools' MES takes minutes and gigabytes (the outcome,
+the kept run and four effective supports took 862 s here); the effective supports rerun
+it once per project (98), without grouping identical ballots: expect hours for all of
+them, so the reference JSON is only written if you let it finish. With
 ``--supports-for ID,ID,...`` it computes the effective supports of those projects only
 (each one more MES run, as ``calculate_effective_supports`` does per project), and the
 JSON says which ones it holds:
