@@ -8,13 +8,16 @@ from django.db.models.functions import Coalesce, Lower
 
 from pb_platform.users import User
 from proposals.models import (
+    LIVE_COAUTHOR_STATUSES,
     PUBLIC_STATUSES,
     Area,
     BudgetRound,
     Comment,
     Proposal,
+    ProposalCoauthor,
     ProposalEvent,
     ProposalStatus,
+    ProposalVersion,
     RegisterEntry,
     RegisterImport,
     ResidentAreaChange,
@@ -164,6 +167,21 @@ def proposal_detail(*, pk: int) -> QuerySet[Proposal]:
         )
         .prefetch_related(
             Prefetch("events", queryset=ProposalEvent.objects.select_related("actor")),
+            # Accepted co-authors (public) and waiting invitations (shown to the author);
+            # ``permissions.coauthor_user_ids`` reads this instead of querying.
+            Prefetch(
+                "coauthors",
+                queryset=ProposalCoauthor.objects.filter(
+                    status__in=LIVE_COAUTHOR_STATUSES
+                ).select_related("user__resident_profile"),
+                to_attr="live_coauthors",
+            ),
+            Prefetch(
+                "versions",
+                queryset=ProposalVersion.objects.select_related(
+                    "made_by__resident_profile", "credited_to__resident_profile"
+                ).order_by("-number"),
+            ),
             Prefetch(
                 "comments",
                 queryset=replies.filter(parent__isnull=True).prefetch_related(
@@ -195,4 +213,19 @@ def flagged_comment_list() -> QuerySet[Comment]:
         .filter(flag_count__gt=0)
         .select_related("proposal", "author__resident_profile")
         .order_by("-flag_count", "-created_at", "pk")
+    )
+
+
+def proposal_versions(*, proposal: Proposal, numbers: list[int]) -> list[ProposalVersion]:
+    """The proposal's versions with these numbers (those that exist), oldest first, with
+    what their page shows: area, category, who made them."""
+    return list(
+        ProposalVersion.objects.filter(proposal=proposal, number__in=numbers)
+        .select_related(
+            "round_area__area",
+            "category",
+            "made_by__resident_profile",
+            "credited_to__resident_profile",
+        )
+        .order_by("number")
     )

@@ -36,7 +36,7 @@ from proposals.forms import (
     ReturnForm,
     ReviewForm,
 )
-from proposals.models import BudgetRound, Comment, Proposal
+from proposals.models import BudgetRound, CoauthorStatus, Comment, Proposal
 
 PAGE_SIZE = 20
 
@@ -115,8 +115,8 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     now = timezone.now()
     decision = policies.can_edit_proposal(request.user, proposal, now=now)
-    # Only the author has an edit page; they see why it is closed, if it is.
-    if request.method == "POST" or not permissions.is_author(request.user, proposal):
+    # Only the authors have an edit page; they see why it is closed, if it is.
+    if request.method == "POST" or not permissions.is_writer(request.user, proposal):
         enforce(decision)
     form = ProposalForm(
         request.POST or None,
@@ -254,14 +254,24 @@ def _detail_context(
             item.flag_decision = policies.can_flag_comment(user, item)
             item.hide_decision = policies.can_hide_comment(user, item)
     is_author = permissions.is_author(user, proposal)
+    is_writer = is_author or permissions.is_coauthor(user, proposal)
     return {
         "proposal": proposal,
         "round": proposal.budget_round,
         "phase": proposal.budget_round.phase_at(now),
         "comment_form": comment_form,
         "is_author": is_author,
-        "edit_decision": policies.can_edit_proposal(user, proposal, now=now) if is_author else None,
+        "is_writer": is_writer,
+        "coauthors": [
+            c
+            for c in proposal.live_coauthors  # type: ignore[attr-defined]
+            if c.status == CoauthorStatus.ACCEPTED
+        ],
+        "edit_decision": policies.can_edit_proposal(user, proposal, now=now) if is_writer else None,
         "withdraw_decision": policies.can_withdraw_proposal(user, proposal, now=now)
+        if is_author
+        else None,
+        "invite_decision": policies.can_invite_coauthor(user, proposal, now=now)
         if is_author
         else None,
         "review_decision": _any_review_action(user, proposal, now),
