@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from pb_platform.forms import form_add_service_errors
 from pb_platform.money import money_format
@@ -133,6 +133,7 @@ def coauthor_invitation(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@require_safe
 def proposal_version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """One version of the proposal and what it changed since the one before."""
     proposal = _visible(request, pk)
