@@ -12,6 +12,7 @@ from proposals.models import (
     PUBLIC_STATUSES,
     Area,
     BudgetRound,
+    CoauthorStatus,
     Comment,
     Proposal,
     ProposalCoauthor,
@@ -140,10 +141,14 @@ def proposal_list(
 
 
 def proposals_of_author(*, author: User) -> QuerySet[Proposal]:
-    """Everything this person wrote, drafts included: the one list that shows drafts."""
-    return _proposals_with_card_data(Proposal.objects.filter(author=author)).order_by(
-        "-created_at", "-pk"
-    )
+    """Everything this person wrote or co-writes, drafts included: the one list that
+    shows drafts."""
+    coauthored = ProposalCoauthor.objects.filter(
+        user=author, status=CoauthorStatus.ACCEPTED
+    ).values("proposal_id")
+    return _proposals_with_card_data(
+        Proposal.objects.filter(Q(author=author) | Q(pk__in=coauthored))
+    ).order_by("-created_at", "-pk")
 
 
 def proposals_with_image(*, name: str) -> QuerySet[Proposal]:

@@ -637,3 +637,12 @@ def test_the_proposal_page_makes_the_same_queries_at_2_and_20_versions(
     assert _queries(client, reverse(coauthors, args=[small.pk])) == _queries(
         client, reverse(coauthors, args=[large.pk])
     )
+
+
+def test_the_preferences_page_lists_both_co_author_emails(resident_a):
+    page = client_for(resident_a).get(reverse("email_preferences")).content.decode()
+    # The invitation cannot be turned off (it may reach an address with no account);
+    # hearing that someone accepted can.
+    assert "Invitations to write a proposal with someone" in page
+    assert 'name="coauthor_invitation"' not in page
+    assert 'name="coauthor_accepted"' in page
