@@ -171,7 +171,10 @@ def proposal_detail(*, pk: int) -> QuerySet[Proposal]:
             "duplicate_of",
         )
         .prefetch_related(
-            Prefetch("events", queryset=ProposalEvent.objects.select_related("actor")),
+            Prefetch(
+                "events",
+                queryset=ProposalEvent.objects.select_related("actor__resident_profile"),
+            ),
             # Accepted co-authors (public) and waiting invitations (shown to the author);
             # ``permissions.coauthor_user_ids`` reads this instead of querying.
             Prefetch(

@@ -36,7 +36,14 @@ from proposals.forms import (
     ReturnForm,
     ReviewForm,
 )
-from proposals.models import BudgetRound, CoauthorStatus, Comment, Proposal
+from proposals.models import (
+    DECIDED_STATUSES,
+    BudgetRound,
+    CoauthorStatus,
+    Comment,
+    Proposal,
+    ProposalStatus,
+)
 
 PAGE_SIZE = 20
 
@@ -138,7 +145,7 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
-            return _saved(request, saved)
+            return _saved(request, saved, before=proposal.status)
     return _form_page(request, form, proposal.budget_round, proposal=proposal, decision=decision)
 
 
@@ -146,11 +153,18 @@ def _submits(request: HttpRequest) -> bool:
     return request.POST.get("action") == "submit"
 
 
-def _saved(request: HttpRequest, proposal: Proposal) -> HttpResponse:
-    if proposal.submitted_at is not None and _submits(request):
+def _saved(request: HttpRequest, proposal: Proposal, *, before: str = "") -> HttpResponse:
+    if before in DECIDED_STATUSES and proposal.status == ProposalStatus.SUBMITTED:
+        messages.success(
+            request,
+            _("Your changes were saved. An officer will look at the new text and decide again."),
+        )
+    elif before in (ProposalStatus.SUBMITTED, *DECIDED_STATUSES):
+        messages.success(request, _("Your changes were saved. Every version is kept."))
+    elif proposal.submitted_at is not None and _submits(request):
         messages.success(request, _("Your proposal was submitted for review. Thank you!"))
     else:
-        messages.success(request, _("Your draft was saved. Only you can see it."))
+        messages.success(request, _("Your draft was saved. Only you and your co-authors see it."))
     return redirect(proposal)
 
 

@@ -131,6 +131,25 @@ def fresh(proposal: Proposal) -> Proposal:
     return Proposal.objects.select_related("budget_round").get(pk=proposal.pk)
 
 
+def join(proposal: Proposal, author, user) -> None:
+    """``author`` invites ``user``, who accepts."""
+    invitation = services.coauthor_invite(
+        proposal=proposal, author=author, email=user.email, now=timezone.now()
+    )
+    services.coauthor_accept(invitation=invitation, user=user, now=timezone.now())
+
+
+def found_feasible(proposal: Proposal, officer, cost: str, *, now=None) -> None:
+    services.proposal_review(
+        proposal=fresh(proposal),
+        officer=officer,
+        feasible=True,
+        reason="",
+        official_cost=Decimal(cost),
+        now=now or timezone.now(),
+    )
+
+
 # --- Versions ---------------------------------------------------------------------------
 
 
@@ -401,10 +420,7 @@ def test_a_co_author_sees_and_edits_a_draft(submission_round, resident_a, friend
         now=timezone.now(),
     )
     assert client_for(friend).get(draft.get_absolute_url()).status_code == 404
-    invitation = services.coauthor_invite(
-        proposal=draft, author=resident_a, email=friend.email, now=timezone.now()
-    )
-    services.coauthor_accept(invitation=invitation, user=friend, now=timezone.now())
+    join(draft, resident_a, friend)
     assert client_for(friend).get(draft.get_absolute_url()).status_code == 200
     response = client_for(friend).get(reverse("proposals:proposal_edit", args=[draft.pk]))
     assert response.status_code == 200
@@ -550,14 +566,7 @@ def test_the_ballot_shows_the_reviewed_text_which_can_no_longer_change(area_a, r
         submit=False,
         now=during_review,
     )
-    services.proposal_review(
-        proposal=fresh(proposal),
-        officer=officer,
-        feasible=True,
-        reason="",
-        official_cost=Decimal("800.00"),
-        now=during_review + timedelta(hours=1),
-    )
+    found_feasible(proposal, officer, "800.00", now=during_review + timedelta(hours=1))
     before = state()
     with pytest.raises(PermissionDenied, match="Changing proposals in"):
         services.proposal_update(
@@ -621,11 +630,7 @@ def test_the_proposal_page_makes_the_same_queries_at_2_and_20_versions(
     _edit_times(small, resident_a, 1)
     _edit_times(large, resident_a, 19)
     for _n in range(3):
-        invitee = resident_in(area_a)
-        invitation = services.coauthor_invite(
-            proposal=large, author=resident_a, email=invitee.email, now=timezone.now()
-        )
-        services.coauthor_accept(invitation=invitation, user=invitee, now=timezone.now())
+        join(large, resident_a, resident_in(area_a))
     assert large.versions.count() == 20
     client = client_for(resident_a)
     assert _queries(client, small.get_absolute_url()) == _queries(client, large.get_absolute_url())
@@ -646,3 +651,33 @@ def test_the_preferences_page_lists_both_co_author_emails(resident_a):
     assert "Invitations to write a proposal with someone" in page
     assert 'name="coauthor_invitation"' not in page
     assert 'name="coauthor_accepted"' in page
+
+
+def test_a_co_author_changes_a_decided_proposal_through_the_page(
+    area_a, resident_a, officer, friend
+):
+    review_round = BudgetRoundFactory(phase=Phase.REVIEW, slug="page-review")
+    round_area = RoundAreaFactory(budget_round=review_round, area=area_a, budget=AREA_BUDGET)
+    proposal = ProposalFactory(budget_round=review_round, round_area=round_area, author=resident_a)
+    join(proposal, resident_a, friend)
+    found_feasible(proposal, officer, "1000.00")
+    client = client_for(friend)
+    form = client.get(reverse("proposals:proposal_edit", args=[proposal.pk])).content.decode()
+    assert "goes back to “submitted”" in form and "Save changes" in form
+    response = client.post(
+        reverse("proposals:proposal_edit", args=[proposal.pk]),
+        {
+            "title": "Benches, now in oak",
+            "description": "Oak benches.",
+            "round_area": round_area.pk,
+            "estimated_cost": "1200",
+            "action": "save",
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "decide again" in page
+    assert "Frankie Friend (co-author)" in page
+    proposal.refresh_from_db()
+    assert (proposal.title, proposal.status) == ("Benches, now in oak", ProposalStatus.SUBMITTED)
+    assert [v.made_by for v in proposal.versions.order_by("number")] == [friend]
