@@ -54,7 +54,11 @@ def invitation_by_token(token: str) -> ProposalCoauthor | None:
 def _lock(proposal: Proposal) -> Proposal:
     # The proposal's row orders invitations to it: two invitations at once must not
     # both pass the count below MAX_COAUTHORS.
-    return Proposal.objects.select_for_update().select_related("budget_round").get(pk=proposal.pk)
+    return (
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("budget_round")
+        .get(pk=proposal.pk)
+    )
 
 
 def coauthor_invite(
@@ -109,9 +113,10 @@ def coauthor_invite(
 def _answer(invitation: ProposalCoauthor, user: User, now: datetime) -> ProposalCoauthor:
     """The invitation's row, locked, once the policy allows ``user`` to answer it."""
     enforce(policies.can_answer_invitation(user, invitation, now=now))
+    # Only the invitation's row: its proposal is read, not changed.
     locked = (
-        ProposalCoauthor.objects.select_for_update()
-        .select_related("proposal__budget_round", "proposal__author")
+        ProposalCoauthor.objects.select_for_update(of=("self",))
+        .select_related("proposal__budget_round")
         .get(pk=invitation.pk)
     )
     # Answered meanwhile (twice the same click, or the author withdrew it).
@@ -152,7 +157,7 @@ def coauthor_remove(*, coauthor: ProposalCoauthor, by: User, now: datetime) -> P
     enforce(policies.can_remove_coauthor(by, coauthor, now=now))
     with transaction.atomic():
         locked = (
-            ProposalCoauthor.objects.select_for_update()
+            ProposalCoauthor.objects.select_for_update(of=("self",))
             .select_related("proposal__budget_round")
             .get(pk=coauthor.pk)
         )

@@ -681,3 +681,38 @@ def test_a_co_author_changes_a_decided_proposal_through_the_page(
     proposal.refresh_from_db()
     assert (proposal.title, proposal.status) == ("Benches, now in oak", ProposalStatus.SUBMITTED)
     assert [v.made_by for v in proposal.versions.order_by("number")] == [friend]
+
+
+def test_the_migration_gives_existing_proposals_their_first_version(submission_round, resident_a):
+    """Proposals written before versions were kept get version 1: their text now, by
+    their author, when they were created."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("proposals.migrations.0017_coauthors_versions")
+    older = ProposalFactory(
+        budget_round=submission_round,
+        round_area=submission_round.round_areas.get(),
+        author=resident_a,
+        location="By the pond",
+    )
+    migration.first_versions(apps, None)
+    version = ProposalVersion.objects.get(proposal=older)
+    assert (version.number, version.kind, version.made_by, version.at) == (
+        1,
+        "created",
+        resident_a,
+        older.created_at,
+    )
+    assert (version.title, version.location) == (older.title, "By the pond")
+
+
+def test_a_co_author_answers_comments_like_the_author(proposal, coauthor, resident_b):
+    question = services.comment_add(
+        proposal=fresh(proposal), author=resident_b, body="Which pond?", now=timezone.now()
+    )
+    services.comment_reply(
+        parent=question, author=coauthor, body="The one in the park.", now=timezone.now()
+    )
+    assert question.replies.get().author == coauthor
