@@ -63,7 +63,7 @@ def proposal_coauthors(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("proposals:proposal_coauthors", pk=proposal.pk)
     coauthors = list(
         ProposalCoauthor.objects.filter(proposal=proposal, status__in=LIVE_COAUTHOR_STATUSES)
-        .select_related("user__resident_profile", "proposal__budget_round")
+        .select_related("user__resident_profile")
         .order_by("invited_at", "pk")
     )
     for coauthor in coauthors:

@@ -716,3 +716,32 @@ def test_a_co_author_answers_comments_like_the_author(proposal, coauthor, reside
         parent=question, author=coauthor, body="The one in the park.", now=timezone.now()
     )
     assert question.replies.get().author == coauthor
+
+
+def test_closing_an_account_forgets_the_address_a_co_author_was_invited_at(
+    proposal, coauthor, friend
+):
+    from pb_platform import privacy
+    from tests.factories import PASSWORD
+
+    privacy.account_close(user=friend, password=PASSWORD, now=timezone.now())
+    membership = ProposalCoauthor.objects.get(user=friend)
+    assert membership.email.startswith("closed-") and friend.email not in membership.email
+    assert membership.status == CoauthorStatus.ACCEPTED
+
+
+def test_the_personal_data_download_lists_co_authorships_and_versions_made(proposal, coauthor):
+    from pb_platform import privacy
+
+    services.proposal_update(
+        proposal=fresh(proposal),
+        author=coauthor,
+        content=content_of(proposal, title="Oak benches"),
+        submit=False,
+        now=timezone.now(),
+    )
+    data = privacy.personal_data_export(user=coauthor)
+    assert [c["proposal_id"] for c in data["coauthorships"]] == [proposal.pk]
+    assert [(v["proposal_id"], v["number"]) for v in data["proposal_versions"]] == [
+        (proposal.pk, 2)
+    ]
