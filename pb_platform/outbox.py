@@ -95,6 +95,9 @@ class EmailKind:
     secret_params: bool = False
     # Sent only to those who asked for it (no preference row means off, not on).
     opt_in: bool = False
+    # May be queued for an address with no account behind it (an invitation to someone
+    # who has not signed up yet): sent to the queued address, in the site's language.
+    without_account: bool = False
 
     def wanted_without_a_choice(self) -> bool:
         return not self.opt_in
@@ -161,6 +164,36 @@ ACCOUNT_EMAIL = email_kind_register(
         subject_prefix=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX,
         to_queued_address=True,
         secret_params=True,
+    )
+)
+
+
+# An author invites someone by email to write a proposal with them. Not a choice on the
+# preferences page: the address may have no account (so no preferences) and the email is
+# the only way the invitee learns of it. Abuse is bounded where invitations are made: an
+# address is invited once per proposal, and a proposal has few co-authors.
+COAUTHOR_INVITATION = email_kind_register(
+    EmailKind(
+        name="coauthor_invitation",
+        label=gettext_lazy("Invitations to write a proposal with someone"),
+        template_name="proposals/email/coauthor_invitation",
+        context="proposals.notifications.invitation_context",
+        unsubscribable=False,
+        always_because=gettext_lazy(
+            "Always sent: an author invites you, once per proposal, to write it with them; "
+            "you answer on the site."
+        ),
+        to_queued_address=True,
+        secret_params=True,
+        without_account=True,
+    )
+)
+COAUTHOR_ACCEPTED = email_kind_register(
+    EmailKind(
+        name="coauthor_accepted",
+        label=gettext_lazy("When someone accepts to write your proposal with you"),
+        template_name="proposals/email/coauthor_accepted",
+        context="proposals.notifications.accepted_context",
     )
 )
 
@@ -268,7 +301,7 @@ def unsubscribe_url(*, user_id: int, kind: str) -> str:
 def email_enqueue(
     *,
     kind: EmailKind,
-    recipient: User,
+    recipient: User | None,
     params: dict[str, Any],
     now: datetime,
     address: str = "",
@@ -277,8 +310,11 @@ def email_enqueue(
     """Queue an email to ``recipient`` (at ``address`` if given, else the account's).
     Call it inside the transaction of the event that causes it; the send is started
     after that transaction commits. Returns None when there is nobody to send to (no
-    address) or they turned this kind off."""
-    address = address or recipient.email
+    address) or they turned this kind off. ``recipient`` may be None only for kinds
+    sent ``without_account``, with an ``address``."""
+    if recipient is None and not kind.without_account:
+        raise ValueError(f"{kind.name} emails need an account to send to")
+    address = address or (recipient.email if recipient is not None else "")
     if not address or not email_wanted(user=recipient, kind=kind):
         return None
     item = OutboxEmail.objects.create(
@@ -287,7 +323,7 @@ def email_enqueue(
         to_email=address,
         template_name=template_name or kind.template_name,
         params=params,
-        language=recipient_language(recipient),
+        language=recipient_language(recipient) if recipient else settings.LANGUAGE_CODE,
         created_at=now,
         next_try_at=now,
     )
@@ -384,7 +420,7 @@ def outbox_send(*, item_id: int, now: datetime) -> str:
     try:
         if kind is None:
             raise LookupError(f"unknown email kind {item.kind!r}")
-        if item.recipient is None:
+        if item.recipient is None and not kind.without_account:
             return _cancel(item, reason="account deleted", now=now)
         if not email_wanted(user=item.recipient, kind=kind):
             return _cancel(item, reason="unsubscribed", now=now)

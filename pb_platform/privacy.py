@@ -19,6 +19,8 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext as _
 
 from pb_platform import outbox
@@ -47,7 +49,7 @@ def personal_data_export(*, user: AnyUser) -> dict[str, Any]:
     enforce(can_download_personal_data(user))
     person = signed_in(user)
     # Imported here: pb_platform is below the apps, which import it at load time.
-    from proposals.models import CommentFlag, ResidentProfile
+    from proposals.models import CommentFlag, ProposalCoauthor, ProposalVersion, ResidentProfile
     from voting.models import Ballot
 
     profile = (
@@ -84,6 +86,23 @@ def personal_data_export(*, user: AnyUser) -> dict[str, Any]:
             for proposal in person.proposals.select_related(
                 "budget_round", "round_area__area"
             ).order_by("pk")
+        ],
+        # Proposals others wrote with them: the invitation they accepted, and each
+        # version of a text they made (the texts themselves are the proposals').
+        "coauthorships": [
+            {
+                "proposal_id": coauthor.proposal_id,
+                "invited_at": _when(coauthor.invited_at),
+                "answered_at": _when(coauthor.answered_at),
+                "status": coauthor.status,
+            }
+            for coauthor in ProposalCoauthor.objects.filter(user=person).order_by("pk")
+        ],
+        "proposal_versions": [
+            {"proposal_id": proposal_id, "number": number, "at": _when(at)}
+            for proposal_id, number, at in ProposalVersion.objects.filter(made_by=person)
+            .order_by("pk")
+            .values_list("proposal_id", "number", "at")
         ],
         "comments": [
             {
@@ -174,7 +193,7 @@ def account_close(*, user: AnyUser, password: str, now: datetime) -> str:
     person = signed_in(user)
     if not password or not check_password(password, person.password):
         raise ValidationError({"password": [_("That is not your password.")]})
-    from proposals.models import ResidentProfile
+    from proposals.models import ProposalCoauthor, ResidentProfile
 
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=person.pk)
@@ -220,5 +239,10 @@ def account_close(*, user: AnyUser, password: str, now: datetime) -> str:
         Authenticator.objects.filter(user=locked).delete()
         ResidentProfile.objects.filter(user=locked).update(
             display_name=FORMER_RESIDENT, date_of_birth=None, updated_at=now
+        )
+        # Co-authorships keep who wrote what, not the address the invitation went to
+        # (one placeholder per row: an address is invited once per proposal).
+        ProposalCoauthor.objects.filter(user=locked).update(
+            email=Concat(Value("closed-"), Cast("pk", CharField()), Value("@closed.invalid"))
         )
     return "anonymised"

@@ -10,6 +10,7 @@ on rename) created by the demo officer; a demo area is found by its address too.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -630,6 +631,7 @@ class ProposalsDemo:
             for title, *_rest, email, fate in entries:
                 self._decide(made, made[title], fate, officer, email, written_at, reviewed_at)
             self._conversation(made, officer, written_at)
+            self._written_together(made, written_at)
         # The demo's history is not news: do not email the demo residents about it.
         ProposalEvent.objects.filter(notified_at__isnull=True).update(notified_at=now)
 
@@ -719,4 +721,45 @@ class ProposalsDemo:
             officer=officer,
             now=at + timedelta(hours=4),
             reason="Personal remark about the author, against the house rules.",
+        )
+
+    @staticmethod
+    def _written_together(made: dict[str, Proposal], written_at: Any) -> None:
+        """Jo invites Sam (the demo resident) to write the street trees idea with her;
+        the text gains two more versions, one by each of them."""
+        trees = made.get("Street trees on Mill Lane")
+        if trees is None or trees.author is None:
+            return
+        User = get_user_model()
+        sam = User.objects.get(email="resident@example.org")
+        jo = trees.author
+        at = written_at + timedelta(hours=8)
+        invitation = services.coauthor_invite(proposal=trees, author=jo, email=sam.email, now=at)
+        services.coauthor_accept(invitation=invitation, user=sam, now=at + timedelta(hours=1))
+        content = services.ProposalContent(
+            title=trees.title,
+            description=(
+                "Plant twelve street trees on Mill Lane for shade and to slow traffic. "
+                "The trees start after the bus stop, near the school, so drivers still see "
+                "people waiting."
+            ),
+            round_area=trees.round_area,
+            category=trees.category,
+            estimated_cost=trees.estimated_cost,
+            location=trees.location,
+        )
+        trees = services.proposal_update(
+            proposal=trees, author=sam, content=content, submit=False, now=at + timedelta(hours=2)
+        )
+        services.proposal_update(
+            proposal=trees,
+            author=jo,
+            content=dataclasses.replace(
+                content,
+                title="Street trees and planters on Mill Lane",
+                estimated_cost=Decimal("38500"),
+                location="Mill Lane, from the bus stop to the school",
+            ),
+            submit=False,
+            now=at + timedelta(hours=3),
         )

@@ -700,3 +700,14 @@ class VerificationCodesForm(forms.Form):
         max_value=500,
         help_text=_("At most 500 at a time. Each code is shown once, on the sheet to print."),
     )
+
+
+class CoauthorInviteForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Their email address"),
+        max_length=254,
+        help_text=_(
+            "We email them a link. They sign in (or create an account) with this address to accept."
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )

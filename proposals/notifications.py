@@ -9,12 +9,22 @@ email (see ``pb_platform.outbox``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
-from pb_platform.outbox import PROPOSAL_DECISION, email_enqueue
-from proposals.models import ProposalEvent
+from pb_platform.outbox import (
+    COAUTHOR_ACCEPTED,
+    COAUTHOR_INVITATION,
+    PROPOSAL_DECISION,
+    email_enqueue,
+)
+from pb_platform.users import User
+from proposals.models import CoauthorStatus, ProposalCoauthor, ProposalEvent
 
 
 def notify_author_after_commit(event: ProposalEvent) -> None:
@@ -44,3 +54,82 @@ def decision_context(params: dict[str, Any]) -> dict[str, Any] | None:
         "status": event.get_to_status_display(),
         "url": f"{settings.SITE_URL}{proposal.get_absolute_url()}",
     }
+
+
+# --- Writing together -------------------------------------------------------------------
+
+
+def notify_invitee(invitation: ProposalCoauthor, *, token: str, now: datetime) -> None:
+    """Queue the invitation with its one-time link, to the invited address. When an
+    account already has that address verified, the email is theirs (their language);
+    otherwise it goes to the bare address. Call it in the inviting transaction."""
+    account = (
+        User.objects.filter(
+            emailaddress__email__iexact=invitation.email, emailaddress__verified=True
+        )
+        .order_by("pk")
+        .first()
+    )
+    email_enqueue(
+        kind=COAUTHOR_INVITATION,
+        recipient=account,
+        address=invitation.email,
+        params={"invitation_id": invitation.pk, "token": token},
+        now=now,
+    )
+
+
+def invitation_url(token: str) -> str:
+    return settings.SITE_URL + reverse("proposals:coauthor_invitation", kwargs={"token": token})
+
+
+def invitation_context(params: dict[str, Any]) -> dict[str, Any] | None:
+    """None once the invitation was answered or withdrawn: nothing left to tell."""
+    invitation = (
+        ProposalCoauthor.objects.select_related("proposal", "invited_by__resident_profile")
+        .filter(pk=int(params["invitation_id"]), status=CoauthorStatus.INVITED)
+        .first()
+    )
+    if invitation is None:
+        return None
+    return {
+        "invitation": invitation,
+        "proposal": invitation.proposal,
+        "inviter": display_name(invitation.invited_by),
+        "url": invitation_url(str(params["token"])),
+    }
+
+
+def notify_author_of_acceptance(invitation: ProposalCoauthor, *, now: datetime) -> None:
+    author = invitation.proposal.author
+    if author is not None:
+        email_enqueue(
+            kind=COAUTHOR_ACCEPTED,
+            recipient=author,
+            params={"invitation_id": invitation.pk},
+            now=now,
+        )
+
+
+def accepted_context(params: dict[str, Any]) -> dict[str, Any] | None:
+    invitation = (
+        ProposalCoauthor.objects.select_related("proposal", "user__resident_profile")
+        .filter(pk=int(params["invitation_id"]), status=CoauthorStatus.ACCEPTED)
+        .first()
+    )
+    if invitation is None:
+        return None
+    return {
+        "proposal": invitation.proposal,
+        "coauthor": display_name(invitation.user),
+        "url": f"{settings.SITE_URL}{invitation.proposal.get_absolute_url()}",
+    }
+
+
+def display_name(user: User | None) -> str:
+    """What residents are called on the site (their chosen name), never their email."""
+    try:
+        profile = user.resident_profile if user is not None else None
+    except ObjectDoesNotExist:
+        profile = None
+    return profile.display_name if profile is not None else str(_("a resident"))

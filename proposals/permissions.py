@@ -7,7 +7,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 
 from pb_platform.users import AnyUser
-from proposals.models import ResidentProfile
+from proposals.models import CoauthorStatus, ProposalCoauthor, ResidentProfile
 
 # Kept for callers that imported it from here; new code uses ``pb_platform.users``.
 User = AnyUser
@@ -90,12 +90,46 @@ def can_flag_comments(user: User) -> bool:
 
 
 def can_see_proposal(user: User, proposal: Any) -> bool:
-    """What was never submitted (a draft, or a draft withdrawn) is the author's alone;
+    """What was never submitted (a draft, or a draft withdrawn) is its writers' alone;
     everything submitted stays public, whatever became of it."""
-    return proposal.submitted_at is not None or (
-        user.is_authenticated and proposal.author_id == user.pk
-    )
+    return proposal.submitted_at is not None or is_writer(user, proposal)
 
 
 def is_author(user: User, proposal: Any) -> bool:
     return user.is_authenticated and proposal.author_id == user.pk
+
+
+def coauthor_user_ids(proposal: Any) -> frozenset[int]:
+    """The accounts that accepted an invitation to write ``proposal``. Read from the
+    page's prefetch (``live_coauthors``, see ``selectors.proposal_detail``) when there,
+    else with one query; remembered on the object either way."""
+    known = proposal.__dict__.get("_coauthor_user_ids")
+    if known is None:
+        live = proposal.__dict__.get("live_coauthors")
+        if live is not None:
+            known = frozenset(c.user_id for c in live if c.status == CoauthorStatus.ACCEPTED)
+        else:
+            known = frozenset(
+                ProposalCoauthor.objects.filter(
+                    proposal_id=proposal.pk, status=CoauthorStatus.ACCEPTED
+                ).values_list("user_id", flat=True)
+            )
+        proposal.__dict__["_coauthor_user_ids"] = known
+    return known
+
+
+def is_coauthor(user: User, proposal: Any) -> bool:
+    return user.is_authenticated and user.pk in coauthor_user_ids(proposal)
+
+
+def is_writer(user: User, proposal: Any) -> bool:
+    """The author or an accepted co-author: those who write the proposal's text."""
+    return is_author(user, proposal) or is_coauthor(user, proposal)
+
+
+def has_verified_email(user: User, email: str) -> bool:
+    """Whether ``email`` (any case) is one of the account's verified addresses."""
+    return (
+        user.is_authenticated
+        and EmailAddress.objects.filter(user=user, verified=True, email__iexact=email).exists()
+    )

@@ -19,11 +19,14 @@ from pb_platform.users import AnyUser
 from proposals import permissions
 from proposals.models import (
     AUTHOR_EDITABLE_STATUSES,
+    REVIEW_EDITABLE_STATUSES,
     REVIEWABLE_STATUSES,
     Area,
     BudgetRound,
+    CoauthorStatus,
     Comment,
     Proposal,
+    ProposalCoauthor,
     ProposalStatus,
     ResidentProfile,
     RoundArea,
@@ -271,12 +274,13 @@ def _resident(user: AnyUser, doing: str) -> Decision:
 
 
 def can_see_proposal(user: AnyUser, proposal: Proposal) -> Decision:
-    """A proposal never submitted (a draft, or a draft withdrawn) is its author's alone:
-    not officers', not auditors'. Everything once submitted stays public, whatever
-    became of it. Pages answer 404 to anyone else, as if it did not exist."""
-    if proposal.submitted_at is not None or permissions.is_author(user, proposal):
+    """A proposal never submitted (a draft, or a draft withdrawn) is its writers' alone
+    (the author and accepted co-authors): not officers', not auditors'. Everything once
+    submitted stays public, whatever became of it. Pages answer 404 to anyone else, as
+    if it did not exist."""
+    if proposal.submitted_at is not None or permissions.is_writer(user, proposal):
         return ALLOW
-    return deny(_("This proposal is a draft: only its author can see it."))
+    return deny(_("This proposal is a draft: only its authors can see it."))
 
 
 def submission_open(budget_round: BudgetRound, *, now: datetime) -> Decision:
@@ -319,6 +323,26 @@ def can_propose_in(user: AnyUser, round_area: RoundArea) -> Decision:
     )
 
 
+def text_changeable(proposal: Proposal, *, now: datetime) -> Decision:
+    """Whether the proposal's text may change now, whoever asks: while ideas are
+    submitted (drafts, submitted and sent-back ones) and reviewed (submitted ones, and
+    those an officer decided on: a change sends them back for a new decision). Once
+    voting opens the text is the one officers reviewed and voters see on the ballot."""
+    budget_round = proposal.budget_round
+    phase = budget_round.phase_at(now)
+    if phase not in (Phase.SUBMISSION, Phase.REVIEW):
+        return _during(budget_round, now, (Phase.SUBMISSION, Phase.REVIEW), _("Changing proposals"))
+    editable = AUTHOR_EDITABLE_STATUSES if phase == Phase.SUBMISSION else REVIEW_EDITABLE_STATUSES
+    if proposal.status in editable:
+        return ALLOW
+    if proposal.status in AUTHOR_EDITABLE_STATUSES:  # a draft or sent-back idea, too late
+        return _during(budget_round, now, (Phase.SUBMISSION,), _("Proposal submission"))
+    return deny(
+        _("This proposal is “%(status)s” and can no longer be changed.")
+        % {"status": proposal.get_status_display()}
+    )
+
+
 def _author_may_change(user: AnyUser, proposal: Proposal, now: datetime, doing: str) -> Decision:
     if not permissions.is_author(user, proposal):
         return deny(_("Only the author can %(doing)s this proposal.") % {"doing": doing})
@@ -331,11 +355,66 @@ def _author_may_change(user: AnyUser, proposal: Proposal, now: datetime, doing: 
 
 
 def can_edit_proposal(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
-    return _author_may_change(user, proposal, now, _("change"))
+    """The author and accepted co-authors change the text while it may change."""
+    if not permissions.is_writer(user, proposal):
+        return deny(_("Only the proposal's authors can change it."))
+    return text_changeable(proposal, now=now)
 
 
 def can_withdraw_proposal(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
+    """Only the author withdraws, while submission is open: co-authors agreed to help
+    with someone else's idea, so they ask the author (or leave the proposal)."""
+    if permissions.is_coauthor(user, proposal):
+        return deny(
+            _("Only the author can withdraw this proposal: ask them, or leave it yourself.")
+        )
     return _author_may_change(user, proposal, now, _("withdraw"))
+
+
+# --- Writing together -------------------------------------------------------------------
+# The author invites co-authors by email while the text may change; whoever signs in
+# with that address (verified) accepts; co-authors write like the author but only the
+# author withdraws. The author removes co-authors; a co-author may leave.
+
+
+def can_invite_coauthor(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
+    if not permissions.is_author(user, proposal):
+        return deny(_("Only the author can invite co-authors."))
+    return text_changeable(proposal, now=now)
+
+
+def can_answer_invitation(
+    user: AnyUser, invitation: ProposalCoauthor, *, now: datetime
+) -> Decision:
+    """Accept or decline: someone signed in as a resident with the invited address
+    verified, while the invitation waits and the proposal may still change. Needs
+    ``invitation.proposal`` (with its round) loaded."""
+    if invitation.status != CoauthorStatus.INVITED:
+        return deny(_("This invitation was already answered or withdrawn."))
+    if not (decision := _resident(user, _("write proposals with others"))):
+        return decision
+    if not permissions.has_verified_email(user, invitation.email):
+        return deny(
+            _(
+                "This invitation was sent to another email address. Sign in with that "
+                "address (verified) to answer it."
+            )
+        )
+    if permissions.is_author(user, invitation.proposal):
+        return deny(_("You wrote this proposal: you are its author already."))
+    return text_changeable(invitation.proposal, now=now)
+
+
+def can_remove_coauthor(user: AnyUser, coauthor: ProposalCoauthor, *, now: datetime) -> Decision:
+    """The author removes a co-author (or withdraws an invitation); a co-author leaves.
+    Needs ``coauthor.proposal`` (with its round) loaded."""
+    proposal = coauthor.proposal
+    leaving = user.is_authenticated and coauthor.user_id == user.pk
+    if not (permissions.is_author(user, proposal) or leaving):
+        return deny(_("Only the author can remove co-authors."))
+    if coauthor.status not in (CoauthorStatus.INVITED, CoauthorStatus.ACCEPTED):
+        return deny(_("This person is not a co-author."))
+    return text_changeable(proposal, now=now)
 
 
 def can_open_review(user: AnyUser, proposal: Proposal) -> Decision:
@@ -418,8 +497,8 @@ def can_reply(
     decision = first_denial(can_see_proposal(user, proposal), comments_open(proposal, now=now))
     if not decision:
         return decision
-    if not (permissions.can_review_proposals(user) or permissions.is_author(user, proposal)):
-        return deny(_("Only the proposal's author and council officers can reply."))
+    if not (permissions.can_review_proposals(user) or permissions.is_writer(user, proposal)):
+        return deny(_("Only the proposal's authors and council officers can reply."))
     if comment.parent_id is not None:
         return deny(_("Replies are one level deep: answer the comment itself."))
     if comment.is_hidden:

@@ -8,13 +8,17 @@ from django.db.models.functions import Coalesce, Lower
 
 from pb_platform.users import User
 from proposals.models import (
+    LIVE_COAUTHOR_STATUSES,
     PUBLIC_STATUSES,
     Area,
     BudgetRound,
+    CoauthorStatus,
     Comment,
     Proposal,
+    ProposalCoauthor,
     ProposalEvent,
     ProposalStatus,
+    ProposalVersion,
     RegisterEntry,
     RegisterImport,
     ResidentAreaChange,
@@ -137,10 +141,14 @@ def proposal_list(
 
 
 def proposals_of_author(*, author: User) -> QuerySet[Proposal]:
-    """Everything this person wrote, drafts included: the one list that shows drafts."""
-    return _proposals_with_card_data(Proposal.objects.filter(author=author)).order_by(
-        "-created_at", "-pk"
-    )
+    """Everything this person wrote or co-writes, drafts included: the one list that
+    shows drafts."""
+    coauthored = ProposalCoauthor.objects.filter(
+        user=author, status=CoauthorStatus.ACCEPTED
+    ).values("proposal_id")
+    return _proposals_with_card_data(
+        Proposal.objects.filter(Q(author=author) | Q(pk__in=coauthored))
+    ).order_by("-created_at", "-pk")
 
 
 def proposals_with_image(*, name: str) -> QuerySet[Proposal]:
@@ -163,7 +171,25 @@ def proposal_detail(*, pk: int) -> QuerySet[Proposal]:
             "duplicate_of",
         )
         .prefetch_related(
-            Prefetch("events", queryset=ProposalEvent.objects.select_related("actor")),
+            Prefetch(
+                "events",
+                queryset=ProposalEvent.objects.select_related("actor__resident_profile"),
+            ),
+            # Accepted co-authors (public) and waiting invitations (shown to the author);
+            # ``permissions.coauthor_user_ids`` reads this instead of querying.
+            Prefetch(
+                "coauthors",
+                queryset=ProposalCoauthor.objects.filter(
+                    status__in=LIVE_COAUTHOR_STATUSES
+                ).select_related("user__resident_profile"),
+                to_attr="live_coauthors",
+            ),
+            Prefetch(
+                "versions",
+                queryset=ProposalVersion.objects.select_related(
+                    "made_by__resident_profile", "credited_to__resident_profile"
+                ).order_by("-number"),
+            ),
             Prefetch(
                 "comments",
                 queryset=replies.filter(parent__isnull=True).prefetch_related(
@@ -195,4 +221,19 @@ def flagged_comment_list() -> QuerySet[Comment]:
         .filter(flag_count__gt=0)
         .select_related("proposal", "author__resident_profile")
         .order_by("-flag_count", "-created_at", "pk")
+    )
+
+
+def proposal_versions(*, proposal: Proposal, numbers: list[int]) -> list[ProposalVersion]:
+    """The proposal's versions with these numbers (those that exist), oldest first, with
+    what their page shows: area, category, who made them."""
+    return list(
+        ProposalVersion.objects.filter(proposal=proposal, number__in=numbers)
+        .select_related(
+            "round_area__area",
+            "category",
+            "made_by__resident_profile",
+            "credited_to__resident_profile",
+        )
+        .order_by("number")
     )

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from proposals.views import coauthors as coauthor_views
 from proposals.views import proposals as proposal_views
 from proposals.views import register as register_views
 from proposals.views import rounds as views
@@ -39,6 +40,22 @@ urlpatterns = [
     path("proposals/<int:pk>/edit/", proposal_views.proposal_edit, name="proposal_edit"),
     path(
         "proposals/<int:pk>/withdraw/", proposal_views.proposal_withdraw, name="proposal_withdraw"
+    ),
+    path(
+        "proposals/<int:pk>/coauthors/",
+        coauthor_views.proposal_coauthors,
+        name="proposal_coauthors",
+    ),
+    path("coauthors/<int:pk>/remove/", coauthor_views.coauthor_remove, name="coauthor_remove"),
+    path(
+        "invitations/<str:token>/",
+        coauthor_views.coauthor_invitation,
+        name="coauthor_invitation",
+    ),
+    path(
+        "proposals/<int:pk>/versions/<int:number>/",
+        coauthor_views.proposal_version,
+        name="proposal_version",
     ),
     path("proposals/<int:pk>/review/", proposal_views.proposal_review, name="proposal_review"),
     path("comments/<int:pk>/hide/", proposal_views.comment_hide, name="comment_hide"),

@@ -52,14 +52,18 @@ from proposals.models import (
     CommentFlag,
     CountingRule,
     Proposal,
+    ProposalCoauthor,
     ProposalStatus,
     ResidentAreaChange,
     ResidentProfile,
     RoundArea,
+    VersionKind,
 )
 from proposals.phases import Phase
 from proposals.services import rounds_advance_phases
+from proposals.services.coauthors import coauthor_invite
 from proposals.services.residents import resident_change_area
+from proposals.services.versions import version_record
 from tests.factories import (
     AreaFactory,
     BudgetRoundFactory,
@@ -126,6 +130,8 @@ class World:
     ledger_export: Any
     area_move: ResidentAreaChange  # pending: the mover may still vote in area A
     job_item: JobItem  # waits for an officer after MAX_ATTEMPTS failures
+    invitation: ProposalCoauthor  # resident_a invites an address with no account to ``submitted``
+    invitation_token: str  # its link's secret
 
     def round(self, phase: Phase) -> BudgetRound:
         return self.rounds[phase]
@@ -245,6 +251,13 @@ def world_build() -> World:
         category=category,
     )
     by_status = {ProposalStatus.DRAFT: draft, ProposalStatus.SUBMITTED: submitted}
+    for proposal in (draft, submitted):
+        version_record(
+            proposal=proposal, made_by=resident_a, kind=VersionKind.CREATED, now=timezone.now()
+        )
+    invitation = coauthor_invite(
+        proposal=submitted, author=resident_a, email="invitee@example.org", now=timezone.now()
+    )
     for status in (ProposalStatus.RETURNED, ProposalStatus.WITHDRAWN):
         by_status[status] = ProposalFactory(
             budget_round=submission, round_area=sub_a, author=author, status=status
@@ -412,6 +425,8 @@ def world_build() -> World:
         ledger_export=ledger_export,
         area_move=area_move,
         job_item=job_item,
+        invitation=invitation,
+        invitation_token=invitation.token,
     )
 
 

@@ -387,3 +387,38 @@ def test_form_error_states_are_accessible(browser, demo_site):
     assert not findings, (
         f"{len(findings)} serious or critical accessibility finding(s):\n" + "\n".join(findings)
     )
+
+
+def test_a_proposal_written_together_is_accessible(browser, demo_site):
+    """Sam co-writes the demo's street trees idea: from "My proposals", the proposal with
+    its authors and versions, what version 3 changed (reached by keyboard), and the
+    co-authors page."""
+    context, page, broken, csp = new_page(browser, demo_site)
+    checker = Checker("resident", screenshot_dir("resident", "together-"), csp)
+    try:
+        sign_in(page, *ACCOUNTS["resident"])
+        page.goto("/my/proposals/")
+        page.get_by_role("link", name="Street trees and planters on Mill Lane").click()
+        page.wait_for_load_state()
+        assert page.locator("text=Jo from Northfield and Sam Resident").count() == 1
+        checker.check(page, page.url, "together-proposal")
+
+        version = page.get_by_role("link", name="Version 3")
+        version.focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator("main ins").count() >= 1
+        checker.check(page, page.url, "together-version")
+
+        page.go_back()
+        page.get_by_role("link", name="Co-authors").click()
+        page.wait_for_load_state()
+        assert page.get_by_role("button", name="Leave this proposal").count() == 1
+        checker.check(page, page.url, "together-coauthors")
+    finally:
+        context.close()
+    assert not broken, "\n".join(broken)
+    assert not checker.findings, (
+        f"{len(checker.findings)} serious or critical accessibility finding(s):\n"
+        + "\n".join(checker.findings)
+    )

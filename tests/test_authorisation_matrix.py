@@ -211,6 +211,23 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         roles("403", anonymous="302-login", resident_a="200"),
         roles("403", anonymous="302-login", resident_a="302 writes"),
     ),
+    # Writing together: the author invites and removes; the invited address alone answers
+    # (the world's invitee has no account yet, so every signed-in role is refused).
+    "proposals:proposal_coauthors[submitted]": page(
+        roles("403", anonymous="302-login", resident_a="200"),
+        roles("403", anonymous="302-login", resident_a="302 writes"),
+    ),
+    "proposals:proposal_coauthors[draft]": page(
+        roles("404", anonymous="302-login", resident_a="200"),
+        roles("404", anonymous="302-login", resident_a="302 writes"),
+    ),
+    "proposals:coauthor_remove": page(
+        roles("405", anonymous="302-login"),
+        roles("403", anonymous="302-login", resident_a="302 writes"),
+    ),
+    "proposals:coauthor_invitation": page(PUBLIC, roles("403", anonymous="302-login")),
+    "proposals:proposal_version[submitted]": page(PUBLIC, SAFE_ONLY),
+    "proposals:proposal_version[draft]": page(roles("404", resident_a="200"), SAFE_ONLY),
     "proposals:proposal_review[submitted]": page(OFFICER, OFFICER_SAVES),
     "proposals:proposal_review[draft]": page(
         roles("403", anonymous="302-login", officer="404", superuser="404")
@@ -475,6 +492,16 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
         "submitted": lambda w: {"pk": w.submitted.pk},
     },
     "proposals:proposal_withdraw": {"submitted": lambda w: {"pk": w.submitted.pk}},
+    "proposals:proposal_coauthors": {
+        "submitted": lambda w: {"pk": w.submitted.pk},
+        "draft": lambda w: {"pk": w.draft.pk},
+    },
+    "proposals:coauthor_remove": {"": lambda w: {"pk": w.invitation.pk}},
+    "proposals:coauthor_invitation": {"": lambda w: {"token": w.invitation_token}},
+    "proposals:proposal_version": {
+        "submitted": lambda w: {"pk": w.submitted.pk, "number": 1},
+        "draft": lambda w: {"pk": w.draft.pk, "number": 1},
+    },
     "proposals:proposal_review": {
         "submitted": lambda w: {"pk": w.under_review.pk},
         "draft": lambda w: {"pk": w.draft.pk},
@@ -664,6 +691,9 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
         "estimated_cost": "1100",
         "action": "submit",
     },
+    "proposals:proposal_coauthors[submitted]": lambda w: {"email": "friend@example.org"},
+    "proposals:proposal_coauthors[draft]": lambda w: {"email": "friend@example.org"},
+    "proposals:coauthor_invitation": lambda w: {"action": "accept"},
     "proposals:proposal_review[submitted]": _review_data,
     # Voting has opened: its feasibility and cost are what voters saw.
     "proposals:proposal_review[in_voting]": _review_data,

@@ -1,6 +1,8 @@
 from proposals.models.proposals import (
     AUTHOR_EDITABLE_STATUSES,
+    DECIDED_STATUSES,
     PUBLIC_STATUSES,
+    REVIEW_EDITABLE_STATUSES,
     REVIEWABLE_STATUSES,
     Category,
     Comment,
@@ -20,22 +22,35 @@ from proposals.models.rounds import (
     RoundChange,
     VerificationRequired,
 )
+from proposals.models.versions import (
+    LIVE_COAUTHOR_STATUSES,
+    CoauthorStatus,
+    ProposalCoauthor,
+    ProposalVersion,
+    VersionKind,
+)
 
 __all__ = [
     "AUTHOR_EDITABLE_STATUSES",
+    "DECIDED_STATUSES",
+    "LIVE_COAUTHOR_STATUSES",
     "PUBLIC_STATUSES",
     "REVIEWABLE_STATUSES",
+    "REVIEW_EDITABLE_STATUSES",
     "Area",
     "BallotType",
     "BudgetRound",
     "Category",
+    "CoauthorStatus",
     "Comment",
     "CommentFlag",
     "CountingRule",
     "EligibilityMethod",
     "Proposal",
+    "ProposalCoauthor",
     "ProposalEvent",
     "ProposalStatus",
+    "ProposalVersion",
     "RegisterEntry",
     "RegisterImport",
     "ResidentAreaChange",
@@ -44,4 +59,5 @@ __all__ = [
     "RoundChange",
     "VerificationCode",
     "VerificationRequired",
+    "VersionKind",
 ]

@@ -54,6 +54,15 @@ class ProposalStatus(models.TextChoices):
 PUBLIC_STATUSES = [s for s in ProposalStatus.values if s != ProposalStatus.DRAFT]
 # Statuses an author may still edit or withdraw, while submission is open.
 AUTHOR_EDITABLE_STATUSES = [ProposalStatus.DRAFT, ProposalStatus.SUBMITTED, ProposalStatus.RETURNED]
+# Statuses whose text may still change during review; a decided one goes back to
+# "submitted" for a new decision (``services.proposals.proposal_content_commit``).
+REVIEW_EDITABLE_STATUSES = [
+    ProposalStatus.SUBMITTED,
+    ProposalStatus.FEASIBLE,
+    ProposalStatus.NOT_FEASIBLE,
+]
+# Officers' decisions a change of text undoes.
+DECIDED_STATUSES = [ProposalStatus.FEASIBLE, ProposalStatus.NOT_FEASIBLE]
 # Statuses an officer may decide on during review (a decision can be corrected).
 REVIEWABLE_STATUSES = [
     ProposalStatus.SUBMITTED,

@@ -2,11 +2,18 @@
 re-exported here, so ``services.round_create(...)`` reads the same everywhere."""
 
 from proposals.services.areas import area_create, area_update
+from proposals.services.coauthors import (
+    coauthor_accept,
+    coauthor_decline,
+    coauthor_invite,
+    coauthor_remove,
+)
 from proposals.services.comments import comment_add, comment_flag, comment_hide, comment_reply
 from proposals.services.proposals import (
     ProposalContent,
     category_create,
     image_pixels_problem,
+    proposal_content_commit,
     proposal_content_validate,
     proposal_create,
     proposal_mark_duplicate,
@@ -34,11 +41,16 @@ __all__ = [
     "area_create",
     "area_update",
     "category_create",
+    "coauthor_accept",
+    "coauthor_decline",
+    "coauthor_invite",
+    "coauthor_remove",
     "comment_add",
     "comment_flag",
     "comment_hide",
     "comment_reply",
     "image_pixels_problem",
+    "proposal_content_commit",
     "proposal_content_validate",
     "proposal_create",
     "proposal_mark_duplicate",

@@ -29,12 +29,15 @@ from pb_platform.text import text_clean
 from pb_platform.users import User
 from proposals import policies
 from proposals.models import (
+    DECIDED_STATUSES,
     BudgetRound,
     Category,
     Proposal,
     ProposalEvent,
     ProposalStatus,
+    ProposalVersion,
     RoundArea,
+    VersionKind,
 )
 from proposals.models.proposals import (
     DESCRIPTION_MAX_LENGTH,
@@ -44,6 +47,7 @@ from proposals.models.proposals import (
     TITLE_MAX_LENGTH,
 )
 from proposals.notifications import notify_author_after_commit
+from proposals.services.versions import version_record
 
 LOCATION_MAX_LENGTH = 200
 IMAGE_DESCRIPTION_MAX_LENGTH = 200
@@ -294,6 +298,55 @@ def _apply_content(proposal: Proposal, content: ProposalContent) -> None:
         proposal.image_description = content.image_description
 
 
+def proposal_content_commit(
+    locked: Proposal,
+    *,
+    made_by: User,
+    kind: str,
+    now: datetime,
+    as_officer: bool = False,
+    credited_to: User | None = None,
+    note: str = "",
+) -> ProposalVersion | None:
+    """Save a change of ``locked``'s text (already applied to it, row locked or just
+    created) and keep it as a version. Every content change goes through here.
+
+    A change after an officer decided (feasible or not) undoes the decision: the
+    officer decided on another text, so the proposal is "submitted" again and waits
+    for a new decision, with an event saying why. Returns the version, or None when
+    nothing in the text changed (then nothing else happens either)."""
+    locked.save()
+    version = version_record(
+        proposal=locked,
+        made_by=made_by,
+        kind=kind,
+        now=now,
+        as_officer=as_officer,
+        credited_to=credited_to,
+        note=note,
+    )
+    if version is not None and locked.status in DECIDED_STATUSES:
+        before = locked.status
+        locked.status = ProposalStatus.SUBMITTED
+        locked.status_reason = ""
+        locked.official_cost = None
+        locked.save(update_fields=["status", "status_reason", "official_cost", "updated_at"])
+        _event(
+            locked,
+            actor=made_by,
+            kind=ProposalEvent.Kind.SUBMITTED,
+            from_status=before,
+            reason=_(
+                "The text changed after the officer's decision (version %(number)d), "
+                "so it needs a new decision."
+            )
+            % {"number": version.number},
+            as_officer=as_officer,
+            now=now,
+        )
+    return version
+
+
 def proposal_create(
     *,
     author: User,
@@ -312,7 +365,7 @@ def proposal_create(
         _apply_content(proposal, content)
         proposal.status = ProposalStatus.SUBMITTED if submit else ProposalStatus.DRAFT
         proposal.submitted_at = now if submit else None
-        proposal.save()
+        proposal_content_commit(proposal, made_by=author, kind=VersionKind.CREATED, now=now)
         _event(
             proposal,
             actor=author,
@@ -349,7 +402,9 @@ def proposal_update(
     submit: bool,
     now: datetime,
 ) -> Proposal:
-    """The author edits their idea (and may submit it) while submission is open."""
+    """The author or a co-author (``author``: whoever writes) changes the idea while its
+    text may change (``policies.text_changeable``), and may submit a draft. Each change
+    is kept as a version; a change after an officer's decision asks for a new one."""
     # Refuse a stranger before telling them anything about the content they sent.
     enforce(policies.can_edit_proposal(author, proposal, now=now))
     content = proposal_content_validate(budget_round=proposal.budget_round, content=content)
@@ -369,11 +424,10 @@ def proposal_update(
             )
         before = locked.status
         _apply_content(locked, content)
-        if submit and before != ProposalStatus.SUBMITTED:
+        if submit and before in (ProposalStatus.DRAFT, ProposalStatus.RETURNED):
             locked.status = ProposalStatus.SUBMITTED
             locked.submitted_at = now
             locked.status_reason = ""
-        locked.save()
         _event(
             locked,
             actor=author,
@@ -382,7 +436,8 @@ def proposal_update(
             to_status=before,
             now=now,
         )
-        if locked.status != before:
+        proposal_content_commit(locked, made_by=author, kind=VersionKind.EDIT, now=now)
+        if locked.status != before and before not in DECIDED_STATUSES:
             _event(
                 locked,
                 actor=author,

@@ -36,7 +36,14 @@ from proposals.forms import (
     ReturnForm,
     ReviewForm,
 )
-from proposals.models import BudgetRound, Comment, Proposal
+from proposals.models import (
+    DECIDED_STATUSES,
+    BudgetRound,
+    CoauthorStatus,
+    Comment,
+    Proposal,
+    ProposalStatus,
+)
 
 PAGE_SIZE = 20
 
@@ -115,8 +122,8 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     now = timezone.now()
     decision = policies.can_edit_proposal(request.user, proposal, now=now)
-    # Only the author has an edit page; they see why it is closed, if it is.
-    if request.method == "POST" or not permissions.is_author(request.user, proposal):
+    # Only the authors have an edit page; they see why it is closed, if it is.
+    if request.method == "POST" or not permissions.is_writer(request.user, proposal):
         enforce(decision)
     form = ProposalForm(
         request.POST or None,
@@ -138,7 +145,7 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form_add_service_errors(form, error)
         else:
-            return _saved(request, saved)
+            return _saved(request, saved, before=proposal.status)
     return _form_page(request, form, proposal.budget_round, proposal=proposal, decision=decision)
 
 
@@ -146,11 +153,18 @@ def _submits(request: HttpRequest) -> bool:
     return request.POST.get("action") == "submit"
 
 
-def _saved(request: HttpRequest, proposal: Proposal) -> HttpResponse:
-    if proposal.submitted_at is not None and _submits(request):
+def _saved(request: HttpRequest, proposal: Proposal, *, before: str = "") -> HttpResponse:
+    if before in DECIDED_STATUSES and proposal.status == ProposalStatus.SUBMITTED:
+        messages.success(
+            request,
+            _("Your changes were saved. An officer will look at the new text and decide again."),
+        )
+    elif before in (ProposalStatus.SUBMITTED, *DECIDED_STATUSES):
+        messages.success(request, _("Your changes were saved. Every version is kept."))
+    elif proposal.submitted_at is not None and _submits(request):
         messages.success(request, _("Your proposal was submitted for review. Thank you!"))
     else:
-        messages.success(request, _("Your draft was saved. Only you can see it."))
+        messages.success(request, _("Your draft was saved. Only you and your co-authors see it."))
     return redirect(proposal)
 
 
@@ -254,14 +268,24 @@ def _detail_context(
             item.flag_decision = policies.can_flag_comment(user, item)
             item.hide_decision = policies.can_hide_comment(user, item)
     is_author = permissions.is_author(user, proposal)
+    is_writer = is_author or permissions.is_coauthor(user, proposal)
     return {
         "proposal": proposal,
         "round": proposal.budget_round,
         "phase": proposal.budget_round.phase_at(now),
         "comment_form": comment_form,
         "is_author": is_author,
-        "edit_decision": policies.can_edit_proposal(user, proposal, now=now) if is_author else None,
+        "is_writer": is_writer,
+        "coauthors": [
+            c
+            for c in proposal.live_coauthors  # type: ignore[attr-defined]
+            if c.status == CoauthorStatus.ACCEPTED
+        ],
+        "edit_decision": policies.can_edit_proposal(user, proposal, now=now) if is_writer else None,
         "withdraw_decision": policies.can_withdraw_proposal(user, proposal, now=now)
+        if is_author
+        else None,
+        "invite_decision": policies.can_invite_coauthor(user, proposal, now=now)
         if is_author
         else None,
         "review_decision": _any_review_action(user, proposal, now),

@@ -188,7 +188,9 @@ def test_nobody_else_can_edit_or_withdraw_a_proposal(resident_a, resident_b, sub
     assert (proposal.title, proposal.status) == (title_before, ProposalStatus.SUBMITTED)
 
 
-def test_after_submission_closes_the_author_can_only_read(resident_a, review_round):
+def test_after_review_closes_the_author_can_only_read(resident_a, area_a):
+    review_round = BudgetRoundFactory(slug="voting-now", phase=Phase.VOTING)
+    RoundAreaFactory(budget_round=review_round, area=area_a, budget=Decimal("50000.00"))
     proposal = ProposalFactory(
         budget_round=review_round, round_area=review_round.round_areas.get(), author=resident_a
     )
@@ -199,7 +201,7 @@ def test_after_submission_closes_the_author_can_only_read(resident_a, review_rou
         reverse("proposals:proposal_edit", args=[proposal.pk]),
         proposal_post(review_round, title="Too late"),
     )
-    assert "Proposal submission in “" in response.content.decode()
+    assert "Changing proposals in “" in response.content.decode()
     proposal.refresh_from_db()
     assert proposal.title != "Too late"
 

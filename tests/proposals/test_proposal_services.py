@@ -690,8 +690,8 @@ def test_nobody_but_the_author_can_edit_or_withdraw(request, my_proposal, idea, 
     assert db_state() == before
 
 
-@pytest.mark.parametrize("phase", [Phase.REVIEW, Phase.VOTING, Phase.CLOSED])
-def test_after_submission_ends_the_proposal_is_read_only_for_its_author(resident_a, area_a, phase):
+@pytest.mark.parametrize("phase", [Phase.VOTING, Phase.CLOSED])
+def test_after_review_ends_the_proposal_is_read_only_for_its_author(resident_a, area_a, phase):
     budget_round = BudgetRoundFactory(phase=phase)
     proposal = ProposalFactory(
         budget_round=budget_round,
@@ -711,15 +711,15 @@ def test_after_submission_ends_the_proposal_is_read_only_for_its_author(resident
         services.proposal_update(
             proposal=proposal, author=resident_a, content=content, submit=True, now=timezone.now()
         )
-    assert "Proposal submission in “" in str(excinfo.value)
+    assert "Changing proposals in “" in str(excinfo.value)
     with pytest.raises(PermissionDenied):
         services.proposal_withdraw(proposal=proposal, author=resident_a, now=timezone.now())
 
     assert db_state() == before
 
 
-def test_edits_close_exactly_when_review_starts(resident_a, my_proposal, idea, submission_round):
-    closes = submission_round.review_starts
+def test_edits_close_exactly_when_voting_starts(resident_a, my_proposal, idea, submission_round):
+    closes = submission_round.voting_starts
     services.proposal_update(
         proposal=my_proposal,
         author=resident_a,
@@ -737,8 +737,11 @@ def test_edits_close_exactly_when_review_starts(resident_a, my_proposal, idea, s
             submit=True,
             now=closes,
         )
+    # Withdrawing closed earlier, with submission.
     with pytest.raises(PermissionDenied):
-        services.proposal_withdraw(proposal=my_proposal, author=resident_a, now=closes)
+        services.proposal_withdraw(
+            proposal=my_proposal, author=resident_a, now=submission_round.review_starts
+        )
 
     assert db_state() == before
     my_proposal.refresh_from_db()
@@ -1049,7 +1052,7 @@ def test_only_submitted_proposals_can_be_sent_back(officer, submission_round, ro
         )
     assert str(excinfo.value) in (
         "Only submitted proposals can be sent back to the author.",
-        "This proposal is a draft: only its author can see it.",
+        "This proposal is a draft: only its authors can see it.",
     )
     assert db_state() == before
 

@@ -189,7 +189,7 @@ def test_an_auditor_cannot_comment(auditor, proposal):
 def test_another_resident_cannot_reply_through_the_service(resident_b, question):
     own = CommentFactory(proposal=question.proposal, body="Me too")
     before = db_state()
-    with pytest.raises(PermissionDenied, match="Only the proposal's author and council officers"):
+    with pytest.raises(PermissionDenied, match="Only the proposal's authors and council officers"):
         services.comment_reply(parent=own, author=resident_b, body="Hi", now=timezone.now())
     assert db_state() == before
 

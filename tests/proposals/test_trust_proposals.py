@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from proposals import policies, services
+from proposals import policies, selectors, services
 from proposals.forms import ProposalForm
 from proposals.models import Category, Proposal, ProposalEvent, ProposalStatus
 from proposals.phases import Phase
@@ -159,13 +159,19 @@ def test_drafts_appear_in_no_list_but_their_authors(resident_a, officer, draft, 
 def test_who_may_see_a_proposal_is_decided_without_a_query(
     resident_a, officer, draft, django_assert_num_queries
 ):
-    """The officer ledger filters its rows with it: no query per row."""
+    """No query for what is public, for visitors or for the author; a draft asks once
+    whether someone else co-writes it, unless the page prefetched its co-authors."""
     submitted = ProposalFactory(budget_round=draft.budget_round, round_area=draft.round_area)
     with django_assert_num_queries(0):
-        assert not policies.can_see_proposal(officer, draft)
         assert not policies.can_see_proposal(AnonymousUser(), draft)
         assert policies.can_see_proposal(resident_a, draft)
         assert policies.can_see_proposal(officer, submitted)
+    with django_assert_num_queries(1):
+        assert not policies.can_see_proposal(officer, draft)
+        assert not policies.can_see_proposal(officer, draft)
+    prefetched = selectors.proposal_detail(pk=draft.pk).get()
+    with django_assert_num_queries(0):
+        assert not policies.can_see_proposal(officer, prefetched)
     assert policies.can_see_proposal(officer, draft).reason
 
 
@@ -411,7 +417,7 @@ def test_an_officer_cannot_edit_or_withdraw_someone_elses_proposal(
         budget_round=submission_round, round_area=pot(submission_round, area_a), author=resident_a
     )
     before = db_state()
-    with pytest.raises(PermissionDenied, match="Only the author can change this proposal"):
+    with pytest.raises(PermissionDenied, match="Only the proposal's authors can change it"):
         services.proposal_update(
             proposal=proposal,
             author=officer,
