@@ -1,3 +1,4 @@
+from proposals.models.codesign import CoDesignOffer, CoDesignStatus, ProposalSupport
 from proposals.models.proposals import (
     AUTHOR_EDITABLE_STATUSES,
     PUBLIC_STATUSES,
@@ -29,6 +30,8 @@ __all__ = [
     "BallotType",
     "BudgetRound",
     "Category",
+    "CoDesignOffer",
+    "CoDesignStatus",
     "Comment",
     "CommentFlag",
     "CountingRule",
@@ -36,6 +39,7 @@ __all__ = [
     "Proposal",
     "ProposalEvent",
     "ProposalStatus",
+    "ProposalSupport",
     "RegisterEntry",
     "RegisterImport",
     "ResidentAreaChange",

@@ -2,6 +2,14 @@
 re-exported here, so ``services.round_create(...)`` reads the same everywhere."""
 
 from proposals.services.areas import area_create, area_update
+from proposals.services.codesign import (
+    codesign_accept,
+    codesign_decline,
+    codesign_offer,
+    codesign_offers_lapse,
+    proposal_support_add,
+    proposal_support_withdraw,
+)
 from proposals.services.comments import comment_add, comment_flag, comment_hide, comment_reply
 from proposals.services.proposals import (
     ProposalContent,
@@ -34,6 +42,10 @@ __all__ = [
     "area_create",
     "area_update",
     "category_create",
+    "codesign_accept",
+    "codesign_decline",
+    "codesign_offer",
+    "codesign_offers_lapse",
     "comment_add",
     "comment_flag",
     "comment_hide",
@@ -44,6 +56,8 @@ __all__ = [
     "proposal_mark_duplicate",
     "proposal_return_to_author",
     "proposal_review",
+    "proposal_support_add",
+    "proposal_support_withdraw",
     "proposal_update",
     "proposal_withdraw",
     "resident_change_area",

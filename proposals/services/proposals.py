@@ -341,6 +341,35 @@ def _lock(proposal: Proposal) -> Proposal:
     )
 
 
+def proposal_content_record(
+    locked: Proposal,
+    *,
+    content: ProposalContent,
+    actor: User,
+    kind: str,
+    from_status: str,
+    to_status: str,
+    reason: str = "",
+    now: datetime,
+) -> None:
+    """The one path by which a proposal's text changes after creation: apply content
+    cleaned by ``proposal_content_validate`` to a proposal locked by ``_lock`` (with any
+    other field changes already set on it), save, and append the event. Used by the
+    author's edits and by an accepted co-design, so whatever is recorded about a
+    change of text is recorded for both. The caller has enforced its policy."""
+    _apply_content(locked, content)
+    locked.save()
+    _event(
+        locked,
+        actor=actor,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        now=now,
+    )
+
+
 def proposal_update(
     *,
     proposal: Proposal,
@@ -368,14 +397,13 @@ def proposal_update(
                 {"image_description": [_("Describe the image for people who cannot see it.")]}
             )
         before = locked.status
-        _apply_content(locked, content)
         if submit and before != ProposalStatus.SUBMITTED:
             locked.status = ProposalStatus.SUBMITTED
             locked.submitted_at = now
             locked.status_reason = ""
-        locked.save()
-        _event(
+        proposal_content_record(
             locked,
+            content=content,
             actor=author,
             kind=ProposalEvent.Kind.EDITED,
             from_status=before,
