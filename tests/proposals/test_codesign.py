@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AnonymousUser
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -23,6 +24,7 @@ from django.utils import timezone
 from pb_platform.models import OutboxEmail
 from pb_platform.outbox import CODESIGN_ANSWERED, CODESIGN_OFFERED, PROPOSAL_DECISION
 from pb_platform.roles import RESIDENT, role_grant
+from pb_platform.tasks import send_outbox_email
 from proposals import policies, services
 from proposals.models import (
     CoDesignOffer,
@@ -446,3 +448,30 @@ def test_proposal_list_with_supports_makes_constant_queries(
     with django_assert_max_num_queries(12):
         page = client.get(url, {"sort": "support"}).content.decode()
     assert page.count("<dt>Supporters</dt><dd>3</dd>") == min(size, 20)
+
+
+# --- Emails -----------------------------------------------------------------------------
+
+
+def test_the_authors_are_emailed_the_offer_and_the_officer_the_answer(
+    area_a, author, officer, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://pb.example.org"
+    monkeypatch.setattr(
+        send_outbox_email, "delay", lambda item_id: send_outbox_email.apply(args=[item_id])
+    )
+    proposal = proposal_in(Phase.REVIEW, area_a, author, title="Mill Lane trees")
+    with django_capture_on_commit_callbacks(execute=True):
+        offer = offer_on(proposal, officer, description="Six trees.", reason="Roots and pipes.")
+    (offered,) = mail.outbox
+    assert offered.to == [author.email]
+    assert "Mill Lane trees" in offered.subject
+    assert "Roots and pipes." in offered.body and "£800.00" in offered.body
+    assert "Six trees." in offered.body
+    assert f"https://pb.example.org{proposal.get_absolute_url()}#codesign" in offered.body
+    with django_capture_on_commit_callbacks(execute=True):
+        services.codesign_decline(offer=offer, author=author, reply="Twelve or none.", now=now())
+    answered = mail.outbox[1]
+    assert answered.to == [officer.email]
+    assert "Declined by the authors" in answered.subject
+    assert "Twelve or none." in answered.body
