@@ -17,7 +17,8 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -431,23 +432,59 @@ def test_lists_show_and_sort_by_support(area_a, author, resident_a):
     assert page.index("Popular idea") < page.index("Quiet idea")
 
 
-@pytest.mark.parametrize("size", [3, 30])
-def test_proposal_list_with_supports_makes_constant_queries(
-    size, area_a, author, django_assert_max_num_queries
-):
-    budget_round = BudgetRoundFactory(phase=Phase.REVIEW, slug=f"r{size}")
-    round_area = RoundAreaFactory(budget_round=budget_round, area=area_a)
+def _supported_round(size: int, area, slug: str):
+    budget_round = BudgetRoundFactory(phase=Phase.REVIEW, slug=slug)
+    round_area = RoundAreaFactory(budget_round=budget_round, area=area)
     supporters = UserFactory.create_batch(3)
+    officer = UserFactory()
+    proposals = []
     for _ in range(size):
         proposal = ProposalFactory(budget_round=budget_round, round_area=round_area)
         ProposalSupport.objects.bulk_create(
             ProposalSupport(proposal=proposal, user=user) for user in supporters
         )
-    client = client_for(author)
-    url = reverse("proposals:round_proposals", args=[budget_round.slug])
-    with django_assert_max_num_queries(12):
-        page = client.get(url, {"sort": "support"}).content.decode()
-    assert page.count("<dt>Supporters</dt><dd>3</dd>") == min(size, 20)
+        for status in (CoDesignStatus.DECLINED, CoDesignStatus.PROPOSED):
+            CoDesignOffer.objects.create(
+                proposal=proposal,
+                officer=officer,
+                cost=1,
+                reason="r",
+                status=status,
+                closed_at=None if status == CoDesignStatus.PROPOSED else now(),
+            )
+        proposals.append(proposal)
+    return budget_round, proposals
+
+
+def count_queries(client, url, **params) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+@pytest.mark.parametrize("persona", ["author", "officer"])
+def test_lists_and_pages_with_supports_and_offers_make_constant_queries(
+    request, persona, area_a, author
+):
+    client = client_for(request.getfixturevalue(persona))
+    counts = []
+    for size in (3, 30):
+        budget_round, proposals = _supported_round(size, area_a, f"r{size}")
+        listed, page = count_queries(
+            client,
+            reverse("proposals:round_proposals", args=[budget_round.slug]),
+            sort="support",
+        )
+        assert page.count("<dt>Supporters</dt><dd>3</dd>") == min(size, 20)
+        detail, _page = count_queries(client, proposals[0].get_absolute_url())
+        review = 0
+        if persona == "officer":
+            review, _page = count_queries(
+                client, reverse("proposals:proposal_review", args=[proposals[0].pk])
+            )
+        counts.append((listed, detail, review))
+    assert counts[0] == counts[1]
 
 
 # --- Emails -----------------------------------------------------------------------------
