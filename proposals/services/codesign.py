@@ -109,16 +109,18 @@ def codesign_offer(
         ]
     if errors:
         raise ValidationError(errors)
-    author = signed_in(officer)
+    offered_by = signed_in(officer)
     try:
         with transaction.atomic():
             locked = _lock(proposal)
             enforce(
-                policies.can_offer_codesign(author, locked, now=now, open_offer=_open_offer(locked))
+                policies.can_offer_codesign(
+                    offered_by, locked, now=now, open_offer=_open_offer(locked)
+                )
             )
             offer = CoDesignOffer.objects.create(
                 proposal=locked,
-                officer=author,
+                officer=offered_by,
                 description=cleaned_description,
                 cost=cleaned_cost,
                 reason=cleaned_reason,

@@ -39,7 +39,6 @@ from proposals.forms import (
     ReviewForm,
 )
 from proposals.models import BudgetRound, CoDesignOffer, CoDesignStatus, Comment, Proposal
-from proposals.services import codesign as codesign_services
 
 PAGE_SIZE = 20
 
@@ -342,7 +341,7 @@ def codesign_answer(request: HttpRequest, pk: int) -> HttpResponse:
     form = CoDesignAnswerForm(request.POST)
     accept = request.POST.get("action") == "accept"
     if form.is_valid():
-        answer = codesign_services.codesign_accept if accept else codesign_services.codesign_decline
+        answer = services.codesign_accept if accept else services.codesign_decline
         try:
             answer(offer=offer, author=request.user, reply=form.cleaned_data["reply"], now=now)
         except ValidationError as error:
@@ -425,7 +424,7 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if action == "codesign" and codesign_form.is_valid():
             data = codesign_form.cleaned_data
-            codesign_services.codesign_offer(
+            services.codesign_offer(
                 proposal=proposal,
                 officer=request.user,
                 description=data["description"],
