@@ -37,6 +37,7 @@ from proposals.models import (
     VerificationRequired,
 )
 from proposals.phases import Phase
+from proposals.tasks import advance_round_phases
 from tests.conftest import client_for
 from tests.factories import (
     AreaFactory,
@@ -512,3 +513,23 @@ def test_the_authors_are_emailed_the_offer_and_the_officer_the_answer(
     assert answered.to == [officer.email]
     assert "Declined by the authors" in answered.subject
     assert "Twelve or none." in answered.body
+
+
+def test_the_phase_beat_task_closes_offers_left_open_when_review_ended(area_a, author, officer):
+    in_review = proposal_in(Phase.REVIEW, area_a, author)
+    waiting = offer_on(in_review, officer)
+    past = proposal_in(Phase.VOTING, area_a, author)
+    forgotten = CoDesignOffer.objects.create(
+        proposal=past, officer=officer, cost=Decimal(5), reason="r"
+    )
+    advance_round_phases()
+    waiting.refresh_from_db()
+    forgotten.refresh_from_db()
+    assert (waiting.status, forgotten.status) == (CoDesignStatus.PROPOSED, CoDesignStatus.LAPSED)
+    page = client_for(author).get(past.get_absolute_url()).content.decode()
+    assert "Not answered before review ended" in page and "Accept the change" not in page
+
+
+def test_residents_choose_whether_they_get_co_design_emails(resident_a):
+    page = client_for(resident_a).get(reverse("email_preferences")).content.decode()
+    assert "Officers&#x27; co-design offers for your proposals" in page
