@@ -119,6 +119,24 @@ PROPOSAL_DECISION = email_kind_register(
         context="proposals.notifications.decision_context",
     )
 )
+# Co-design during review: the authors hear of an officer's offer (they must answer
+# before review ends), and the officer of the authors' answer.
+CODESIGN_OFFERED = email_kind_register(
+    EmailKind(
+        name="codesign_offered",
+        label=gettext_lazy("Officers' co-design offers for your proposals"),
+        template_name="proposals/email/codesign_offered",
+        context="proposals.notifications.codesign_context",
+    )
+)
+CODESIGN_ANSWERED = email_kind_register(
+    EmailKind(
+        name="codesign_answered",
+        label=gettext_lazy("Authors' answers to your co-design offers (officers)"),
+        template_name="proposals/email/codesign_answered",
+        context="proposals.notifications.codesign_context",
+    )
+)
 # Receipts cannot be turned off: they are the voter's proof that their vote was saved,
 # and the only way someone learns that a ballot was cast or recorded in their name.
 BALLOT_RECEIPT = email_kind_register(

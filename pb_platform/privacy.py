@@ -49,7 +49,13 @@ def personal_data_export(*, user: AnyUser) -> dict[str, Any]:
     enforce(can_download_personal_data(user))
     person = signed_in(user)
     # Imported here: pb_platform is below the apps, which import it at load time.
-    from proposals.models import CommentFlag, ProposalCoauthor, ProposalVersion, ResidentProfile
+    from proposals.models import (
+        CommentFlag,
+        ProposalCoauthor,
+        ProposalSupport,
+        ProposalVersion,
+        ResidentProfile,
+    )
     from voting.models import Ballot
 
     profile = (
@@ -117,6 +123,10 @@ def personal_data_export(*, user: AnyUser) -> dict[str, Any]:
         "comment_flags": [
             {"comment_id": flag.comment_id, "created_at": _when(flag.created_at)}
             for flag in CommentFlag.objects.filter(flagged_by=person).order_by("pk")
+        ],
+        "proposals_supported": [
+            {"proposal_id": support.proposal_id, "created_at": _when(support.created_at)}
+            for support in ProposalSupport.objects.filter(user=person).order_by("pk")
         ],
         # Which areas the person voted in, how and when, and the receipt code to find
         # their ballot among those counted. Never what they chose.

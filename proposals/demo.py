@@ -58,6 +58,50 @@ EXTRA_RESIDENTS = [
     ("kim.eastgate@example.org", "Kim from Eastgate", "Eastgate"),
 ]
 
+# Neighbours who support ideas in their area before review (no password: they never
+# sign in). Support is shown on the proposals' pages and lists.
+SUPPORTERS = [
+    ("alex.northfield@example.org", "Alex from Northfield", "Northfield"),
+    ("bo.northfield@example.org", "Bo from Northfield", "Northfield"),
+    ("cleo.northfield@example.org", "Cleo from Northfield", "Northfield"),
+    ("dan.riverside@example.org", "Dan from Riverside", "Riverside"),
+]
+# (proposal title, supporters' emails): supported while submission was open.
+SUPPORTED = [
+    (
+        "Street trees on Mill Lane",
+        [email for email, _n, area in SUPPORTERS if area == "Northfield"],
+    ),
+    ("Benches along the river path", ["dan.riverside@example.org"]),
+    (
+        "Floodlights for the football pitch",
+        ["alex.northfield@example.org", "bo.northfield@example.org"],
+    ),
+]
+# Officers' co-design offers during review: (title, revised description, cost, reason,
+# accepted, the author's answer).
+CODESIGN = [
+    (
+        "Floodlights for the football pitch",
+        "LED floodlights along two sides of the pitch, on a timer that switches them off at "
+        "9pm, so teams can train on winter evenings without lighting up the houses on Park Road.",
+        "18000.00",
+        "Lighting all four sides needs a new power supply, about £25,000 on its own. Two sides "
+        "on the existing supply give enough light for training.",
+        True,
+        "Two sides is plenty for training. Thank you!",
+    ),
+    (
+        "Youth music studio",
+        "Recording equipment and two soundproof booths in the youth centre's music room, "
+        "which the building's rules allow.",
+        "12000.00",
+        "The fire station cannot be soundproofed, but the youth centre can host a small studio.",
+        False,
+        "We want a proper studio in the fire station; we will try again next year.",
+    ),
+]
+
 # The council's register as the demo imports it (fictional people). Sam, the demo
 # resident, is eligibility-verified through the first entry; the second is free, for
 # trying verification by hand (sign up as a new resident, then "Your account").
@@ -442,7 +486,7 @@ class ProposalsDemo:
                 )
             role_grant(user=user, role=role)
             users[role] = user
-        for email, display_name, area_name in EXTRA_RESIDENTS:
+        for email, display_name, area_name in [*EXTRA_RESIDENTS, *SUPPORTERS]:
             user = self._user(email, None)
             if not ResidentProfile.objects.filter(user=user).exists():
                 services.resident_register(
@@ -632,6 +676,7 @@ class ProposalsDemo:
                 self._decide(made, made[title], fate, officer, email, written_at, reviewed_at)
             self._conversation(made, officer, written_at)
             self._written_together(made, written_at)
+            self._coproduction(made, officer, written_at, reviewed_at)
         # The demo's history is not news: do not email the demo residents about it.
         ProposalEvent.objects.filter(notified_at__isnull=True).update(notified_at=now)
 
@@ -763,3 +808,39 @@ class ProposalsDemo:
             submit=False,
             now=at + timedelta(hours=3),
         )
+
+    @staticmethod
+    def _coproduction(
+        made: dict[str, Proposal], officer: Any, written_at: Any, reviewed_at: Any
+    ) -> None:
+        """Neighbours' support while submission was open, and officers' co-design offers
+        during review: one accepted (its cost became the official cost), one declined."""
+        User = get_user_model()
+        for title, emails in SUPPORTED:
+            if (proposal := made.get(title)) is None:
+                continue
+            for minutes, email in enumerate(emails, start=1):
+                services.proposal_support_add(
+                    proposal=proposal,
+                    user=User.objects.get(email=email),
+                    now=written_at + timedelta(hours=5, minutes=minutes),
+                )
+        for title, description, cost, reason, accepted, reply in CODESIGN:
+            if (proposal := made.get(title)) is None:
+                continue
+            offered_at = reviewed_at + timedelta(minutes=30)
+            offer = services.codesign_offer(
+                proposal=proposal,
+                officer=officer,
+                description=description,
+                cost=Decimal(cost),
+                reason=reason,
+                now=offered_at,
+            )
+            answer = services.codesign_accept if accepted else services.codesign_decline
+            answer(
+                offer=offer,
+                author=proposal.author,
+                reply=reply,
+                now=offered_at + timedelta(hours=2),
+            )

@@ -522,6 +522,7 @@ class ProposalFilterForm(CleanTextFormMixin, forms.Form):
         required=False,
         choices=[
             ("newest", _("Newest first")),
+            ("support", _("Most supported first")),
             ("cost", _("Cost, lowest first")),
             ("cost_desc", _("Cost, highest first")),
             ("title", _("Title, A to Z")),
@@ -710,4 +711,40 @@ class CoauthorInviteForm(forms.Form):
             "We email them a link. They sign in (or create an account) with this address to accept."
         ),
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class CoDesignForm(CleanTextFormMixin, forms.Form):
+    """An officer's offer: a revised description, a cost, or both, and why."""
+
+    cost = MoneyFormField(
+        label=_("Cost the council would set"),
+        required=False,
+        help_text=_(
+            "If the authors accept, this becomes the official cost and the proposal goes on "
+            "the ballot. Leave it empty to suggest only a new description."
+        ),
+    )
+    description = forms.CharField(
+        label=_("Revised description"),
+        required=False,
+        max_length=PROPOSAL_DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Leave it as it is to suggest only a cost."),
+    )
+    reason = forms.CharField(
+        label=_("Why you suggest it"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown to everyone on the proposal's page, with the authors' answer."),
+    )
+
+
+class CoDesignAnswerForm(CleanTextFormMixin, forms.Form):
+    reply = forms.CharField(
+        label=_("Your answer (optional)"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown to everyone with the offer."),
     )

@@ -20,11 +20,29 @@ from django.utils.translation import gettext_lazy as _
 from pb_platform.outbox import (
     COAUTHOR_ACCEPTED,
     COAUTHOR_INVITATION,
+    CODESIGN_ANSWERED,
+    CODESIGN_OFFERED,
     PROPOSAL_DECISION,
     email_enqueue,
 )
 from pb_platform.users import User
-from proposals.models import CoauthorStatus, ProposalCoauthor, ProposalEvent
+from proposals.models import (
+    CoauthorStatus,
+    CoDesignOffer,
+    Proposal,
+    ProposalCoauthor,
+    ProposalEvent,
+)
+
+
+def proposal_authors(proposal: Proposal) -> list[User]:
+    """Who answers for a proposal and hears about it: its author and the co-authors who
+    accepted (imported proposals have nobody)."""
+    writers = [proposal.author] if proposal.author is not None else []
+    coauthors = ProposalCoauthor.objects.filter(
+        proposal=proposal, status=CoauthorStatus.ACCEPTED
+    ).select_related("user")
+    return writers + [c.user for c in coauthors.order_by("pk") if c.user is not None]
 
 
 def notify_author_after_commit(event: ProposalEvent) -> None:
@@ -133,3 +151,42 @@ def display_name(user: User | None) -> str:
     except ObjectDoesNotExist:
         profile = None
     return profile.display_name if profile is not None else str(_("a resident"))
+
+
+def notify_codesign_offered(offer: CoDesignOffer) -> None:
+    """Queue the offer's email to each author, in the transaction that saves it."""
+    for author in proposal_authors(offer.proposal):
+        email_enqueue(
+            kind=CODESIGN_OFFERED,
+            recipient=author,
+            params={"offer_id": offer.pk},
+            now=offer.created_at,
+        )
+
+
+def notify_codesign_answered(offer: CoDesignOffer) -> None:
+    """Queue the authors' answer to the officer who made the offer."""
+    email_enqueue(
+        kind=CODESIGN_ANSWERED,
+        recipient=offer.officer,
+        params={"offer_id": offer.pk},
+        now=offer.closed_at or offer.created_at,
+    )
+
+
+def codesign_context(params: dict[str, Any]) -> dict[str, Any] | None:
+    offer = (
+        CoDesignOffer.objects.select_related("proposal__budget_round")
+        .filter(pk=int(params["offer_id"]))
+        .first()
+    )
+    if offer is None:
+        return None
+    proposal = offer.proposal
+    return {
+        "offer": offer,
+        "proposal": proposal,
+        "status": offer.get_status_display(),
+        "url": f"{settings.SITE_URL}{proposal.get_absolute_url()}#codesign",
+        "review_ends": proposal.budget_round.voting_starts,
+    }

@@ -24,12 +24,15 @@ from proposals.models import (
     Area,
     BudgetRound,
     CoauthorStatus,
+    CoDesignOffer,
+    CoDesignStatus,
     Comment,
     Proposal,
     ProposalCoauthor,
     ProposalStatus,
     ResidentProfile,
     RoundArea,
+    VerificationRequired,
 )
 from proposals.phases import BOUNDARIES, PHASE_ORDER, Phase, phase_rank
 
@@ -305,14 +308,24 @@ def submission_offer(user: AnyUser, budget_round: BudgetRound, *, now: datetime)
     return can_create_proposal(user, budget_round, now=now)
 
 
+def _profile(user: AnyUser) -> ResidentProfile | None:
+    """The person's resident profile, read once (Django keeps it on the user)."""
+    return getattr(user, "resident_profile", None) if user.is_authenticated else None
+
+
+def _lives_in(user: AnyUser, round_area: RoundArea) -> bool:
+    """Home area is the round area's, or the area is the whole council's."""
+    if round_area.area.is_city_wide:
+        return True
+    profile = _profile(user)
+    return profile is not None and profile.area_id == round_area.area_id
+
+
 def can_propose_in(user: AnyUser, round_area: RoundArea) -> Decision:
     """A resident proposes for their home area, or for a whole-council area (which
     every resident may vote on). Needs ``round_area.area`` loaded; reads the person's
     profile once (Django keeps it on the user)."""
-    if round_area.area.is_city_wide:
-        return ALLOW
-    profile = getattr(user, "resident_profile", None) if user.is_authenticated else None
-    if profile is not None and profile.area_id == round_area.area_id:
+    if _lives_in(user, round_area):
         return ALLOW
     return deny(
         _(
@@ -532,3 +545,135 @@ def can_add_category(user: AnyUser, budget_round: BudgetRound, *, now: datetime)
     if not permissions.can_manage_categories(user):
         return deny(_("Only council officers can add categories."))
     return _during(budget_round, now, (Phase.UPCOMING, Phase.SUBMISSION), _("Adding categories"))
+
+
+# --- Showing support, and co-design during review ---------------------------------------
+# Residents show support while ideas are submitted and reviewed: officers see the counts
+# when they review, and support closes when voting opens, so it never stands in for a
+# vote. It informs; it decides nothing. During review an officer may offer the authors
+# a revised description, cost or both; the authors accept (the revision becomes the
+# proposal, and a cost its official cost) or decline (the review goes on). An offer not
+# answered when review ends lapses, and the officer's decision stands.
+
+SUPPORT_PHASES = (Phase.SUBMISSION, Phase.REVIEW)
+# Live submitted ideas; a not-feasible one too, as review decisions can be corrected.
+SUPPORTABLE_STATUSES = (
+    ProposalStatus.SUBMITTED,
+    ProposalStatus.RETURNED,
+    ProposalStatus.FEASIBLE,
+    ProposalStatus.NOT_FEASIBLE,
+)
+# Proposals under review an officer may offer a co-design for (not a duplicate).
+CODESIGN_STATUSES = (ProposalStatus.SUBMITTED, ProposalStatus.FEASIBLE, ProposalStatus.NOT_FEASIBLE)
+
+
+def is_an_author(user: AnyUser, proposal: Proposal) -> bool:
+    """Whether this person answers for the proposal: its author or an accepted co-author
+    (they answer an officer's co-design, and do not support their own proposal)."""
+    return permissions.is_writer(user, proposal)
+
+
+def support_open(proposal: Proposal, *, now: datetime) -> Decision:
+    """Whether this proposal takes support now, whoever asks."""
+    if proposal.submitted_at is None or proposal.status not in SUPPORTABLE_STATUSES:
+        return deny(
+            _("A proposal that is “%(status)s” cannot be supported.")
+            % {"status": proposal.get_status_display()}
+        )
+    return _during(proposal.budget_round, now, SUPPORT_PHASES, _("Showing support"))
+
+
+def _eligible_in(user: AnyUser, budget_round: BudgetRound) -> Decision:
+    """A round whose voting needs an eligibility check asks the same of supporters
+    (any method: support decides nothing, so the method does not matter)."""
+    if budget_round.verification_required == VerificationRequired.NONE:
+        return ALLOW
+    profile = _profile(user)
+    if profile is not None and profile.is_eligibility_verified:
+        return ALLOW
+    return deny(
+        _(
+            "In “%(round)s” only eligibility-verified residents show support, as only they "
+            "vote. Confirm it under “Your account”."
+        )
+        % {"round": budget_round.name}
+    )
+
+
+def can_support(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
+    """Verified residents of the proposal's area (any resident for a whole-council
+    area), not its authors: their support goes without saying."""
+    decision = first_denial(
+        can_see_proposal(user, proposal),
+        support_open(proposal, now=now),
+        _resident(user, _("support proposals")),
+    )
+    if not decision:
+        return decision
+    if is_an_author(user, proposal):
+        return deny(_("You wrote this proposal: your support goes without saying."))
+    if not _lives_in(user, proposal.round_area):
+        return deny(
+            _("Only residents of %(area)s can support this proposal.")
+            % {"area": proposal.round_area.area.name}
+        )
+    return _eligible_in(user, proposal.budget_round)
+
+
+def can_withdraw_support(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
+    """Whoever supports may change their mind while support is open."""
+    if not user.is_authenticated:
+        return deny(_("Sign in to withdraw your support."))
+    return first_denial(can_see_proposal(user, proposal), support_open(proposal, now=now))
+
+
+def can_offer_codesign(
+    user: AnyUser, proposal: Proposal, *, now: datetime, open_offer: CoDesignOffer | None
+) -> Decision:
+    """An officer offers a revision during review. ``open_offer`` is the offer still
+    waiting for the authors, if any (loaded by the caller): one question at a time."""
+    decision = first_denial(
+        can_open_review(user, proposal),
+        _during(proposal.budget_round, now, (Phase.REVIEW,), _("Co-design")),
+    )
+    if decision and proposal.status not in CODESIGN_STATUSES:
+        return deny(
+            _("A proposal that is “%(status)s” is not open to co-design.")
+            % {"status": proposal.get_status_display()}
+        )
+    if decision and open_offer is not None:
+        return deny(_("An offer is waiting for the authors' answer: one offer at a time."))
+    return decision
+
+
+def codesign_state(offer: CoDesignOffer, proposal: Proposal, *, now: datetime) -> str:
+    """The offer's status as it stands at ``now``: an offer still open once review is
+    over has lapsed, even before the phase-end work records it."""
+    over = phase_rank(proposal.budget_round.phase_at(now)) > phase_rank(Phase.REVIEW)
+    if offer.status == CoDesignStatus.PROPOSED and over:
+        return CoDesignStatus.LAPSED
+    return offer.status
+
+
+def can_answer_codesign(
+    user: AnyUser, offer: CoDesignOffer, *, now: datetime, proposal: Proposal | None = None
+) -> Decision:
+    """The authors accept or decline an open offer during review. Pass ``proposal``
+    when already loaded (saves a query)."""
+    proposal = proposal if proposal is not None else offer.proposal
+    if offer.proposal_id != proposal.pk:
+        return deny(_("That offer is not about this proposal."))
+    if not is_an_author(user, proposal):
+        return deny(_("Only the proposal's authors answer the council's co-design offer."))
+    state = codesign_state(offer, proposal, now=now)
+    if state != CoDesignStatus.PROPOSED:
+        return deny(
+            _("This offer is closed: %(status)s.") % {"status": CoDesignStatus(state).label.lower()}
+        )
+    decision = _during(proposal.budget_round, now, (Phase.REVIEW,), _("Co-design"))
+    if decision and proposal.status not in CODESIGN_STATUSES:
+        return deny(
+            _("This proposal is “%(status)s”: the offer can no longer be answered.")
+            % {"status": proposal.get_status_display()}
+        )
+    return decision

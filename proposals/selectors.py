@@ -3,7 +3,7 @@ so a page makes the same number of queries however many rows there are."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Lower
 
 from pb_platform.users import User
@@ -13,11 +13,13 @@ from proposals.models import (
     Area,
     BudgetRound,
     CoauthorStatus,
+    CoDesignOffer,
     Comment,
     Proposal,
     ProposalCoauthor,
     ProposalEvent,
     ProposalStatus,
+    ProposalSupport,
     ProposalVersion,
     RegisterEntry,
     RegisterImport,
@@ -95,19 +97,37 @@ def register_summary() -> dict[str, int]:
 
 SORTS = {
     "newest": ("-submitted_at", "-created_at", "-pk"),
+    "support": ("-support_count", "-submitted_at", "-pk"),
     "cost": ("cost_for_sorting", "pk"),
     "cost_desc": ("-cost_for_sorting", "pk"),
     "title": ("title_lower", "pk"),
 }
 
 
+def with_support_count(queryset: QuerySet[Proposal]) -> QuerySet[Proposal]:
+    """Each proposal's ``support_count``, counted by the database in the same query (a
+    subquery: a second join beside the comments' would multiply both counts)."""
+    supports = (
+        ProposalSupport.objects.filter(proposal=OuterRef("pk"))
+        .order_by()
+        .values("proposal")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return queryset.annotate(
+        support_count=Coalesce(Subquery(supports, output_field=IntegerField()), 0)
+    )
+
+
 def _proposals_with_card_data(queryset: QuerySet[Proposal]) -> QuerySet[Proposal]:
-    return queryset.select_related(
-        "round_area__area", "category", "budget_round", "author__resident_profile"
-    ).annotate(
-        comment_count=Count("comments", filter=Q(comments__hidden_at__isnull=True)),
-        cost_for_sorting=Coalesce("official_cost", "estimated_cost"),
-        title_lower=Lower("title"),
+    return (
+        with_support_count(queryset)
+        .select_related("round_area__area", "category", "budget_round", "author__resident_profile")
+        .annotate(
+            comment_count=Count("comments", filter=Q(comments__hidden_at__isnull=True)),
+            cost_for_sorting=Coalesce("official_cost", "estimated_cost"),
+            title_lower=Lower("title"),
+        )
     )
 
 
@@ -162,7 +182,7 @@ def proposal_detail(*, pk: int) -> QuerySet[Proposal]:
         flag_count=Count("flags")
     )
     return (
-        Proposal.objects.filter(pk=pk)
+        with_support_count(Proposal.objects.filter(pk=pk))
         .select_related(
             "round_area__area",
             "category",
@@ -190,6 +210,7 @@ def proposal_detail(*, pk: int) -> QuerySet[Proposal]:
                     "made_by__resident_profile", "credited_to__resident_profile"
                 ).order_by("-number"),
             ),
+            Prefetch("codesign_offers", queryset=_offers(), to_attr="offers"),
             Prefetch(
                 "comments",
                 queryset=replies.filter(parent__isnull=True).prefetch_related(
@@ -198,6 +219,29 @@ def proposal_detail(*, pk: int) -> QuerySet[Proposal]:
                 to_attr="top_level_comments",
             ),
         )
+    )
+
+
+def _offers() -> QuerySet[CoDesignOffer]:
+    return CoDesignOffer.objects.select_related("officer", "answered_by").order_by(
+        "created_at", "pk"
+    )
+
+
+def proposal_for_review(*, pk: int) -> QuerySet[Proposal]:
+    """The review page's proposal, with its support count and co-design offers."""
+    return (
+        with_support_count(Proposal.objects.filter(pk=pk))
+        .select_related("budget_round", "round_area__area", "author")
+        .prefetch_related(Prefetch("codesign_offers", queryset=_offers(), to_attr="offers"))
+    )
+
+
+def supports_by(*, user: User, proposal: Proposal) -> bool:
+    """Whether this person supports the proposal (one query, for its page)."""
+    return (
+        user.is_authenticated
+        and ProposalSupport.objects.filter(proposal=proposal, user=user).exists()
     )
 
 

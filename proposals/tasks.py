@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from proposals.services import rounds_advance_phases
+from proposals.services.codesign import codesign_offers_lapse
 from proposals.services.residents import resident_area_changes_apply_due
 
 logger = logging.getLogger(__name__)
@@ -19,9 +20,14 @@ def advance_round_phases() -> int:
     allocates); each of those runs its own beat task reading the clock, so nothing
     here needs to know about them.
     """
-    moved = rounds_advance_phases(now=timezone.now())
+    now = timezone.now()
+    moved = rounds_advance_phases(now=now)
     for round_id, old, new in moved:
         logger.info("round %s moved from %s to %s", round_id, old.value, new.value)
+    # Review's own end: co-design offers the authors left unanswered lapse (pages show
+    # them lapsed from the clock already; this records it).
+    if lapsed := codesign_offers_lapse(now=now):
+        logger.info("%s co-design offers lapsed at the end of review", lapsed)
     return len(moved)
 
 

@@ -58,6 +58,8 @@ urlpatterns = [
         name="proposal_version",
     ),
     path("proposals/<int:pk>/review/", proposal_views.proposal_review, name="proposal_review"),
+    path("proposals/<int:pk>/support/", proposal_views.proposal_support, name="proposal_support"),
+    path("codesign/<int:pk>/answer/", proposal_views.codesign_answer, name="codesign_answer"),
     path("comments/<int:pk>/hide/", proposal_views.comment_hide, name="comment_hide"),
     path("comments/<int:pk>/flag/", proposal_views.comment_flag, name="comment_flag"),
     path("my/proposals/", proposal_views.my_proposals, name="my_proposals"),

@@ -48,6 +48,7 @@ from proposals.models import (
     Area,
     BudgetRound,
     Category,
+    CoDesignOffer,
     Comment,
     CommentFlag,
     CountingRule,
@@ -112,6 +113,7 @@ class World:
     ledger_draft: Proposal  # never submitted, by resident_a, in the published round
     submitted: Proposal  # by resident_a, area A, submission round (withdrawable)
     under_review: Proposal  # by someone else, area A, review round
+    codesign_offer: CoDesignOffer  # open, by the officer, on resident_a's idea under review
     proposals_by_status: dict[str, Proposal]
     comment: Comment  # visible, on ``submitted``
     hidden_comment: Comment
@@ -267,6 +269,16 @@ def world_build() -> World:
     under_review = ProposalFactory(
         budget_round=review, round_area=rev_a, author=author, title="Bike racks"
     )
+    # An officer's co-design offer waiting for resident_a's answer.
+    codesign_offer = CoDesignOffer.objects.create(
+        proposal=ProposalFactory(
+            budget_round=review, round_area=rev_a, author=resident_a, title="Park lights"
+        ),
+        officer=officer,
+        cost=Decimal(800),
+        reason="Four lights instead of ten.",
+        created_at=now,
+    )
     by_status[ProposalStatus.FEASIBLE] = ProposalFactory(
         budget_round=review, round_area=rev_a, author=author, status=ProposalStatus.FEASIBLE
     )
@@ -407,6 +419,7 @@ def world_build() -> World:
         ledger_draft=ledger_draft,
         submitted=submitted,
         under_review=under_review,
+        codesign_offer=codesign_offer,
         proposals_by_status=by_status,
         comment=comment,
         hidden_comment=hidden_comment,

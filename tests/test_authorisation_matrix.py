@@ -234,6 +234,19 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     ),
     # Voting has opened: officers see the page with the reason; a forged POST is refused.
     "proposals:proposal_review[in_voting]": page(OFFICER, roles("403", anonymous="302-login")),
+    # An officer's co-design offer from the review page (the one open offer per proposal).
+    "proposals:proposal_review[codesign]": page(OFFICER, OFFICER_SAVES),
+    # Support: a verified resident of the proposal's area (resident_a, in A), not the
+    # author (carol); everyone else is refused, and GET is never a click.
+    "proposals:proposal_support": page(
+        roles("405", anonymous="302-login"),
+        roles("403", anonymous="302-login", resident_a="302 writes"),
+    ),
+    # Only the proposal's author (resident_a) answers an officer's co-design offer.
+    "proposals:codesign_answer": page(
+        roles("405", anonymous="302-login"),
+        roles("403", anonymous="302-login", resident_a="302 writes"),
+    ),
     "proposals:comment_hide": page(OFFICER, OFFICER_SAVES),
     "proposals:comment_hide[hidden]": page(OFFICER, roles("403", anonymous="302-login")),
     # Anyone signed in with the permission (residents, verified or not, officers and
@@ -506,7 +519,10 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
         "submitted": lambda w: {"pk": w.under_review.pk},
         "draft": lambda w: {"pk": w.draft.pk},
         "in_voting": lambda w: {"pk": w.on_ballot.pk},
+        "codesign": lambda w: {"pk": w.under_review.pk},
     },
+    "proposals:proposal_support": {"": lambda w: {"pk": w.under_review.pk}},
+    "proposals:codesign_answer": {"": lambda w: {"pk": w.codesign_offer.pk}},
     "proposals:comment_hide": {
         "": lambda w: {"pk": w.comment.pk},
         "hidden": lambda w: {"pk": w.hidden_comment.pk},
@@ -701,6 +717,14 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
         "action": "return",
         "message": "Peeking at a draft.",
     },
+    "proposals:proposal_review[codesign]": lambda w: {
+        "action": "codesign",
+        "cost": "500",
+        "description": "",
+        "reason": "A smaller rack would do.",
+    },
+    "proposals:proposal_support": lambda w: {"action": "support"},
+    "proposals:codesign_answer": lambda w: {"action": "decline", "reply": "We need ten."},
     "proposals:comment_hide": lambda w: {"reason": "Off topic."},
     "proposals:comment_hide[hidden]": lambda w: {"reason": "Hidden twice."},
     "proposals:officer_round_create": _round_new_data,

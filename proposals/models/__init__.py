@@ -1,3 +1,4 @@
+from proposals.models.codesign import CoDesignOffer, CoDesignStatus, ProposalSupport
 from proposals.models.proposals import (
     AUTHOR_EDITABLE_STATUSES,
     DECIDED_STATUSES,
@@ -41,6 +42,8 @@ __all__ = [
     "BallotType",
     "BudgetRound",
     "Category",
+    "CoDesignOffer",
+    "CoDesignStatus",
     "CoauthorStatus",
     "Comment",
     "CommentFlag",
@@ -50,6 +53,7 @@ __all__ = [
     "ProposalCoauthor",
     "ProposalEvent",
     "ProposalStatus",
+    "ProposalSupport",
     "ProposalVersion",
     "RegisterEntry",
     "RegisterImport",

@@ -186,6 +186,7 @@ class ProposalEvent(models.Model):
         REVIEWED = "reviewed", _("Reviewed")
         DUPLICATE = "duplicate", _("Marked as a duplicate")
         COMMENT_HIDDEN = "comment_hidden", _("Comment hidden")
+        CODESIGN_ACCEPTED = "codesign_accepted", _("Accepted the council's co-design")
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -8,6 +8,14 @@ from proposals.services.coauthors import (
     coauthor_invite,
     coauthor_remove,
 )
+from proposals.services.codesign import (
+    codesign_accept,
+    codesign_decline,
+    codesign_offer,
+    codesign_offers_lapse,
+    proposal_support_add,
+    proposal_support_withdraw,
+)
 from proposals.services.comments import comment_add, comment_flag, comment_hide, comment_reply
 from proposals.services.proposals import (
     ProposalContent,
@@ -45,6 +53,10 @@ __all__ = [
     "coauthor_decline",
     "coauthor_invite",
     "coauthor_remove",
+    "codesign_accept",
+    "codesign_decline",
+    "codesign_offer",
+    "codesign_offers_lapse",
     "comment_add",
     "comment_flag",
     "comment_hide",
@@ -56,6 +68,8 @@ __all__ = [
     "proposal_mark_duplicate",
     "proposal_return_to_author",
     "proposal_review",
+    "proposal_support_add",
+    "proposal_support_withdraw",
     "proposal_update",
     "proposal_withdraw",
     "resident_change_area",

@@ -307,14 +307,17 @@ def proposal_content_commit(
     as_officer: bool = False,
     credited_to: User | None = None,
     note: str = "",
+    reopens_decision: bool = True,
 ) -> ProposalVersion | None:
     """Save a change of ``locked``'s text (already applied to it, row locked or just
     created) and keep it as a version. Every content change goes through here.
 
     A change after an officer decided (feasible or not) undoes the decision: the
     officer decided on another text, so the proposal is "submitted" again and waits
-    for a new decision, with an event saying why. Returns the version, or None when
-    nothing in the text changed (then nothing else happens either)."""
+    for a new decision, with an event saying why (not when ``reopens_decision`` is
+    false: an officer's co-design the authors accepted is the decision). Returns the
+    version, or None when nothing in the text changed (then nothing else happens
+    either)."""
     locked.save()
     version = version_record(
         proposal=locked,
@@ -325,7 +328,7 @@ def proposal_content_commit(
         credited_to=credited_to,
         note=note,
     )
-    if version is not None and locked.status in DECIDED_STATUSES:
+    if version is not None and reopens_decision and locked.status in DECIDED_STATUSES:
         before = locked.status
         locked.status = ProposalStatus.SUBMITTED
         locked.status_reason = ""
@@ -394,6 +397,46 @@ def _lock(proposal: Proposal) -> Proposal:
     )
 
 
+def proposal_content_record(
+    locked: Proposal,
+    *,
+    content: ProposalContent,
+    actor: User,
+    kind: str,
+    from_status: str,
+    to_status: str,
+    version_kind: str,
+    reason: str = "",
+    credited_to: User | None = None,
+    reopens_decision: bool = True,
+    now: datetime,
+) -> ProposalVersion | None:
+    """The one path by which a proposal's text changes after creation: apply content
+    cleaned by ``proposal_content_validate`` to a proposal locked by ``_lock`` (with any
+    other field changes already set on it), append the event, then save and keep the
+    version (``proposal_content_commit``). Used by the writers' edits and by an accepted
+    co-design, so whatever is recorded about a change of text is recorded for both. The
+    caller has enforced its policy."""
+    _apply_content(locked, content)
+    _event(
+        locked,
+        actor=actor,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        now=now,
+    )
+    return proposal_content_commit(
+        locked,
+        made_by=actor,
+        kind=version_kind,
+        credited_to=credited_to,
+        reopens_decision=reopens_decision,
+        now=now,
+    )
+
+
 def proposal_update(
     *,
     proposal: Proposal,
@@ -423,20 +466,20 @@ def proposal_update(
                 {"image_description": [_("Describe the image for people who cannot see it.")]}
             )
         before = locked.status
-        _apply_content(locked, content)
         if submit and before in (ProposalStatus.DRAFT, ProposalStatus.RETURNED):
             locked.status = ProposalStatus.SUBMITTED
             locked.submitted_at = now
             locked.status_reason = ""
-        _event(
+        proposal_content_record(
             locked,
+            content=content,
             actor=author,
             kind=ProposalEvent.Kind.EDITED,
             from_status=before,
             to_status=before,
+            version_kind=VersionKind.EDIT,
             now=now,
         )
-        proposal_content_commit(locked, made_by=author, kind=VersionKind.EDIT, now=now)
         if locked.status != before and before not in DECIDED_STATUSES:
             _event(
                 locked,

@@ -28,6 +28,8 @@ from pb_platform.policies import Decision, enforce
 from proposals import permissions, policies, selectors, services
 from proposals.forms import (
     CategoryForm,
+    CoDesignAnswerForm,
+    CoDesignForm,
     CommentForm,
     DuplicateForm,
     HideCommentForm,
@@ -40,6 +42,8 @@ from proposals.models import (
     DECIDED_STATUSES,
     BudgetRound,
     CoauthorStatus,
+    CoDesignOffer,
+    CoDesignStatus,
     Comment,
     Proposal,
     ProposalStatus,
@@ -269,7 +273,10 @@ def _detail_context(
             item.hide_decision = policies.can_hide_comment(user, item)
     is_author = permissions.is_author(user, proposal)
     is_writer = is_author or permissions.is_coauthor(user, proposal)
+    _offer_states(user, proposal, now)
     return {
+        **_support_context(user, proposal, now),
+        "answer_form": CoDesignAnswerForm(),
         "proposal": proposal,
         "round": proposal.budget_round,
         "phase": proposal.budget_round.phase_at(now),
@@ -295,6 +302,86 @@ def _detail_context(
         "show_identities": permissions.can_see_officer_identities(user),
         "show_hidden": permissions.can_see_hidden_comments(user),
     }
+
+
+def _offer_states(user: Any, proposal: Proposal, now: datetime) -> list[CoDesignOffer]:
+    """The proposal's co-design offers (prefetched), each with its status as it stands
+    now and whether this person may answer it."""
+    offers: list[CoDesignOffer] = proposal.offers  # type: ignore[attr-defined]
+    for offer in offers:
+        state = policies.codesign_state(offer, proposal, now=now)
+        offer.state_label = CoDesignStatus(state).label  # type: ignore[attr-defined]
+        offer.answer_decision = policies.can_answer_codesign(  # type: ignore[attr-defined]
+            user, offer, now=now, proposal=proposal
+        )
+    return offers
+
+
+def _support_context(user: Any, proposal: Proposal, now: datetime) -> dict[str, Any]:
+    """Whether this person supports the proposal and what they may do about it."""
+    supported = selectors.supports_by(user=user, proposal=proposal)
+    return {
+        "supported": supported,
+        "support_decision": policies.can_support(user, proposal, now=now),
+        "support_open": policies.support_open(proposal, now=now),
+        "withdraw_support_decision": policies.can_withdraw_support(user, proposal, now=now)
+        if supported
+        else None,
+    }
+
+
+@login_required
+@require_POST
+def proposal_support(request: HttpRequest, pk: int) -> HttpResponse:
+    """One click to support, one to withdraw (a form: works without JavaScript)."""
+    proposal = get_object_or_404(
+        Proposal.objects.select_related("budget_round", "round_area__area"), pk=pk
+    )
+    if not policies.can_see_proposal(request.user, proposal):
+        raise Http404
+    now = timezone.now()
+    if request.POST.get("action") == "withdraw":
+        services.proposal_support_withdraw(proposal=proposal, user=request.user, now=now)
+        messages.success(request, _("Your support was withdrawn."))
+    else:
+        services.proposal_support_add(proposal=proposal, user=request.user, now=now)
+        messages.success(request, _("Thank you: your support is counted."))
+    return redirect(f"{proposal.get_absolute_url()}#support")
+
+
+@login_required
+@require_POST
+def codesign_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """The authors accept or decline an officer's co-design offer."""
+    offer = get_object_or_404(
+        CoDesignOffer.objects.select_related(
+            "proposal__budget_round", "proposal__round_area__area"
+        ),
+        pk=pk,
+    )
+    proposal = offer.proposal
+    if not policies.can_see_proposal(request.user, proposal):
+        raise Http404
+    now = timezone.now()
+    enforce(policies.can_answer_codesign(request.user, offer, now=now, proposal=proposal))
+    form = CoDesignAnswerForm(request.POST)
+    accept = request.POST.get("action") == "accept"
+    if form.is_valid():
+        answer = services.codesign_accept if accept else services.codesign_decline
+        try:
+            answer(offer=offer, author=request.user, reply=form.cleaned_data["reply"], now=now)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("You accepted the offer: your proposal now reads as agreed.")
+                if accept
+                else _("You declined the offer: the review goes on."),
+            )
+    else:
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+    return redirect(f"{proposal.get_absolute_url()}#codesign")
 
 
 def _any_review_action(user: Any, proposal: Proposal, now: datetime) -> Decision:
@@ -330,17 +417,20 @@ def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require(permissions.can_review_proposals)
 def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
     """One page, three officer actions: decide feasibility, send back, mark duplicate."""
-    proposal = get_object_or_404(
-        Proposal.objects.select_related("budget_round", "round_area__area", "author"), pk=pk
-    )
+    proposal = get_object_or_404(selectors.proposal_for_review(pk=pk))
     # A draft does not exist for anyone but its author: 404, as on its own page.
     if not policies.can_see_proposal(request.user, proposal):
         raise Http404
     now = timezone.now()
+    offers = _offer_states(request.user, proposal, now)
+    open_offer = next((offer for offer in offers if offer.is_open), None)
     decisions = {
         "review": policies.can_review_proposal(request.user, proposal, now=now),
         "return": policies.can_return_proposal(request.user, proposal, now=now),
         "duplicate": policies.can_mark_duplicate(request.user, proposal, now=now),
+        "codesign": policies.can_offer_codesign(
+            request.user, proposal, now=now, open_offer=open_offer
+        ),
     }
     action = request.POST.get("action") if request.method == "POST" else None
     if action is not None:
@@ -353,7 +443,23 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
     duplicate_form = DuplicateForm(
         request.POST if action == "duplicate" else None, proposal=proposal
     )
+    codesign_form = CoDesignForm(
+        request.POST if action == "codesign" else None,
+        initial={"description": proposal.description},
+    )
     try:
+        if action == "codesign" and codesign_form.is_valid():
+            data = codesign_form.cleaned_data
+            services.codesign_offer(
+                proposal=proposal,
+                officer=request.user,
+                description=data["description"],
+                cost=data["cost"],
+                reason=data["reason"],
+                now=now,
+            )
+            messages.success(request, _("Your offer was sent to the authors."))
+            return redirect(f"{proposal.get_absolute_url()}#codesign")
         if action == "review" and review_form.is_valid():
             data = review_form.cleaned_data
             services.proposal_review(
@@ -386,9 +492,18 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The proposal was marked as a duplicate."))
             return redirect(proposal)
     except ValidationError as error:
-        target = {"review": review_form, "return": return_form, "duplicate": duplicate_form}
+        target = {
+            "review": review_form,
+            "return": return_form,
+            "duplicate": duplicate_form,
+            "codesign": codesign_form,
+        }
         form = target[action or "review"]
-        if hasattr(error, "error_dict") and "reason" in error.error_dict and action != "review":
+        if (
+            hasattr(error, "error_dict")
+            and "reason" in error.error_dict
+            and action in ("return", "duplicate")
+        ):
             error = ValidationError(
                 {"message" if action == "return" else "duplicate_reason": error.messages}
             )
@@ -402,6 +517,8 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
             "review_form": review_form,
             "return_form": return_form,
             "duplicate_form": duplicate_form,
+            "codesign_form": codesign_form,
+            "offers": offers,
             **{f"{action}_decision": decision for action, decision in decisions.items()},
         },
     )

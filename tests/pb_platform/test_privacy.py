@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from pb_platform import outbox, privacy
 from pb_platform.models import EmailPreference, OutboxEmail
-from proposals.models import CommentFlag, ProposalStatus, RegisterEntry
+from proposals.models import CommentFlag, ProposalStatus, ProposalSupport, RegisterEntry
 from tests.conftest import client_for
 from tests.factories import (
     PASSWORD,
@@ -51,6 +51,7 @@ def life(resident_a, resident_b, area_a):
     comment = CommentFactory(proposal=theirs, author=resident_a, body="Yes please, near the pond.")
     other_comment = CommentFactory(proposal=mine, author=resident_b, body="Rude words")
     CommentFlag.objects.create(comment=other_comment, flagged_by=resident_a)
+    ProposalSupport.objects.create(proposal=theirs, user=resident_a)
     ballot = Ballot.objects.create(
         round_area=round_area, voter=resident_a, channel="online", receipt_code=RECEIPT
     )
@@ -94,6 +95,7 @@ def test_a_resident_downloads_their_data_as_json_without_their_ballot_choices(re
     assert [p["title"] for p in data["proposals"]] == ["Benches by the pond"]
     assert [c["body"] for c in data["comments"]] == ["Yes please, near the pond."]
     assert len(data["comment_flags"]) == 1
+    assert [s["proposal_id"] for s in data["proposals_supported"]] == [life["theirs"].pk]
     assert data["email_preferences"][outbox.PROPOSAL_DECISION.name] is False
     # The ballot's existence and receipt code, never what it chose.
     assert [(b["area"], b["receipt_code"]) for b in data["ballots"]] == [("Area A", RECEIPT)]

@@ -342,10 +342,12 @@ def test_the_preferences_page_turns_a_kind_off_and_no_such_email_is_queued_after
     response = client.post("/accounts/emails/", {"ballot_receipt": ""})  # nothing ticked
     assert response.status_code == 302
 
-    # Nothing ticked turns off every kind that may be turned off (decisions among them).
-    assert (resident_a.pk, "proposal_decision", False) in list(
-        EmailPreference.objects.values_list("user", "kind", "enabled")
-    )
+    # Every kind sent unless turned off is now off (opt-in kinds stay as they were: off).
+    assert set(EmailPreference.objects.values_list("user", "kind", "enabled")) == {
+        (resident_a.pk, kind.name, False)
+        for kind in outbox.KINDS.values()
+        if kind.unsubscribable and not kind.opt_in
+    }
     assert (
         'name="proposal_decision" checked' not in client.get("/accounts/emails/").content.decode()
     )

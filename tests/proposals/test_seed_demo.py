@@ -1,3 +1,4 @@
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -5,7 +6,14 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from proposals.models import Area, BudgetRound
+from proposals.models import (
+    Area,
+    BudgetRound,
+    CoDesignOffer,
+    CoDesignStatus,
+    Proposal,
+    ProposalSupport,
+)
 from proposals.phases import Phase
 
 
@@ -64,3 +72,18 @@ def test_seed_demo_starts_no_send_for_the_emails_it_cancels(
         seed()
     assert OutboxEmail.objects.filter(cancel_reason="demo data").count() > 10
     assert started == []
+
+
+def test_seed_demo_shows_support_and_co_design_once(db):
+    seed()
+    counts = (ProposalSupport.objects.count(), CoDesignOffer.objects.count())
+    trees = Proposal.objects.get(title="Street trees on Mill Lane")
+    assert trees.supports.count() == 3
+    floodlights = Proposal.objects.get(title="Floodlights for the football pitch")
+    assert floodlights.official_cost == Decimal("18000.00") and floodlights.on_ballot
+    assert floodlights.codesign_offers.get().status == CoDesignStatus.ACCEPTED
+    studio = Proposal.objects.get(title="Youth music studio")
+    assert studio.codesign_offers.get().status == CoDesignStatus.DECLINED
+    assert not studio.on_ballot
+    seed()
+    assert (ProposalSupport.objects.count(), CoDesignOffer.objects.count()) == counts
