@@ -38,7 +38,7 @@ from proposals.models.proposals import (
     TITLE_MAX_LENGTH,
 )
 from proposals.models.proposals import DESCRIPTION_MAX_LENGTH as PROPOSAL_DESCRIPTION_MAX_LENGTH
-from proposals.phases import BOUNDARIES, Timeline
+from proposals.phases import BOUNDARIES, PRIORITIES_BOUNDARY, Timeline
 from proposals.services import areas as area_services
 from proposals.services import rounds as round_services
 
@@ -128,6 +128,10 @@ class FrozenField:
     frozen: bool = True
 
 
+# The round form's dates, the optional priorities stage first.
+_ALL_BOUNDARIES = (PRIORITIES_BOUNDARY, *BOUNDARIES)
+
+
 def _round_datetime_field(label: str) -> DateTimeFormField:
     return DateTimeFormField(label=label, widget=DateTimeLocalInput())
 
@@ -186,6 +190,15 @@ class RoundForm(CleanTextFormMixin, forms.Form):
         help_text=_(
             "Checked against the date of birth the register confirmed; voters without one "
             "declare it on their ballot. Fixed once voting opens."
+        ),
+    )
+    priorities_starts = DateTimeFormField(
+        label=_("Residents' priorities open (optional)"),
+        required=False,
+        widget=DateTimeLocalInput(),
+        help_text=_(
+            "Leave empty for no priorities stage. When set, residents spread 100 points over "
+            "the round's categories from this time until proposal submission opens."
         ),
     )
     submission_starts = _round_datetime_field(_("Proposal submission opens"))
@@ -250,7 +263,7 @@ class RoundForm(CleanTextFormMixin, forms.Form):
                 "max_choices",
                 "verification_required",
                 "minimum_age",
-                *(boundary for boundary, _p in BOUNDARIES),
+                *(boundary for boundary, _p in _ALL_BOUNDARIES),
             )
         }
         for round_area in budget_round.round_areas.all():
@@ -270,7 +283,7 @@ class RoundForm(CleanTextFormMixin, forms.Form):
             # What the round holds, whatever was sent: the service compares with it.
             cleaned[name] = stored
         # A time shown to the minute and sent back unchanged keeps its stored seconds.
-        for name, _p in BOUNDARIES:
+        for name, _p in _ALL_BOUNDARIES:
             sent, stored = cleaned.get(name), self.initial.get(name)
             if isinstance(sent, datetime) and isinstance(stored, datetime) and _same(sent, stored):
                 cleaned[name] = stored
@@ -310,7 +323,7 @@ class RoundForm(CleanTextFormMixin, forms.Form):
         return self.rows(["verification_required", "minimum_age"])
 
     def timeline_fields(self) -> list[forms.BoundField | FrozenField]:
-        return self.rows([name for name, _p in BOUNDARIES])
+        return self.rows([name for name, _p in _ALL_BOUNDARIES])
 
     def area_fields(self) -> list[forms.BoundField | FrozenField]:
         if policies.AREA_BUDGETS not in self.frozen:
@@ -347,7 +360,10 @@ class RoundForm(CleanTextFormMixin, forms.Form):
             counting_rule=data["counting_rule"],
             ballot_type=data["ballot_type"],
             max_choices=data["max_choices"],
-            timeline=Timeline(**{name: data[name] for name, _p in BOUNDARIES}),
+            timeline=Timeline(
+                **{name: data[name] for name, _p in BOUNDARIES},
+                priorities_starts=data.get(PRIORITIES_BOUNDARY[0]),
+            ),
             verification_required=data["verification_required"] or VerificationRequired.NONE,
             minimum_age=data["minimum_age"],
         )

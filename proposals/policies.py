@@ -28,7 +28,7 @@ from proposals.models import (
     ResidentProfile,
     RoundArea,
 )
-from proposals.phases import BOUNDARIES, PHASE_ORDER, Phase, phase_rank
+from proposals.phases import BOUNDARIES, PHASE_ORDER, PRIORITIES_BOUNDARY, Phase, phase_rank
 
 # --- Rounds, areas and residents --------------------------------------------------------
 # A round's rules are declared in advance: once voting opens (by the clock, or as far
@@ -122,6 +122,18 @@ def round_frozen_fields(budget_round: BudgetRound, *, now: datetime) -> dict[str
             frozen[name] = _(
                 "This date has passed (%(when)s): moving it would rewrite what already happened."
             ) % {"when": _when(getattr(budget_round, name))}
+    priorities, _phase = PRIORITIES_BOUNDARY
+    if budget_round.priorities_starts is not None and _boundary_passed(
+        budget_round, priorities, Phase.PRIORITIES, now
+    ):
+        frozen[priorities] = _(
+            "Residents' priorities opened on %(when)s: the stage can no longer move or be removed."
+        ) % {"when": _when(budget_round.priorities_starts)}
+    elif "submission_starts" in frozen:
+        frozen[priorities] = _(
+            "Proposal submission has opened: a priorities stage comes before it, so it can no "
+            "longer be added."
+        )
     return frozen
 
 
@@ -229,7 +241,7 @@ COMMENT_PHASES = (Phase.SUBMISSION, Phase.REVIEW)
 # Statuses an officer may mark as a duplicate (a returned idea may repeat another too).
 DUPLICABLE_STATUSES = (*REVIEWABLE_STATUSES, ProposalStatus.RETURNED)
 
-_PHASE_STARTS = {phase: name for name, phase in BOUNDARIES}
+_PHASE_STARTS = {phase: name for name, phase in (PRIORITIES_BOUNDARY, *BOUNDARIES)}
 
 
 def _during(
@@ -452,4 +464,9 @@ def can_add_category(user: AnyUser, budget_round: BudgetRound, *, now: datetime)
     (a category added later could hold no idea)."""
     if not permissions.can_manage_categories(user):
         return deny(_("Only council officers can add categories."))
-    return _during(budget_round, now, (Phase.UPCOMING, Phase.SUBMISSION), _("Adding categories"))
+    return _during(
+        budget_round,
+        now,
+        (Phase.UPCOMING, Phase.PRIORITIES, Phase.SUBMISSION),
+        _("Adding categories"),
+    )

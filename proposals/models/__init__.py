@@ -1,3 +1,11 @@
+from proposals.models.priorities import (
+    PriorityChannel,
+    PriorityPoints,
+    PriorityResponse,
+    PriorityStatement,
+    ThemeStatus,
+    ThemeSuggestion,
+)
 from proposals.models.proposals import (
     AUTHOR_EDITABLE_STATUSES,
     PUBLIC_STATUSES,
@@ -33,6 +41,10 @@ __all__ = [
     "CommentFlag",
     "CountingRule",
     "EligibilityMethod",
+    "PriorityChannel",
+    "PriorityPoints",
+    "PriorityResponse",
+    "PriorityStatement",
     "Proposal",
     "ProposalEvent",
     "ProposalStatus",
@@ -42,6 +54,8 @@ __all__ = [
     "ResidentProfile",
     "RoundArea",
     "RoundChange",
+    "ThemeStatus",
+    "ThemeSuggestion",
     "VerificationCode",
     "VerificationRequired",
 ]
