@@ -32,6 +32,14 @@ from proposals.models import (
     RoundArea,
     VerificationRequired,
 )
+from proposals.models.priorities import (
+    NEED_MAX_LENGTH,
+    POINTS_TOTAL,
+    STATEMENT_MAX_LENGTH,
+    THEME_NAME_MAX_LENGTH,
+    PriorityChannel,
+    PriorityResponse,
+)
 from proposals.models.proposals import (
     COMMENT_MAX_LENGTH,
     REASON_MAX_LENGTH,
@@ -715,4 +723,109 @@ class VerificationCodesForm(forms.Form):
         min_value=1,
         max_value=500,
         help_text=_("At most 500 at a time. Each code is shown once, on the sheet to print."),
+    )
+
+
+# --- Residents' priorities ------------------------------------------------------------------
+
+
+class PrioritiesForm(CleanTextFormMixin, forms.Form):
+    """100 points over the round's themes (one number box each) and an optional need.
+    Whether they add up to 100 is the service's rule (its message goes above the boxes)."""
+
+    need = forms.CharField(
+        label=_("A need in your area, in a few sentences"),
+        required=False,
+        max_length=NEED_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "Up to 600 characters. Council officers read it; it is never published. "
+            "Please do not name anyone."
+        ),
+    )
+
+    def __init__(
+        self, *args: Any, themes: list[Category], paper: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.themes = themes
+        points = {
+            self.theme_field_name(theme): forms.IntegerField(
+                label=theme.name,
+                required=False,
+                min_value=0,
+                max_value=POINTS_TOTAL,
+                widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1}),
+                error_messages={"invalid": _("Enter a whole number of points.")},
+            )
+            for theme in themes
+        }
+        need = self.fields.pop("need")
+        self.fields.update(points)
+        if paper:
+            self.fields["channel"] = forms.ChoiceField(
+                label=_("Collected"),
+                choices=[
+                    (PriorityChannel.PAPER, PriorityChannel.PAPER.label),
+                    (PriorityChannel.EVENT, PriorityChannel.EVENT.label),
+                ],
+                widget=forms.RadioSelect,
+            )
+        self.fields["need"] = need
+
+    @staticmethod
+    def theme_field_name(theme: Category) -> str:
+        return f"theme_{theme.pk}"
+
+    @classmethod
+    def initial_for(cls, response: PriorityResponse | None) -> dict[str, Any]:
+        if response is None:
+            return {}
+        initial: dict[str, Any] = {"need": response.need}
+        for given in response.points.all():
+            initial[f"theme_{given.category_id}"] = given.points
+        return initial
+
+    def theme_fields(self) -> list[forms.BoundField]:
+        return [self[self.theme_field_name(theme)] for theme in self.themes]
+
+    def other_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("channel", "need") if name in self.fields]
+
+    def to_points(self) -> dict[int, int]:
+        return {
+            theme.pk: self.cleaned_data.get(self.theme_field_name(theme)) or 0
+            for theme in self.themes
+        }
+
+
+class ThemeSuggestionForm(CleanTextFormMixin, forms.Form):
+    name = forms.CharField(
+        label=_("A theme that is missing"),
+        max_length=THEME_NAME_MAX_LENGTH,
+        help_text=_("One per person. An officer adds it to the list or says why not."),
+    )
+
+
+class ThemeDecisionForm(CleanTextFormMixin, forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("approve", _("Add it as a theme")), ("reject", _("Do not add it"))],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("Reason (shown to the resident)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed when you do not add it."),
+    )
+
+
+class PrioritiesStatementForm(CleanTextFormMixin, forms.Form):
+    text = forms.CharField(
+        label=_("What we will do with this"),
+        max_length=STATEMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("A few plain sentences. Shown on the round page and the area's results."),
     )
