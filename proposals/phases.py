@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Phase(models.TextChoices):
@@ -53,7 +57,7 @@ BOUNDARIES: tuple[tuple[str, Phase], ...] = (
 # ``submission_starts``; when empty the round has no such stage.
 PRIORITIES_BOUNDARY: tuple[str, Phase] = ("priorities_starts", Phase.PRIORITIES)
 
-DEADLINE_LABELS: dict[Phase, str] = {
+DEADLINE_LABELS: dict[Phase, StrOrPromise] = {
     Phase.UPCOMING: _("Proposal submission opens"),
     Phase.PRIORITIES: _("Priorities close and proposal submission opens"),
     Phase.SUBMISSION: _("Proposal submission closes"),

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
@@ -165,6 +165,7 @@ def priorities_respond(request: HttpRequest, slug: str, area_slug: str) -> HttpR
     )
 
 
+@require_safe
 def priorities_results(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
     budget_round = _round(slug)
     round_area = _round_area(budget_round, area_slug)
@@ -194,6 +195,7 @@ def priorities_results(request: HttpRequest, slug: str, area_slug: str) -> HttpR
     )
 
 
+@require_safe
 def priorities_csv(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
     budget_round = _round(slug)
     round_area = _round_area(budget_round, area_slug)
