@@ -119,7 +119,9 @@ class ThemeSuggestion(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="theme_suggestions"
     )
     name = models.CharField(_("theme"), max_length=THEME_NAME_MAX_LENGTH)
-    status = models.CharField(max_length=10, choices=ThemeStatus.choices, default="pending")
+    status = models.CharField(
+        max_length=10, choices=ThemeStatus.choices, default=ThemeStatus.PENDING
+    )
     # Why it was not added (shown to the resident), or a note on approval.
     reason = models.TextField(blank=True, default="")
     category = models.ForeignKey(
