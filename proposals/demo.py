@@ -27,7 +27,10 @@ from proposals.models import (
     Area,
     BallotType,
     BudgetRound,
+    Category,
     CountingRule,
+    PriorityChannel,
+    PriorityResponse,
     Proposal,
     ProposalEvent,
     RegisterEntry,
@@ -36,6 +39,7 @@ from proposals.models import (
 )
 from proposals.phases import Timeline
 from proposals.services import eligibility
+from proposals.services import priorities as priority_services
 from proposals.services.register import register_import
 
 AREAS = [("Northfield", 12_400), ("Riverside", 9_800), ("Old Town", 7_600), ("Eastgate", 11_200)]
@@ -399,6 +403,7 @@ def _timeline(
     voting: int,
     voting_minutes: int | None,
     delivery: int,
+    priorities: int | None = None,
 ) -> Timeline:
     """Days (from now) at which each phase starts; voting may end minutes from now."""
     voting_ends = (
@@ -413,6 +418,7 @@ def _timeline(
         voting_ends=voting_ends,
         delivery_starts=max(voting_ends, now) + timedelta(days=7),
         delivery_ends=now + timedelta(days=delivery),
+        priorities_starts=now + timedelta(days=priorities) if priorities is not None else None,
     )
 
 
@@ -436,6 +442,7 @@ class ProposalsDemo:
         users = self._accounts(areas)
         self._register(officer=users[OFFICER], resident=users[RESIDENT])
         self._rounds(areas, officer=users[OFFICER])
+        PrioritiesDemo().seed(officer=users[OFFICER])
         self._proposals(officer=users[OFFICER])
         return users
 
@@ -533,7 +540,13 @@ class ProposalsDemo:
                     "Old Town": Decimal("80000.00"),
                 },
                 _timeline(
-                    now, submission=-3, review=14, voting=28, voting_minutes=None, delivery=365
+                    now,
+                    priorities=-17,
+                    submission=-3,
+                    review=14,
+                    voting=28,
+                    voting_minutes=None,
+                    delivery=365,
                 ),
                 CountingRule.MES,
                 BallotType.APPROVAL_WITHIN_BUDGET,
@@ -646,7 +659,10 @@ class ProposalsDemo:
             if budget_round is None or budget_round.proposals.exists():
                 continue
             written_at = min(budget_round.submission_starts + timedelta(hours=2), now)
+            existing = set(budget_round.categories.values_list("name", flat=True))
             for name in category_names:
+                if name in existing:  # made for the priorities stage
+                    continue
                 services.category_create(
                     budget_round=budget_round, name=name, officer=officer, now=written_at
                 )
@@ -843,4 +859,132 @@ class ProposalsDemo:
                 author=proposal.author,
                 reply=reply,
                 now=offered_at + timedelta(hours=2),
+            )
+
+
+# The round whose priorities stage the demo shows ended, with its results published.
+PRIORITIES_ROUND = "Green Streets 2027"
+# Points per theme, in the order of PRIORITIES_THEMES (each row adds up to 100).
+PRIORITIES_THEMES = ["Trees and planting", "Seating", "Walking and cycling", "Street lighting"]
+# (area, channel, who answered online or None, points) per answer. Riverside and
+# Northfield have enough answers to publish; Old Town shows what too few look like.
+PRIORITIES_ANSWERS: list[tuple[str, str, str | None, tuple[int, int, int, int]]] = [
+    ("Riverside", PriorityChannel.ONLINE, "resident@example.org", (20, 50, 20, 10)),
+    *[
+        ("Riverside", PriorityChannel.PAPER, None, pts)
+        for pts in [
+            (30, 40, 20, 10),
+            (10, 60, 20, 10),
+            (25, 25, 25, 25),
+            (40, 30, 30, 0),
+            (0, 70, 30, 0),
+            (20, 40, 20, 20),
+            (35, 35, 15, 15),
+        ]
+    ],
+    *[
+        ("Riverside", PriorityChannel.EVENT, None, pts)
+        for pts in [
+            (50, 20, 20, 10),
+            (30, 30, 30, 10),
+            (20, 20, 40, 20),
+            (10, 50, 30, 10),
+        ]
+    ],
+    ("Northfield", PriorityChannel.ONLINE, "jo.northfield@example.org", (60, 10, 20, 10)),
+    *[
+        ("Northfield", PriorityChannel.PAPER, None, pts)
+        for pts in [
+            (50, 10, 30, 10),
+            (40, 20, 20, 20),
+            (70, 0, 30, 0),
+            (45, 15, 25, 15),
+            (30, 10, 40, 20),
+            (55, 5, 20, 20),
+            (60, 20, 10, 10),
+            (35, 15, 35, 15),
+        ]
+    ],
+    ("Old Town", PriorityChannel.ONLINE, "priya.oldtown@example.org", (10, 10, 70, 10)),
+    ("Old Town", PriorityChannel.PAPER, None, (20, 20, 50, 10)),
+]
+PRIORITIES_NEEDS = {
+    "resident@example.org": "Older neighbours stop walking by the river because there is "
+    "nowhere to sit between the bridge and the weir.",
+}
+PRIORITIES_STATEMENTS = {
+    "Riverside": "Residents put seating first. We will ask for bench proposals along the "
+    "river path and give officers reviewing ideas this chart to weigh them against.",
+    "Northfield": "Trees and planting came top by a wide margin. We will work with the "
+    "parks team so tree proposals can be costed quickly during review.",
+}
+
+
+class PrioritiesDemo:
+    """A round whose priorities stage has ended: themes (one suggested by a resident),
+    answers online, on paper and at an event, and the council's statements."""
+
+    def seed(self, *, officer: Any) -> None:
+        budget_round = demo_round(PRIORITIES_ROUND)
+        if budget_round is None or budget_round.priorities_starts is None:
+            return
+        if PriorityResponse.objects.filter(round_area__budget_round=budget_round).exists():
+            return  # seeded before
+        User = get_user_model()
+        opened = budget_round.priorities_starts
+        round_areas = {ra.area.name: ra for ra in budget_round.round_areas.select_related("area")}
+        if not {area for area, *_rest in PRIORITIES_ANSWERS} <= set(round_areas):
+            return  # an officer changed the round's areas
+        existing = set(budget_round.categories.values_list("name", flat=True))
+        for name in PRIORITIES_THEMES[:-1]:
+            if name not in existing:
+                services.category_create(
+                    budget_round=budget_round, name=name, officer=officer, now=opened
+                )
+        jo = User.objects.get(email="jo.northfield@example.org")
+        priya = User.objects.get(email="priya.oldtown@example.org")
+        suggestion = priority_services.theme_suggest(
+            resident=jo, budget_round=budget_round, name=PRIORITIES_THEMES[-1], now=opened
+        )
+        priority_services.theme_moderate(
+            officer=officer, suggestion=suggestion, approve=True, now=opened + timedelta(hours=2)
+        )
+        turned_down = priority_services.theme_suggest(
+            resident=priya, budget_round=budget_round, name="Parking", now=opened
+        )
+        priority_services.theme_moderate(
+            officer=officer,
+            suggestion=turned_down,
+            approve=False,
+            reason="This fund cannot pay for parking; the transport plan covers it.",
+            now=opened + timedelta(hours=2),
+        )
+        themes = {c.name: c.pk for c in Category.objects.filter(budget_round=budget_round)}
+        at = opened + timedelta(days=1)
+        for index, (area, channel, email, points) in enumerate(PRIORITIES_ANSWERS):
+            pairs = zip(PRIORITIES_THEMES, points, strict=True)
+            given = {themes[name]: value for name, value in pairs}
+            when = at + timedelta(hours=index)
+            if email is not None:
+                priority_services.priorities_respond(
+                    resident=User.objects.get(email=email),
+                    round_area=round_areas[area],
+                    points=given,
+                    need=PRIORITIES_NEEDS.get(email, ""),
+                    now=when,
+                )
+            else:
+                priority_services.priorities_enter_paper(
+                    officer=officer,
+                    round_area=round_areas[area],
+                    channel=channel,
+                    points=given,
+                    now=when,
+                )
+        for area, text in PRIORITIES_STATEMENTS.items():
+            priority_services.priorities_statement_publish(
+                officer=officer,
+                round_area=round_areas[area],
+                text=text,
+                now=budget_round.submission_starts + timedelta(hours=4),
             )

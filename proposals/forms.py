@@ -32,13 +32,21 @@ from proposals.models import (
     RoundArea,
     VerificationRequired,
 )
+from proposals.models.priorities import (
+    NEED_MAX_LENGTH,
+    POINTS_TOTAL,
+    STATEMENT_MAX_LENGTH,
+    THEME_NAME_MAX_LENGTH,
+    PriorityChannel,
+    PriorityResponse,
+)
 from proposals.models.proposals import (
     COMMENT_MAX_LENGTH,
     REASON_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
 from proposals.models.proposals import DESCRIPTION_MAX_LENGTH as PROPOSAL_DESCRIPTION_MAX_LENGTH
-from proposals.phases import BOUNDARIES, Timeline
+from proposals.phases import BOUNDARIES, PRIORITIES_BOUNDARY, Timeline
 from proposals.services import areas as area_services
 from proposals.services import rounds as round_services
 
@@ -128,6 +136,10 @@ class FrozenField:
     frozen: bool = True
 
 
+# The round form's dates, the optional priorities stage first.
+_ALL_BOUNDARIES = (PRIORITIES_BOUNDARY, *BOUNDARIES)
+
+
 def _round_datetime_field(label: str) -> DateTimeFormField:
     return DateTimeFormField(label=label, widget=DateTimeLocalInput())
 
@@ -186,6 +198,15 @@ class RoundForm(CleanTextFormMixin, forms.Form):
         help_text=_(
             "Checked against the date of birth the register confirmed; voters without one "
             "declare it on their ballot. Fixed once voting opens."
+        ),
+    )
+    priorities_starts = DateTimeFormField(
+        label=_("Residents' priorities open (optional)"),
+        required=False,
+        widget=DateTimeLocalInput(),
+        help_text=_(
+            "Leave empty for no priorities stage. When set, residents spread 100 points over "
+            "the round's categories from this time until proposal submission opens."
         ),
     )
     submission_starts = _round_datetime_field(_("Proposal submission opens"))
@@ -250,7 +271,7 @@ class RoundForm(CleanTextFormMixin, forms.Form):
                 "max_choices",
                 "verification_required",
                 "minimum_age",
-                *(boundary for boundary, _p in BOUNDARIES),
+                *(boundary for boundary, _p in _ALL_BOUNDARIES),
             )
         }
         for round_area in budget_round.round_areas.all():
@@ -270,7 +291,7 @@ class RoundForm(CleanTextFormMixin, forms.Form):
             # What the round holds, whatever was sent: the service compares with it.
             cleaned[name] = stored
         # A time shown to the minute and sent back unchanged keeps its stored seconds.
-        for name, _p in BOUNDARIES:
+        for name, _p in _ALL_BOUNDARIES:
             sent, stored = cleaned.get(name), self.initial.get(name)
             if isinstance(sent, datetime) and isinstance(stored, datetime) and _same(sent, stored):
                 cleaned[name] = stored
@@ -310,7 +331,7 @@ class RoundForm(CleanTextFormMixin, forms.Form):
         return self.rows(["verification_required", "minimum_age"])
 
     def timeline_fields(self) -> list[forms.BoundField | FrozenField]:
-        return self.rows([name for name, _p in BOUNDARIES])
+        return self.rows([name for name, _p in _ALL_BOUNDARIES])
 
     def area_fields(self) -> list[forms.BoundField | FrozenField]:
         if policies.AREA_BUDGETS not in self.frozen:
@@ -347,7 +368,10 @@ class RoundForm(CleanTextFormMixin, forms.Form):
             counting_rule=data["counting_rule"],
             ballot_type=data["ballot_type"],
             max_choices=data["max_choices"],
-            timeline=Timeline(**{name: data[name] for name, _p in BOUNDARIES}),
+            timeline=Timeline(
+                **{name: data[name] for name, _p in BOUNDARIES},
+                priorities_starts=data.get(PRIORITIES_BOUNDARY[0]),
+            ),
             verification_required=data["verification_required"] or VerificationRequired.NONE,
             minimum_age=data["minimum_age"],
         )
@@ -747,4 +771,109 @@ class CoDesignAnswerForm(CleanTextFormMixin, forms.Form):
         max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Shown to everyone with the offer."),
+    )
+
+
+# --- Residents' priorities ------------------------------------------------------------------
+
+
+class PrioritiesForm(CleanTextFormMixin, forms.Form):
+    """100 points over the round's themes (one number box each) and an optional need.
+    Whether they add up to 100 is the service's rule (its message goes above the boxes)."""
+
+    need = forms.CharField(
+        label=_("A need in your area, in a few sentences"),
+        required=False,
+        max_length=NEED_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "Up to 600 characters. Council officers read it; it is never published. "
+            "Please do not name anyone."
+        ),
+    )
+
+    def __init__(
+        self, *args: Any, themes: list[Category], paper: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.themes = themes
+        points = {
+            self.theme_field_name(theme): forms.IntegerField(
+                label=theme.name,
+                required=False,
+                min_value=0,
+                max_value=POINTS_TOTAL,
+                widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1}),
+                error_messages={"invalid": _("Enter a whole number of points.")},
+            )
+            for theme in themes
+        }
+        need = self.fields.pop("need")
+        self.fields.update(points)
+        if paper:
+            self.fields["channel"] = forms.ChoiceField(
+                label=_("Collected"),
+                choices=[
+                    (PriorityChannel.PAPER, PriorityChannel.PAPER.label),
+                    (PriorityChannel.EVENT, PriorityChannel.EVENT.label),
+                ],
+                widget=forms.RadioSelect,
+            )
+        self.fields["need"] = need
+
+    @staticmethod
+    def theme_field_name(theme: Category) -> str:
+        return f"theme_{theme.pk}"
+
+    @classmethod
+    def initial_for(cls, response: PriorityResponse | None) -> dict[str, Any]:
+        if response is None:
+            return {}
+        initial: dict[str, Any] = {"need": response.need}
+        for given in response.points.all():
+            initial[f"theme_{given.category_id}"] = given.points
+        return initial
+
+    def theme_fields(self) -> list[forms.BoundField]:
+        return [self[self.theme_field_name(theme)] for theme in self.themes]
+
+    def other_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("channel", "need") if name in self.fields]
+
+    def to_points(self) -> dict[int, int]:
+        return {
+            theme.pk: self.cleaned_data.get(self.theme_field_name(theme)) or 0
+            for theme in self.themes
+        }
+
+
+class ThemeSuggestionForm(CleanTextFormMixin, forms.Form):
+    name = forms.CharField(
+        label=_("A theme that is missing"),
+        max_length=THEME_NAME_MAX_LENGTH,
+        help_text=_("One per person. An officer adds it to the list or says why not."),
+    )
+
+
+class ThemeDecisionForm(CleanTextFormMixin, forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("approve", _("Add it as a theme")), ("reject", _("Do not add it"))],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("Reason (shown to the resident)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed when you do not add it."),
+    )
+
+
+class PrioritiesStatementForm(CleanTextFormMixin, forms.Form):
+    text = forms.CharField(
+        label=_("What we will do with this"),
+        max_length=STATEMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("A few plain sentences. Shown on the round page and the area's results."),
     )

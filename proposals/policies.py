@@ -32,9 +32,11 @@ from proposals.models import (
     ProposalStatus,
     ResidentProfile,
     RoundArea,
+    ThemeStatus,
+    ThemeSuggestion,
     VerificationRequired,
 )
-from proposals.phases import BOUNDARIES, PHASE_ORDER, Phase, phase_rank
+from proposals.phases import BOUNDARIES, PHASE_ORDER, PRIORITIES_BOUNDARY, Phase, phase_rank
 
 # --- Rounds, areas and residents --------------------------------------------------------
 # A round's rules are declared in advance: once voting opens (by the clock, or as far
@@ -128,6 +130,18 @@ def round_frozen_fields(budget_round: BudgetRound, *, now: datetime) -> dict[str
             frozen[name] = _(
                 "This date has passed (%(when)s): moving it would rewrite what already happened."
             ) % {"when": _when(getattr(budget_round, name))}
+    priorities, _phase = PRIORITIES_BOUNDARY
+    if budget_round.priorities_starts is not None and _boundary_passed(
+        budget_round, priorities, Phase.PRIORITIES, now
+    ):
+        frozen[priorities] = _(
+            "Residents' priorities opened on %(when)s: the stage can no longer move or be removed."
+        ) % {"when": _when(budget_round.priorities_starts)}
+    elif "submission_starts" in frozen:
+        frozen[priorities] = _(
+            "Proposal submission has opened: a priorities stage comes before it, so it can no "
+            "longer be added."
+        )
     return frozen
 
 
@@ -235,7 +249,7 @@ COMMENT_PHASES = (Phase.SUBMISSION, Phase.REVIEW)
 # Statuses an officer may mark as a duplicate (a returned idea may repeat another too).
 DUPLICABLE_STATUSES = (*REVIEWABLE_STATUSES, ProposalStatus.RETURNED)
 
-_PHASE_STARTS = {phase: name for name, phase in BOUNDARIES}
+_PHASE_STARTS = {phase: name for name, phase in (PRIORITIES_BOUNDARY, *BOUNDARIES)}
 
 
 def _during(
@@ -544,7 +558,93 @@ def can_add_category(user: AnyUser, budget_round: BudgetRound, *, now: datetime)
     (a category added later could hold no idea)."""
     if not permissions.can_manage_categories(user):
         return deny(_("Only council officers can add categories."))
-    return _during(budget_round, now, (Phase.UPCOMING, Phase.SUBMISSION), _("Adding categories"))
+    return _during(
+        budget_round,
+        now,
+        (Phase.UPCOMING, Phase.PRIORITIES, Phase.SUBMISSION),
+        _("Adding categories"),
+    )
+
+
+# --- Residents' priorities before ideas ---------------------------------------------------
+# While the optional priorities stage runs, residents of an area (the same rule as
+# proposing: their home area, or a whole-council area) spread 100 points over the
+# round's themes and may suggest one more theme; officers type in answers collected on
+# paper or at events, and moderate suggestions. The results appear once the stage has
+# ended, not live, so early answers do not sway later ones; officers then say what they
+# will do with them.
+
+
+def priorities_open(budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """Whether the round takes priorities now, whoever asks."""
+    if budget_round.priorities_starts is None:
+        return deny(_("“%(round)s” has no priorities stage.") % {"round": budget_round.name})
+    return _during(budget_round, now, (Phase.PRIORITIES,), _("Saying what matters most"))
+
+
+def priorities_results_published(budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """The results of the priorities stage are public once it has ended."""
+    if budget_round.priorities_starts is None:
+        return deny(_("“%(round)s” has no priorities stage.") % {"round": budget_round.name})
+    if now < budget_round.submission_starts:
+        return deny(
+            _("The priorities are shown once the stage ends, on %(date)s.")
+            % {"date": _when(budget_round.submission_starts)}
+        )
+    return ALLOW
+
+
+def can_respond_priorities(user: AnyUser, round_area: RoundArea, *, now: datetime) -> Decision:
+    """A resident of the area answers (and may change their answer) while the stage runs.
+    Needs ``round_area.budget_round`` and ``round_area.area`` loaded."""
+    return first_denial(
+        priorities_open(round_area.budget_round, now=now),
+        _resident(user, _("say what matters most")),
+        can_propose_in(user, round_area),
+    )
+
+
+def can_suggest_theme(user: AnyUser, budget_round: BudgetRound, *, now: datetime) -> Decision:
+    return first_denial(
+        priorities_open(budget_round, now=now), _resident(user, _("suggest a theme"))
+    )
+
+
+def can_enter_paper_priorities(
+    user: AnyUser, budget_round: BudgetRound, *, now: datetime
+) -> Decision:
+    """Officers type in answers collected on paper or at events, while the stage runs
+    (the published result never changes after it appears)."""
+    return first_denial(
+        _officer(user, _("enter priorities collected on paper or at events")),
+        priorities_open(budget_round, now=now),
+    )
+
+
+def can_moderate_theme(user: AnyUser, suggestion: ThemeSuggestion, *, now: datetime) -> Decision:
+    """Officers add or turn down a suggested theme while themes may still be added."""
+    if not permissions.can_manage_categories(user):
+        return deny(_("Only council officers can decide on suggested themes."))
+    if suggestion.status != ThemeStatus.PENDING:
+        return deny(_("This suggestion has already been decided."))
+    return can_add_category(user, suggestion.budget_round, now=now)
+
+
+def can_publish_priorities_statement(
+    user: AnyUser, round_area: RoundArea, *, now: datetime
+) -> Decision:
+    """Officers say what they will do with an area's priorities, once they are public
+    (and may correct it later). Needs ``round_area.budget_round`` loaded."""
+    return first_denial(
+        _officer(user, _("publish what the council will do with the priorities")),
+        priorities_results_published(round_area.budget_round, now=now),
+    )
+
+
+def can_read_priority_needs(user: AnyUser) -> Decision:
+    """The needs residents describe are read by officers only: a few sentences about
+    someone's street can name them, so they are never published."""
+    return _officer(user, _("read the needs residents described"))
 
 
 # --- Showing support, and co-design during review ---------------------------------------

@@ -40,7 +40,11 @@ def round_detail(*, slug: str) -> QuerySet[BudgetRound]:
     return (
         BudgetRound.objects.filter(slug=slug)
         .prefetch_related(
-            Prefetch("round_areas", queryset=RoundArea.objects.select_related("area"))
+            Prefetch(
+                "round_areas",
+                # The statement: what the council does with the area's priorities.
+                queryset=RoundArea.objects.select_related("area", "priority_statement"),
+            )
         )
         .annotate(areas_total=Sum("round_areas__budget"))
     )

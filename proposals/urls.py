@@ -1,6 +1,7 @@
 from django.urls import path
 
 from proposals.views import coauthors as coauthor_views
+from proposals.views import priorities as priority_views
 from proposals.views import proposals as proposal_views
 from proposals.views import register as register_views
 from proposals.views import rounds as views
@@ -74,4 +75,35 @@ urlpatterns = [
         name="officer_categories",
     ),
     path("accounts/profile/", views.my_account, name="my_account"),
+    path("rounds/<slug:slug>/priorities/", priority_views.priorities, name="priorities"),
+    path(
+        "rounds/<slug:slug>/priorities/<slug:area_slug>/",
+        priority_views.priorities_results,
+        name="priorities_results",
+    ),
+    path(
+        "rounds/<slug:slug>/priorities/<slug:area_slug>/respond/",
+        priority_views.priorities_respond,
+        name="priorities_respond",
+    ),
+    path(
+        "rounds/<slug:slug>/priorities/<slug:area_slug>/priorities.csv",
+        priority_views.priorities_csv,
+        name="priorities_csv",
+    ),
+    path(
+        "officer/rounds/<slug:slug>/priorities/",
+        priority_views.officer_priorities,
+        name="officer_priorities",
+    ),
+    path(
+        "officer/rounds/<slug:slug>/priorities/<slug:area_slug>/paper/",
+        priority_views.officer_priorities_paper,
+        name="officer_priorities_paper",
+    ),
+    path(
+        "officer/rounds/<slug:slug>/priorities/<slug:area_slug>/statement/",
+        priority_views.officer_priorities_statement,
+        name="officer_priorities_statement",
+    ),
 ]

@@ -63,6 +63,10 @@ class ResidentProfileFactory(factory.django.DjangoModelFactory):
 def timeline_in(phase: Phase, *, now=None) -> Timeline:
     """A timeline whose phase at ``now`` is ``phase``, with a day either side."""
     now = now or timezone.now()
+    if phase == Phase.PRIORITIES:
+        # Submission opens in half a day; the priorities stage opened half a day ago.
+        days = [now + timedelta(hours=12) + timedelta(days=i) for i in range(6)]
+        return Timeline(*days, priorities_starts=now - timedelta(hours=12))
     offsets = {
         Phase.UPCOMING: 1,
         Phase.SUBMISSION: 0,
@@ -88,6 +92,8 @@ class BudgetRoundFactory(factory.django.DjangoModelFactory):
     class Params:
         phase = Phase.SUBMISSION
         timeline = factory.LazyAttribute(lambda o: timeline_in(o.phase))
+        # A priorities stage (two days before submission, unless the phase is PRIORITIES).
+        with_priorities = False
 
     name = factory.Sequence(lambda n: f"Round {n}")
     slug = factory.Sequence(lambda n: f"round-{n}")
@@ -100,6 +106,12 @@ class BudgetRoundFactory(factory.django.DjangoModelFactory):
     voting_ends = factory.SelfAttribute("timeline.voting_ends")
     delivery_starts = factory.SelfAttribute("timeline.delivery_starts")
     delivery_ends = factory.SelfAttribute("timeline.delivery_ends")
+    priorities_starts = factory.LazyAttribute(
+        lambda o: (
+            o.timeline.priorities_starts
+            or (o.timeline.submission_starts - timedelta(days=2) if o.with_priorities else None)
+        )
+    )
 
 
 class RoundAreaFactory(factory.django.DjangoModelFactory):

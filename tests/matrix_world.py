@@ -58,6 +58,7 @@ from proposals.models import (
     ResidentAreaChange,
     ResidentProfile,
     RoundArea,
+    ThemeSuggestion,
     VersionKind,
 )
 from proposals.phases import Phase
@@ -134,6 +135,9 @@ class World:
     job_item: JobItem  # waits for an officer after MAX_ATTEMPTS failures
     invitation: ProposalCoauthor  # resident_a invites an address with no account to ``submitted``
     invitation_token: str  # its link's secret
+    # The priorities stage: open in rounds[PRIORITIES] (carol's theme suggestion waits for
+    # an officer); ended, with results public, in the submission round.
+    theme_suggestion: ThemeSuggestion
 
     def round(self, phase: Phase) -> BudgetRound:
         return self.rounds[phase]
@@ -216,9 +220,12 @@ def world_build() -> World:
     author = _person(email="carol@example.org", area=area_a, role=RESIDENT)
 
     rounds: dict[Phase, BudgetRound] = {}
-    for phase in (Phase.UPCOMING, Phase.SUBMISSION, Phase.REVIEW, Phase.VOTING):
+    for phase in (Phase.UPCOMING, Phase.PRIORITIES, Phase.SUBMISSION, Phase.REVIEW, Phase.VOTING):
         rounds[phase] = BudgetRoundFactory(
-            phase=phase, name=f"{phase.label} round", slug=f"{phase.value}-round"
+            phase=phase,
+            name=f"{phase.label} round",
+            slug=f"{phase.value}-round",
+            with_priorities=phase == Phase.SUBMISSION,
         )
         # Three areas within the round's total budget (100,000 by the factory).
         for area in (area_a, area_b, council):
@@ -399,6 +406,11 @@ def world_build() -> World:
         profile=mover, area=area_b, changed_by=officer, reason="Moved house.", now=now
     )
     job_item = _job_item_waiting_for_officer(now=now)
+    for name in ("Parks", "Streets"):
+        CategoryFactory(budget_round=rounds[Phase.PRIORITIES], name=name)
+    theme_suggestion = ThemeSuggestion.objects.create(
+        budget_round=rounds[Phase.PRIORITIES], suggested_by=author, name="Lighting", created_at=now
+    )
     rounds_advance_phases(now=now)
     for budget_round in rounds.values():
         budget_round.refresh_from_db()
@@ -440,6 +452,7 @@ def world_build() -> World:
         job_item=job_item,
         invitation=invitation,
         invitation_token=invitation.token,
+        theme_suggestion=theme_suggestion,
     )
 
 

@@ -56,6 +56,9 @@ MUST_REACH = {
         "/rounds/parks-2026/results/",
         "/rounds/parks-2026/results/riverside/",  # the fairness panel and its charts
         "/rounds/parks-2026/money/",
+        # The published priorities stage: the round's page and an area's chart and table.
+        "/rounds/green-streets-2027/priorities/",
+        "/rounds/green-streets-2027/priorities/riverside/",
     },
     "resident": {
         "/",
@@ -73,6 +76,7 @@ MUST_REACH = {
         "/officer/rounds/neighbourhood-fund-2026/turnout/",
         "/officer/rounds/parks-2026/ledger/",
         "/officer/register/",
+        "/officer/rounds/green-streets-2027/priorities/",
     },
     "auditor": {"/audit/", "/officer/register/"},
 }

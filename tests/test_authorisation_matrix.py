@@ -291,6 +291,34 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # Anyone signed in sees the form; a wrong code is "did not match" and saves nothing.
     "proposals:eligibility_verify": page(SIGNED_IN),
     "proposals:officer_categories": page(OFFICER, OFFICER_SAVES),
+    # The priorities stage. Its round page is public; residents suggest a theme while it
+    # runs (a forged POST from anyone else is refused). A round without one has no page.
+    "proposals:priorities": page(
+        PUBLIC, roles("403", resident_a="302 writes", resident_b="302 writes")
+    ),
+    "proposals:priorities[no_stage]": page(roles("404")),
+    # Everyone signed in sees the page (the form, or why not); only area A's resident
+    # saves points for area A while the stage runs.
+    "proposals:priorities_respond": page(
+        SIGNED_IN, roles("403", anonymous="302-login", resident_a="302 writes")
+    ),
+    "proposals:priorities_respond[closed]": page(SIGNED_IN, roles("403", anonymous="302-login")),
+    # Results are public once the stage ended; while it runs the page says when.
+    "proposals:priorities_results": page(PUBLIC, SAFE_ONLY),
+    "proposals:priorities_results[open]": page(PUBLIC, SAFE_ONLY),
+    "proposals:priorities_csv": page(PUBLIC, SAFE_ONLY),
+    "proposals:priorities_csv[open]": page(roles("404"), SAFE_ONLY),
+    # Officers decide on carol's suggested theme, type in paper answers while the stage
+    # runs and publish a statement once it ended.
+    "proposals:officer_priorities": page(OFFICER, OFFICER_SAVES),
+    "proposals:officer_priorities_paper": page(OFFICER, OFFICER_SAVES),
+    "proposals:officer_priorities_paper[closed]": page(
+        OFFICER, roles("403", anonymous="302-login")
+    ),
+    "proposals:officer_priorities_statement": page(POST_ONLY, OFFICER_SAVES),
+    "proposals:officer_priorities_statement[open]": page(
+        POST_ONLY, roles("403", anonymous="302-login")
+    ),
     # Failed job items: officers and auditors read the history, only officers retry.
     "job_history": page(OFFICER_OR_AUDITOR, SAFE_ONLY),
     "job_item_retry": page(POST_ONLY, OFFICER_SAVES),
@@ -491,6 +519,22 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
     "proposals:officer_resident_area": {"": lambda w: {"pk": w.resident_a.resident_profile.pk}},
     "proposals:officer_resident_verify": {"": lambda w: {"pk": w.resident_b.resident_profile.pk}},
     "proposals:officer_categories": {"": _in(Phase.SUBMISSION)},
+    "proposals:priorities": {"": _in(Phase.PRIORITIES), "no_stage": _in(Phase.REVIEW)},
+    "proposals:priorities_respond": {
+        "": _area(Phase.PRIORITIES),
+        "closed": _area(Phase.SUBMISSION),
+    },
+    "proposals:priorities_results": {"": _area(Phase.SUBMISSION), "open": _area(Phase.PRIORITIES)},
+    "proposals:priorities_csv": {"": _area(Phase.SUBMISSION), "open": _area(Phase.PRIORITIES)},
+    "proposals:officer_priorities": {"": _in(Phase.PRIORITIES)},
+    "proposals:officer_priorities_paper": {
+        "": _area(Phase.PRIORITIES),
+        "closed": _area(Phase.SUBMISSION),
+    },
+    "proposals:officer_priorities_statement": {
+        "": _area(Phase.SUBMISSION),
+        "open": _area(Phase.PRIORITIES),
+    },
     "proposals:proposal_new": {
         "": _in(Phase.SUBMISSION),
         "council": _in(Phase.SUBMISSION),
@@ -684,6 +728,13 @@ def _commitment_data(w: World) -> dict[str, Any]:
     }
 
 
+def _priorities_data(w: World) -> dict[str, Any]:
+    """70 and 30 points over the open stage's two themes (the closed one's theme is
+    refused by the policy before any number is read)."""
+    themes = list(w.round(Phase.PRIORITIES).categories.order_by("pk"))
+    return {f"theme_{themes[0].pk}": "70", f"theme_{themes[1].pk}": "30"}
+
+
 POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
     "voting:ballot": lambda w: _ballot_data(w.voting_a),
     "voting:ballot[council]": lambda w: _ballot_data(w.voting_council),
@@ -740,6 +791,20 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
     },
     "proposals:officer_resident_area": lambda w: {"area": w.area_b.pk, "reason": "Moved."},
     "proposals:officer_categories": lambda w: {"name": "Play"},
+    "proposals:priorities": lambda w: {"name": "Benches"},
+    "proposals:priorities_respond": _priorities_data,
+    "proposals:priorities_respond[closed]": _priorities_data,
+    "proposals:officer_priorities": lambda w: {
+        "suggestion": w.theme_suggestion.pk,
+        f"s{w.theme_suggestion.pk}-decision": "approve",
+    },
+    "proposals:officer_priorities_paper": lambda w: {"channel": "paper", **_priorities_data(w)},
+    "proposals:officer_priorities_paper[closed]": lambda w: {
+        "channel": "paper",
+        **_priorities_data(w),
+    },
+    "proposals:officer_priorities_statement": lambda w: {"text": "We will do this."},
+    "proposals:officer_priorities_statement[open]": lambda w: {"text": "Too early."},
     "proposals:officer_register": lambda w: {"action": "check"},
     "proposals:officer_register_codes": lambda w: {"area": w.area_a.pk, "count": "2"},
     "proposals:eligibility_verify": lambda w: {"method": "code", "code-code": "NOT-A-CODE"},

@@ -1,4 +1,12 @@
 from proposals.models.codesign import CoDesignOffer, CoDesignStatus, ProposalSupport
+from proposals.models.priorities import (
+    PriorityChannel,
+    PriorityPoints,
+    PriorityResponse,
+    PriorityStatement,
+    ThemeStatus,
+    ThemeSuggestion,
+)
 from proposals.models.proposals import (
     AUTHOR_EDITABLE_STATUSES,
     DECIDED_STATUSES,
@@ -49,6 +57,10 @@ __all__ = [
     "CommentFlag",
     "CountingRule",
     "EligibilityMethod",
+    "PriorityChannel",
+    "PriorityPoints",
+    "PriorityResponse",
+    "PriorityStatement",
     "Proposal",
     "ProposalCoauthor",
     "ProposalEvent",
@@ -61,6 +73,8 @@ __all__ = [
     "ResidentProfile",
     "RoundArea",
     "RoundChange",
+    "ThemeStatus",
+    "ThemeSuggestion",
     "VerificationCode",
     "VerificationRequired",
     "VersionKind",

@@ -87,6 +87,9 @@ class BudgetRound(models.Model):
     # the voter on the ballot (recorded with the ballot).
     minimum_age = models.PositiveSmallIntegerField(_("minimum age"), null=True, blank=True)
 
+    # Optional: when set, residents spread points over the round's themes from this
+    # moment until submission opens (``Phase.PRIORITIES``); empty means no such stage.
+    priorities_starts = models.DateTimeField(_("residents' priorities open"), null=True, blank=True)
     submission_starts = models.DateTimeField(_("proposal submission opens"))
     review_starts = models.DateTimeField(_("review starts (submission closes)"))
     voting_starts = models.DateTimeField(_("voting opens"))
@@ -120,6 +123,12 @@ class BudgetRound(models.Model):
                 & Q(delivery_starts__lt=F("delivery_ends")),
                 name="round_phases_in_order",
                 violation_error_message=_("The phases must be in order."),
+            ),
+            models.CheckConstraint(
+                condition=Q(priorities_starts__isnull=True)
+                | Q(priorities_starts__lt=F("submission_starts")),
+                name="round_priorities_before_submission",
+                violation_error_message=_("The priorities stage must open before submission."),
             ),
             models.CheckConstraint(
                 condition=Q(total_budget__gt=0), name="round_total_budget_positive"

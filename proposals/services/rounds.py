@@ -36,7 +36,14 @@ from proposals.models import (
     RoundChange,
     VerificationRequired,
 )
-from proposals.phases import BOUNDARIES, PHASE_ORDER, Phase, Timeline, phase_rank
+from proposals.phases import (
+    BOUNDARIES,
+    PHASE_ORDER,
+    PRIORITIES_BOUNDARY,
+    Phase,
+    Timeline,
+    phase_rank,
+)
 
 NAME_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 10_000
@@ -54,7 +61,7 @@ MINUTE_INPUT = timedelta(minutes=1)
 # The boundaries are date fields (not relations), so each has a verbose name.
 BOUNDARY_LABELS = {
     name: cast(models.DateTimeField, BudgetRound._meta.get_field(name)).verbose_name
-    for name, _p in BOUNDARIES
+    for name, _p in (PRIORITIES_BOUNDARY, *BOUNDARIES)
 }
 
 
@@ -80,6 +87,8 @@ class RoundConfig:
             values["max_choices"] = None
         for name, _phase, at in self.timeline.boundaries():
             values[name] = at
+        # Empty when the round has no priorities stage (or an officer removed it).
+        values[PRIORITIES_BOUNDARY[0]] = self.timeline.priorities_starts
         return values
 
 
@@ -431,7 +440,7 @@ def rounds_advance_phases(*, now: datetime) -> list[tuple[int, Phase, Phase]]:
     """
     moved: list[tuple[int, Phase, Phase]] = []
     candidates = BudgetRound.objects.exclude(state=Phase.CLOSED).only(
-        "pk", "state", *(name for name, _p in BOUNDARIES)
+        "pk", "state", *(name for name, _p in (PRIORITIES_BOUNDARY, *BOUNDARIES))
     )
     for budget_round in candidates:
         old = Phase(budget_round.state)

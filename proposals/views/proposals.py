@@ -48,6 +48,7 @@ from proposals.models import (
     Proposal,
     ProposalStatus,
 )
+from proposals.priorities import AreaPriorities, priorities_beside
 
 PAGE_SIZE = 20
 
@@ -183,8 +184,39 @@ def _form_page(
     return render(
         request,
         "proposals/proposal_form.html",
-        {"form": form, "round": budget_round, "proposal": proposal, "decision": decision},
+        {
+            "form": form,
+            "round": budget_round,
+            "proposal": proposal,
+            "decision": decision,
+            "priorities": _priorities_beside(request, budget_round, proposal),
+        },
     )
+
+
+def _priorities_beside(
+    request: HttpRequest, budget_round: BudgetRound, proposal: Proposal | None
+) -> AreaPriorities | None:
+    """The published priorities of the proposal's area, or of the resident's home area
+    for a new one, to show beside the form (none for a round without the stage)."""
+    if budget_round.priorities_starts is None:
+        return None
+    if proposal is not None:
+        round_area = proposal.round_area
+    else:
+        profile = getattr(request.user, "resident_profile", None)
+        round_area = next(
+            (
+                ra
+                for ra in budget_round.round_areas.all()
+                if profile is not None and ra.area_id == profile.area_id
+            ),
+            None,
+        )
+        if round_area is None:
+            return None
+    round_area.budget_round = budget_round
+    return priorities_beside(round_area, now=timezone.now())
 
 
 @submitted_once
@@ -519,6 +551,7 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
             "duplicate_form": duplicate_form,
             "codesign_form": codesign_form,
             "offers": offers,
+            "priorities": _priorities_beside(request, proposal.budget_round, proposal),
             **{f"{action}_decision": decision for action, decision in decisions.items()},
         },
     )

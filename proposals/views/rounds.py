@@ -63,6 +63,7 @@ def round_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "steps": steps,
             "round_closed": current == Phase.CLOSED,
             "now": now,
+            "priorities_published": policies.priorities_results_published(budget_round, now=now),
         },
     )
 

@@ -170,3 +170,30 @@ def test_update_cannot_reopen_a_phase_that_has_ended(officer, budgets):
     assert "This date has passed" in errors_of(excinfo)["voting_starts"][0]
     budget_round.refresh_from_db()
     assert budget_round.voting_starts == in_voting.voting_starts
+
+
+def test_a_round_may_have_a_priorities_stage_before_submission(officer, budgets):
+    timeline = timeline_in(Phase.UPCOMING)
+    with_stage = replace(timeline, priorities_starts=timeline.submission_starts - timedelta(days=7))
+
+    budget_round = services.round_create(
+        created_by=officer, config=config(timeline=with_stage), area_budgets=budgets
+    )
+
+    assert budget_round.priorities_starts == with_stage.priorities_starts
+    assert budget_round.phase_at(with_stage.priorities_starts) == Phase.PRIORITIES
+
+
+def test_a_priorities_stage_after_submission_opens_is_rejected_on_submission(officer, budgets):
+    timeline = timeline_in(Phase.UPCOMING)
+    broken = replace(timeline, priorities_starts=timeline.submission_starts + timedelta(hours=1))
+
+    with pytest.raises(ValidationError) as excinfo:
+        services.round_create(
+            created_by=officer, config=config(timeline=broken), area_budgets=budgets
+        )
+
+    assert errors_of(excinfo)["submission_starts"] == [
+        "This must be later than “Residents' priorities open”."
+    ]
+    assert BudgetRound.objects.count() == 0
