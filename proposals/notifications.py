@@ -46,14 +46,13 @@ def proposal_authors(proposal: Proposal) -> list[User]:
 
 
 def notify_author_after_commit(event: ProposalEvent) -> None:
-    """Queue the email about ``event`` for its proposal's author. Call it in the
+    """Queue the email about ``event`` for each of its proposal's authors (the author
+    and the co-authors who accepted; imported proposals have nobody). Call it in the
     transaction that records the event (the name says when the email leaves)."""
-    author = event.proposal.author
-    if author is None:  # imported historical proposals have nobody to tell
-        return
-    email_enqueue(
-        kind=PROPOSAL_DECISION, recipient=author, params={"event_id": event.pk}, now=event.at
-    )
+    for writer in proposal_authors(event.proposal):
+        email_enqueue(
+            kind=PROPOSAL_DECISION, recipient=writer, params={"event_id": event.pk}, now=event.at
+        )
 
 
 def decision_context(params: dict[str, Any]) -> dict[str, Any] | None:

@@ -653,6 +653,27 @@ def test_the_preferences_page_lists_both_co_author_emails(resident_a):
     assert 'name="coauthor_accepted"' in page
 
 
+def test_an_officers_decision_is_emailed_to_the_author_and_each_co_author_only(
+    area_a, resident_a, officer, friend, wrong_account
+):
+    review_round = BudgetRoundFactory(phase=Phase.REVIEW, slug="told-review")
+    round_area = RoundAreaFactory(budget_round=review_round, area=area_a, budget=AREA_BUDGET)
+    proposal = ProposalFactory(budget_round=review_round, round_area=round_area, author=resident_a)
+    join(proposal, resident_a, friend)
+    # Still only invited: not a co-author, so not told about decisions.
+    services.coauthor_invite(
+        proposal=proposal, author=resident_a, email=wrong_account.email, now=timezone.now()
+    )
+    OutboxEmail.objects.all().delete()
+
+    found_feasible(proposal, officer, "1000.00")
+
+    decisions = OutboxEmail.objects.filter(kind="proposal_decision")
+    assert sorted(decisions.values_list("to_email", flat=True)) == sorted(
+        [resident_a.email, friend.email]
+    )
+
+
 def test_a_co_author_changes_a_decided_proposal_through_the_page(
     area_a, resident_a, officer, friend
 ):
