@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 from django import forms
@@ -46,6 +47,12 @@ def money_quantize(amount: Decimal) -> Decimal:
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be Decimal, not {type(amount).__name__}")
     return amount.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def money_from_fraction(amount: Fraction) -> Decimal:
+    """An exact amount (the counting rules' and explanations' fractions) as money,
+    rounded half up to the money precision: exact until here."""
+    return money_quantize(Decimal(amount.numerator) / Decimal(amount.denominator))
 
 
 def money_format(amount: Decimal, currency: str) -> str:

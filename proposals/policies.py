@@ -667,12 +667,6 @@ SUPPORTABLE_STATUSES = (
 CODESIGN_STATUSES = (ProposalStatus.SUBMITTED, ProposalStatus.FEASIBLE, ProposalStatus.NOT_FEASIBLE)
 
 
-def is_an_author(user: AnyUser, proposal: Proposal) -> bool:
-    """Whether this person answers for the proposal: its author or an accepted co-author
-    (they answer an officer's co-design, and do not support their own proposal)."""
-    return permissions.is_writer(user, proposal)
-
-
 def support_open(proposal: Proposal, *, now: datetime) -> Decision:
     """Whether this proposal takes support now, whoever asks."""
     if proposal.submitted_at is None or proposal.status not in SUPPORTABLE_STATUSES:
@@ -710,7 +704,7 @@ def can_support(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision
     )
     if not decision:
         return decision
-    if is_an_author(user, proposal):
+    if permissions.is_writer(user, proposal):
         return deny(_("You wrote this proposal: your support goes without saying."))
     if not _lives_in(user, proposal.round_area):
         return deny(
@@ -763,7 +757,7 @@ def can_answer_codesign(
     proposal = proposal if proposal is not None else offer.proposal
     if offer.proposal_id != proposal.pk:
         return deny(_("That offer is not about this proposal."))
-    if not is_an_author(user, proposal):
+    if not permissions.is_writer(user, proposal):
         return deny(_("Only the proposal's authors answer the council's co-design offer."))
     state = codesign_state(offer, proposal, now=now)
     if state != CoDesignStatus.PROPOSED:

@@ -25,7 +25,7 @@ def money_sources_chart(sources: Sequence[StepSource]) -> RowChart[StepSource]:
     return row_chart(sources, amount=lambda source: source.cost, bar_max=96, label_below=True)
 
 
-HISTOGRAM_TOP = 24  # px above the tallest bar, for its value
+HISTOGRAM_TOP = 24  # px of room above the tallest bar
 HISTOGRAM_PLOT = 160  # px of the tallest bar
 HISTOGRAM_AXIS = 40  # px below the bars for the band labels
 

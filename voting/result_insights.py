@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from pb_platform.money import money_quantize
+from pb_platform.money import money_from_fraction
 from proposals.models import Proposal
 from voting import explain, fairness
 from voting.models import ResultLine
@@ -35,10 +35,6 @@ def rounded(value: Fraction, places: int) -> Decimal:
 def percent(share: Fraction) -> Decimal:
     """A share as a percentage with one decimal place."""
     return rounded(share * 100, 1)
-
-
-def _money(amount: Fraction) -> Decimal:
-    return money_quantize(Decimal(amount.numerator) / Decimal(amount.denominator))
 
 
 @dataclass(frozen=True)
@@ -140,6 +136,7 @@ def _fairness_panel(
         return None  # nobody voted: nothing to compare
     by_id = {line.proposal.pabulib_id: line for line in lines}
     used_winners = [line.proposal.pabulib_id for line in lines if line.funded]
+    used_set, other_set = set(used_winners), set(other.winners)
     used_cost = sum((line.cost for line in lines if line.funded), Decimal(0))
 
     def compared(ids: Sequence[str]) -> list[ComparedProposal]:
@@ -169,13 +166,13 @@ def _fairness_panel(
             rule=other.rule,
             used=False,
             winners=other.winners,
-            cost=_money(other.cost),
+            cost=money_from_fraction(other.cost),
             figures=other.fairness,
         ),
         bands=bands,
         other_funded=compared(other.winners),
-        other_only=compared([p for p in other.winners if p not in set(used_winners)]),
-        used_only=compared([p for p in used_winners if p not in set(other.winners)]),
+        other_only=compared([p for p in other.winners if p not in used_set]),
+        used_only=compared([p for p in used_winners if p not in other_set]),
     )
 
 
@@ -197,7 +194,7 @@ def _money_sources(data: Mapping[str, Any], lines: Sequence[ResultLine]) -> list
                 paid_in_full=full,
                 share_percent=percent(share),
                 share_class=_share_class(share),
-                most_paid=_money(step.rho * mes.costs[step.project]),
+                most_paid=money_from_fraction(step.rho * mes.costs[step.project]),
             )
         )
     for completion in mes.completion:

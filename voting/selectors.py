@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
 
-from pb_platform.money import money_quantize
+from pb_platform.money import money_from_fraction, money_quantize
 from pb_platform.users import User
 from proposals.models import BudgetRound, Proposal, ProposalStatus, ResidentProfile, RoundArea
 from voting import explain
@@ -370,11 +370,6 @@ def area_receipt_codes(*, round_area: RoundArea) -> list[str]:
 # --- Why a proposal won or lost ----------------------------------------------------------
 
 
-def _money(amount: Fraction) -> Decimal:
-    """An exact amount shown rounded to the money precision (half up); exact until here."""
-    return money_quantize(Decimal(amount.numerator) / Decimal(amount.denominator))
-
-
 @dataclass(frozen=True)
 class SpentOn:
     title: str
@@ -441,13 +436,13 @@ def proposal_outcome(*, proposal: Proposal) -> ProposalOutcome | None:
             rule="greedy",
             how="greedy" if line.funded else "",
             rank=rank.rank,
-            money_left=_money(rank.money_left),
+            money_left=money_from_fraction(rank.money_left),
         )
     mes = explain.MesExplanation.from_dict(data)
     cost = mes.costs.get(me, Fraction(line.cost))
     shares = {
-        "share_at_start": _money(mes.budget / mes.voters) if mes.voters else None,
-        "share_kept": _money(mes.start),
+        "share_at_start": money_from_fraction(mes.budget / mes.voters) if mes.voters else None,
+        "share_kept": money_from_fraction(mes.start),
     }
     for number, step in enumerate(mes.steps, start=1):
         if step.project == me:
@@ -455,13 +450,16 @@ def proposal_outcome(*, proposal: Proposal) -> ProposalOutcome | None:
                 rule="mes",
                 how=step.chosen_by,
                 step=number,
-                each_paid_up_to=_money(step.rho * cost),
+                each_paid_up_to=money_from_fraction(step.rho * cost),
                 **shares,
             )
     for completion in mes.completion:
         if completion.project == me:
             return outcome(
-                rule="mes", how="greedy", money_left=_money(completion.money_left), **shares
+                rule="mes",
+                how="greedy",
+                money_left=money_from_fraction(completion.money_left),
+                **shares,
             )
     loss = mes.losses.get(me)
     spent_on: tuple[SpentOn, ...] = ()
@@ -471,7 +469,7 @@ def proposal_outcome(*, proposal: Proposal) -> ProposalOutcome | None:
             for other in ResultLine.objects.filter(result=result).select_related("proposal")
         }
         spent_on = tuple(
-            SpentOn(others[p].title, others[p].get_absolute_url(), _money(amount))
+            SpentOn(others[p].title, others[p].get_absolute_url(), money_from_fraction(amount))
             for p, amount in sorted(loss.spent.items(), key=lambda item: (-item[1], item[0]))
             if amount > 0 and p in others
         )
@@ -479,10 +477,10 @@ def proposal_outcome(*, proposal: Proposal) -> ProposalOutcome | None:
     return outcome(
         rule="mes",
         how="",
-        supporters_money=_money(loss.supporters_money) if loss else None,
+        supporters_money=money_from_fraction(loss.supporters_money) if loss else None,
         spent_on=spent_on,
         effective_support_percent=mes.effective_support_percent.get(me),
-        cost_to_win=_money(to_win) if to_win is not None else None,
+        cost_to_win=money_from_fraction(to_win) if to_win is not None else None,
         **shares,
     )
 
@@ -548,12 +546,18 @@ def my_ballots_paid_for(*, voter: User) -> list[BallotPaidFor]:
             payments = explain.ballot_payments(mes, {p.pabulib_id for p in chosen[ballot.pk]})
             funded = tuple(
                 PaidFor(
-                    p.title, p.get_absolute_url(), _money(payments.get(p.pabulib_id, Fraction(0)))
+                    p.title,
+                    p.get_absolute_url(),
+                    money_from_fraction(payments.get(p.pabulib_id, Fraction(0))),
                 )
                 for p in mine
             )
-            unspent = _money(mes.start - sum(payments.values(), Fraction(0)))
-            paid.append(BallotPaidFor(ballot, "mes", currency, funded, _money(mes.start), unspent))
+            unspent = money_from_fraction(mes.start - sum(payments.values(), Fraction(0)))
+            paid.append(
+                BallotPaidFor(
+                    ballot, "mes", currency, funded, money_from_fraction(mes.start), unspent
+                )
+            )
         else:
             funded = tuple(PaidFor(p.title, p.get_absolute_url(), None) for p in mine)
             paid.append(BallotPaidFor(ballot, "greedy", currency, funded, None, None))
@@ -588,7 +592,9 @@ def result_line_reasons(explanation: dict[str, Any] | None) -> dict[str, LineRea
         greedy = explain.GreedyExplanation.from_dict(data)
         return {
             r.project: LineReason(
-                how="greedy" if r.funded else "lost", rank=r.rank, money_left=_money(r.money_left)
+                how="greedy" if r.funded else "lost",
+                rank=r.rank,
+                money_left=money_from_fraction(r.money_left),
             )
             for r in greedy.ranks
         }
@@ -599,7 +605,7 @@ def result_line_reasons(explanation: dict[str, Any] | None) -> dict[str, LineRea
     }
     for completion in mes.completion:
         reasons[completion.project] = LineReason(
-            how="greedy", money_left=_money(completion.money_left)
+            how="greedy", money_left=money_from_fraction(completion.money_left)
         )
     for project, percent in mes.effective_support_percent.items():
         reasons.setdefault(project, LineReason(how="lost", effective_support_percent=percent))

@@ -71,13 +71,18 @@ def published_winners(result: AreaResult) -> list[str]:
 def rule_explanation(
     *, rule: str, projects: list[rules.Project], ballots: list[set[str]], budget: Any
 ) -> tuple[dict[str, Any], list[str]]:
-    """The rule's explanation as stored, and the winners it explains, in order."""
+    """The rule's part of the stored explanation (``"rule"``, and under Equal Shares
+    each step's payers, ``"step_payers"``), and the winners it explains, in order."""
     if CountingRule(rule) == CountingRule.MES:
         mes = explain.mes_explanation(projects, ballots, budget)
-        return {"kind": "mes", **mes.to_dict()}, list(mes.winners)
+        payers = [
+            [step.project, step.payers, step.paid_in_full]
+            for step in explain.step_payers(mes, ballots)
+        ]
+        return {"rule": {"kind": "mes", **mes.to_dict()}, "step_payers": payers}, list(mes.winners)
     greedy = explain.greedy_explanation(projects, ballots, budget)
     winners = [rank.project for rank in greedy.ranks if rank.funded]
-    return {"kind": "greedy", **greedy.to_dict()}, winners
+    return {"rule": {"kind": "greedy", **greedy.to_dict()}}, winners
 
 
 def outcome_fairness_data(
@@ -113,7 +118,7 @@ def result_explain(*, result_id: int, now: datetime) -> ResultExplanation | None
     if result.published_at is None or (stored is not None and FAIRNESS_KEY in stored.data):
         return None
     projects, ballots, _proposal_of = area_rule_input(round_area=result.round_area)
-    rule_data, winners = rule_explanation(
+    rule_parts, winners = rule_explanation(
         rule=result.rule, projects=projects, ballots=ballots, budget=result.budget
     )
     if winners != published_winners(result):
@@ -121,7 +126,7 @@ def result_explain(*, result_id: int, now: datetime) -> ResultExplanation | None
             f"the explanation funds {winners}, the published result {published_winners(result)}"
         )
     data: dict[str, Any] = {
-        "rule": rule_data,
+        **rule_parts,
         FAIRNESS_KEY: outcome_fairness_data(
             rule=result.rule,
             projects=projects,
@@ -130,12 +135,6 @@ def result_explain(*, result_id: int, now: datetime) -> ResultExplanation | None
             budget=result.budget,
         ),
     }
-    if rule_data["kind"] == "mes":
-        mes = explain.MesExplanation.from_dict(rule_data)
-        data["step_payers"] = [
-            [step.project, step.payers, step.paid_in_full]
-            for step in explain.step_payers(mes, ballots)
-        ]
     fields = {"data": data, "software_version": software_version(), "computed_at": now}
     if stored is not None:
         completed = (
