@@ -119,6 +119,16 @@ PROPOSAL_DECISION = email_kind_register(
         context="proposals.notifications.decision_context",
     )
 )
+# A resident who suggested a theme for a round's priorities hears whether officers added
+# it (and why not, when they did not): one email per suggestion, one suggestion each.
+THEME_DECIDED = email_kind_register(
+    EmailKind(
+        name="theme_decided",
+        label=gettext_lazy("Officers' decisions on the themes you suggest"),
+        template_name="proposals/email/theme_decided",
+        context="proposals.notifications.theme_decided_context",
+    )
+)
 # Co-design during review: the authors hear of an officer's offer (they must answer
 # before review ends), and the officer of the authors' answer.
 CODESIGN_OFFERED = email_kind_register(

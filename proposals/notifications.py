@@ -23,6 +23,7 @@ from pb_platform.outbox import (
     CODESIGN_ANSWERED,
     CODESIGN_OFFERED,
     PROPOSAL_DECISION,
+    THEME_DECIDED,
     email_enqueue,
 )
 from pb_platform.users import User
@@ -32,6 +33,7 @@ from proposals.models import (
     Proposal,
     ProposalCoauthor,
     ProposalEvent,
+    ThemeSuggestion,
 )
 
 
@@ -70,6 +72,37 @@ def decision_context(params: dict[str, Any]) -> dict[str, Any] | None:
         "proposal": proposal,
         "status": event.get_to_status_display(),
         "url": f"{settings.SITE_URL}{proposal.get_absolute_url()}",
+    }
+
+
+# --- Priorities --------------------------------------------------------------------------
+
+
+def notify_theme_decided(suggestion: ThemeSuggestion) -> None:
+    """Queue the officers' decision on a suggested theme for the resident who suggested
+    it, in the transaction that records the decision."""
+    email_enqueue(
+        kind=THEME_DECIDED,
+        recipient=suggestion.suggested_by,
+        params={"suggestion_id": suggestion.pk},
+        now=suggestion.decided_at or suggestion.created_at,
+    )
+
+
+def theme_decided_context(params: dict[str, Any]) -> dict[str, Any] | None:
+    suggestion = (
+        ThemeSuggestion.objects.select_related("budget_round")
+        .filter(pk=int(params["suggestion_id"]))
+        .first()
+    )
+    if suggestion is None:
+        return None
+    budget_round = suggestion.budget_round
+    return {
+        "suggestion": suggestion,
+        "budget_round": budget_round,
+        "status": suggestion.get_status_display(),
+        "url": settings.SITE_URL + reverse("proposals:priorities", args=[budget_round.slug]),
     }
 
 

@@ -34,6 +34,7 @@ from proposals.models.priorities import (
     STATEMENT_MAX_LENGTH,
     THEME_NAME_MAX_LENGTH,
 )
+from proposals.notifications import notify_theme_decided
 from proposals.services.proposals import category_create
 
 REASON_MAX_LENGTH = 500
@@ -209,6 +210,7 @@ def theme_moderate(
         locked.status = ThemeStatus.APPROVED if approve else ThemeStatus.REJECTED
         locked.reason, locked.decided_by, locked.decided_at = reason, officer, now
         locked.save()
+        notify_theme_decided(locked)
     return locked
 
 

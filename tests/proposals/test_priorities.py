@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pb_platform.tasks import send_outbox_email
 from proposals import policies
 from proposals.models import (
     BudgetRound,
@@ -334,6 +336,42 @@ def test_a_suggestion_already_on_the_list_is_refused(stage, resident_a):
         services.theme_suggest(
             resident=resident_a, budget_round=budget_round, name="parks", now=timezone.now()
         )
+
+
+def test_the_resident_who_suggested_a_theme_is_emailed_the_decision_and_why(
+    stage,
+    resident_a,
+    resident_b,
+    officer,
+    monkeypatch,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.SITE_URL = "https://pb.example.org"
+    monkeypatch.setattr(
+        send_outbox_email, "delay", lambda item_id: send_outbox_email.apply(args=[item_id])
+    )
+    budget_round, _themes, _ra = stage
+    now = timezone.now()
+    added = services.theme_suggest(
+        resident=resident_a, budget_round=budget_round, name="Lighting", now=now
+    )
+    refused = services.theme_suggest(
+        resident=resident_b, budget_round=budget_round, name="Parking", now=now
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.theme_moderate(officer=officer, suggestion=added, approve=True, now=now)
+        services.theme_moderate(
+            officer=officer, suggestion=refused, approve=False, reason="Not this fund.", now=now
+        )
+    by_recipient = {message.to[0]: message for message in mail.outbox}
+    assert set(by_recipient) == {resident_a.email, resident_b.email}
+    yes, no = by_recipient[resident_a.email], by_recipient[resident_b.email]
+    assert "Lighting" in yes.subject and "Added as a theme" in yes.subject
+    assert "give it points" in yes.body
+    assert "Parking" in no.subject and "Not added" in no.subject
+    assert "Not this fund." in no.body
+    assert f"https://pb.example.org/rounds/{budget_round.slug}/priorities/" in no.body
 
 
 @pytest.mark.parametrize("who", ["resident_a", "auditor"])
