@@ -553,6 +553,26 @@ class ProposalsDemo:
                 None,
             ),
             (
+                OPEN_PRIORITIES_ROUND,
+                "Rooms residents can use for clubs, homework, warmth in winter and meeting "
+                "neighbours. Tell us first what matters most in your area: the priorities "
+                "stage is open, and ideas come after it.",
+                Decimal("90000.00"),
+                {"Riverside": Decimal("50000.00"), "Eastgate": Decimal("40000.00")},
+                _timeline(
+                    now,
+                    priorities=-2,
+                    submission=12,
+                    review=40,
+                    voting=60,
+                    voting_minutes=None,
+                    delivery=420,
+                ),
+                CountingRule.MES,
+                BallotType.APPROVAL_WITHIN_BUDGET,
+                None,
+            ),
+            (
                 "Youth Spaces 2027",
                 "Places and activities for young people. Officers are checking each idea's "
                 "cost and feasibility; voting opens soon.",
@@ -920,11 +940,43 @@ PRIORITIES_STATEMENTS = {
 }
 
 
+# A round whose priorities stage is open now, so a visitor can give it their points.
+OPEN_PRIORITIES_ROUND = "Community Rooms 2027"
+OPEN_PRIORITIES_THEMES = [
+    "Rooms for young people",
+    "Rooms for older residents",
+    "Warm spaces in winter",
+    "Study and homework space",
+]
+
+
 class PrioritiesDemo:
-    """A round whose priorities stage has ended: themes (one suggested by a resident),
-    answers online, on paper and at an event, and the council's statements."""
+    """A round whose priorities stage is open (its themes, for visitors to answer), and
+    one whose stage has ended: themes (one suggested by a resident), answers online, on
+    paper and at an event, and the council's statements."""
 
     def seed(self, *, officer: Any) -> None:
+        self._open_stage(officer=officer)
+        self._published_stage(officer=officer)
+
+    @staticmethod
+    def _open_stage(*, officer: Any) -> None:
+        """The themes of the round whose stage is open (nobody has answered yet)."""
+        budget_round = demo_round(OPEN_PRIORITIES_ROUND)
+        if budget_round is None or budget_round.priorities_starts is None:
+            return
+        existing = set(budget_round.categories.values_list("name", flat=True))
+        for name in OPEN_PRIORITIES_THEMES:
+            if name not in existing:
+                services.category_create(
+                    budget_round=budget_round,
+                    name=name,
+                    officer=officer,
+                    now=budget_round.priorities_starts,
+                )
+
+    @staticmethod
+    def _published_stage(*, officer: Any) -> None:
         budget_round = demo_round(PRIORITIES_ROUND)
         if budget_round is None or budget_round.priorities_starts is None:
             return

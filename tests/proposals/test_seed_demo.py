@@ -88,3 +88,20 @@ def test_seed_demo_shows_support_and_co_design_once(db):
     assert not studio.on_ballot
     seed()
     assert (ProposalSupport.objects.count(), CoDesignOffer.objects.count()) == counts
+
+
+def test_seed_demo_has_a_priorities_stage_open_for_the_demo_resident(db):
+    from pb_platform.users import User
+    from proposals import policies
+    from proposals.demo import OPEN_PRIORITIES_ROUND, OPEN_PRIORITIES_THEMES
+
+    seed()
+    now = timezone.now()
+    budget_round = BudgetRound.objects.get(name=OPEN_PRIORITIES_ROUND)
+    assert budget_round.phase_at(now) == Phase.PRIORITIES
+    assert sorted(budget_round.categories.values_list("name", flat=True)) == sorted(
+        OPEN_PRIORITIES_THEMES
+    )
+    resident = User.objects.get(email="resident@example.org")
+    riverside = budget_round.round_areas.get(area__name="Riverside")
+    assert policies.can_respond_priorities(resident, riverside, now=now)
