@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PRIORITIES_RESULTS = "proposals:priorities_results"
+OFFICER_PRIORITIES = "proposals:officer_priorities"
+PAPER_ANSWERS = "proposals:officer_priorities_paper"
+VERSION = "proposals:proposal_version"
 
 
 def _django(database_url: str) -> None:
@@ -160,21 +164,23 @@ def _build(size: int, tag: str) -> tuple[dict[str, Any], list[Page]]:
         CommentFactory(proposal=proposal, author=people[i])
 
     people_by_role = {"author": author, "resident": people[-1], "officer": officer}
-    area_args = [priorities_round.slug, area.slug]
+    stage = [priorities_round.slug, area.slug]
+    pk = [proposal.pk]
+    by_support = reverse("proposals:round_proposals", args=[review_round.slug]) + "?sort=support"
     pages = [
-        Page("priorities: round page", "resident", reverse("proposals:priorities", args=area_args[:1])),
-        Page("priorities: area results", "anonymous", reverse("proposals:priorities_results", args=area_args)),
-        Page("priorities: area CSV", "anonymous", reverse("proposals:priorities_csv", args=area_args)),
-        Page("priorities: officers' page", "officer", reverse("proposals:officer_priorities", args=area_args[:1])),
-        Page("priorities: paper answers", "officer", reverse("proposals:officer_priorities_paper", args=area_args)),
+        Page("priorities: round page", "resident", reverse("proposals:priorities", args=stage[:1])),
+        Page("priorities: area results", "anonymous", reverse(PRIORITIES_RESULTS, args=stage)),
+        Page("priorities: area CSV", "anonymous", reverse("proposals:priorities_csv", args=stage)),
+        Page("priorities: officers' page", "officer", reverse(OFFICER_PRIORITIES, args=stage[:1])),
+        Page("priorities: paper answers", "officer", reverse(PAPER_ANSWERS, args=stage)),
         Page("proposal page (public)", "anonymous", proposal.get_absolute_url()),
         Page("proposal page (author)", "author", proposal.get_absolute_url()),
         Page("proposal page (officer)", "officer", proposal.get_absolute_url()),
-        Page("latest version and its diff", "anonymous", reverse("proposals:proposal_version", args=[proposal.pk, size])),
-        Page("co-authors page", "author", reverse("proposals:proposal_coauthors", args=[proposal.pk])),
-        Page("officer's review page", "officer", reverse("proposals:proposal_review", args=[proposal.pk])),
-        Page("area's proposals by support", "anonymous", reverse("proposals:round_proposals", args=[review_round.slug]) + "?sort=support"),
-    ]  # fmt: skip
+        Page("latest version and its diff", "anonymous", reverse(VERSION, args=[*pk, size])),
+        Page("co-authors page", "author", reverse("proposals:proposal_coauthors", args=pk)),
+        Page("officer's review page", "officer", reverse("proposals:proposal_review", args=pk)),
+        Page("area's proposals by support", "anonymous", by_support),
+    ]
     return people_by_role, pages
 
 
