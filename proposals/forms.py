@@ -851,7 +851,10 @@ class ThemeSuggestionForm(CleanTextFormMixin, forms.Form):
     name = forms.CharField(
         label=_("A theme that is missing"),
         max_length=THEME_NAME_MAX_LENGTH,
-        help_text=_("One per person. An officer adds it to the list or says why not; we email you their decision."),
+        help_text=_(
+            "One per person. An officer adds it to the list or says why not; we email you "
+            "their decision."
+        ),
     )
 
 

@@ -740,6 +740,22 @@ def can_offer_codesign(
     return decision
 
 
+def can_withdraw_codesign(
+    user: AnyUser, offer: CoDesignOffer, *, now: datetime, proposal: Proposal | None = None
+) -> Decision:
+    """An officer takes back an offer the authors have not answered yet (a mistaken
+    cost must not become official by an author's click). Any officer may: offers are
+    the council's, not one officer's."""
+    proposal = proposal if proposal is not None else offer.proposal
+    decision = first_denial(
+        can_open_review(user, proposal),
+        _during(proposal.budget_round, now, (Phase.REVIEW,), _("Co-design")),
+    )
+    if decision and codesign_state(offer, proposal, now=now) != CoDesignStatus.PROPOSED:
+        return deny(_("Only an offer still waiting for the authors' answer can be withdrawn."))
+    return decision
+
+
 def codesign_state(offer: CoDesignOffer, proposal: Proposal, *, now: datetime) -> str:
     """The offer's status as it stands at ``now``: an offer still open once review is
     over has lapsed, even before the phase-end work records it."""

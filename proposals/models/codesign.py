@@ -37,6 +37,8 @@ class CoDesignStatus(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted by the authors")
     DECLINED = "declined", _("Declined by the authors")
     LAPSED = "lapsed", _("Not answered before review ended")
+    # An officer took the offer back before the authors answered (a wrong cost, say).
+    WITHDRAWN = "withdrawn", _("Withdrawn by the council")
 
 
 class CoDesignOffer(models.Model):

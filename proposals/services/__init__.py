@@ -13,6 +13,7 @@ from proposals.services.codesign import (
     codesign_decline,
     codesign_offer,
     codesign_offers_lapse,
+    codesign_withdraw,
     proposal_support_add,
     proposal_support_withdraw,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "codesign_decline",
     "codesign_offer",
     "codesign_offers_lapse",
+    "codesign_withdraw",
     "comment_add",
     "comment_flag",
     "comment_hide",

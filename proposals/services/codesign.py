@@ -208,6 +208,21 @@ def codesign_decline(
     return _answer(offer, author=author, reply=reply, accept=False, now=now)
 
 
+def codesign_withdraw(*, offer: CoDesignOffer, officer: AnyUser, now: datetime) -> CoDesignOffer:
+    """An officer takes back an unanswered offer; it stays on the page as withdrawn, and
+    another may be made. Locks as ``_answer`` does, so an author's answer and the
+    withdrawal cannot both happen."""
+    enforce(policies.can_withdraw_codesign(officer, offer, now=now))
+    with transaction.atomic():
+        locked = _lock(offer.proposal)
+        offer = CoDesignOffer.objects.select_for_update().get(pk=offer.pk)
+        enforce(policies.can_withdraw_codesign(officer, offer, now=now, proposal=locked))
+        offer.status = CoDesignStatus.WITHDRAWN
+        offer.closed_at = now
+        offer.save(update_fields=["status", "closed_at"])
+    return offer
+
+
 def codesign_offers_lapse(*, now: datetime) -> int:
     """Close the offers still open when their round's review ended (voting opened).
     A conditional update: running it twice, or alongside an answer, closes each once."""

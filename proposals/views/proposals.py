@@ -463,6 +463,11 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
         "codesign": policies.can_offer_codesign(
             request.user, proposal, now=now, open_offer=open_offer
         ),
+        "codesign_withdraw": policies.can_withdraw_codesign(
+            request.user, open_offer, now=now, proposal=proposal
+        )
+        if open_offer is not None
+        else policies.deny(_("No offer is waiting for the authors' answer.")),
     }
     action = request.POST.get("action") if request.method == "POST" else None
     if action is not None:
@@ -480,6 +485,12 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"description": proposal.description},
     )
     try:
+        if action == "codesign_withdraw" and open_offer is not None:
+            services.codesign_withdraw(offer=open_offer, officer=request.user, now=now)
+            messages.success(
+                request, _("The offer was withdrawn; the authors can no longer accept it.")
+            )
+            return redirect(f"{proposal.get_absolute_url()}#codesign")
         if action == "codesign" and codesign_form.is_valid():
             data = codesign_form.cleaned_data
             services.codesign_offer(

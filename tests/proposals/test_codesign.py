@@ -407,6 +407,51 @@ def test_officer_offers_on_the_review_page_and_the_author_accepts(area_a, author
     assert (proposal.official_cost, proposal.description) == (Decimal("750.00"), "Half.")
 
 
+def test_an_officer_withdraws_a_waiting_offer_and_the_authors_can_no_longer_accept_it(
+    area_a, author, officer
+):
+    proposal = proposal_in(Phase.REVIEW, area_a, author)
+    wrong = offer_on(proposal, officer, cost=Decimal("8.00"), reason="A typo in the cost.")
+    review = reverse("proposals:proposal_review", args=[proposal.pk])
+    officer_client = client_for(officer)
+    assert "Withdraw the waiting offer" in officer_client.get(review).content.decode()
+    response = officer_client.post(review, {"action": "codesign_withdraw"})
+    assert response.status_code == 302
+    wrong.refresh_from_db()
+    assert wrong.status == CoDesignStatus.WITHDRAWN and wrong.closed_at is not None
+    with pytest.raises(PermissionDenied):
+        services.codesign_accept(offer=wrong, author=author, reply="", now=now())
+    page = client_for(author).get(proposal.get_absolute_url()).content.decode()
+    assert "Withdrawn by the council" in page and "Accept the change" not in page
+    offer_on(proposal, officer, cost=Decimal("800.00"))  # the right one can now be made
+    proposal.refresh_from_db()
+    assert proposal.official_cost is None
+
+
+@pytest.mark.parametrize("persona", ["resident_a", "author", "auditor"])
+def test_wrong_role_cannot_withdraw_an_offer(request, persona, area_a, author, officer):
+    proposal = proposal_in(Phase.REVIEW, area_a, author)
+    offer = offer_on(proposal, officer)
+    user = request.getfixturevalue(persona)
+    with pytest.raises(PermissionDenied):
+        services.codesign_withdraw(offer=offer, officer=user, now=now())
+    response = client_for(user).post(
+        reverse("proposals:proposal_review", args=[proposal.pk]), {"action": "codesign_withdraw"}
+    )
+    assert response.status_code in (403, 404)
+    offer.refresh_from_db()
+    assert offer.status == CoDesignStatus.PROPOSED
+
+
+def test_an_answered_offer_cannot_be_withdrawn(area_a, author, officer):
+    offer = offer_on(proposal_in(Phase.REVIEW, area_a, author), officer)
+    services.codesign_decline(offer=offer, author=author, reply="No.", now=now())
+    with pytest.raises(PermissionDenied, match="still waiting"):
+        services.codesign_withdraw(offer=offer, officer=officer, now=now())
+    offer.refresh_from_db()
+    assert offer.status == CoDesignStatus.DECLINED
+
+
 def test_a_stranger_cannot_answer_an_offer(area_a, author, officer, resident_a):
     offer = offer_on(proposal_in(Phase.REVIEW, area_a, author), officer)
     response = client_for(resident_a).post(
