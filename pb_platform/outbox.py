@@ -147,6 +147,24 @@ CODESIGN_ANSWERED = email_kind_register(
         context="proposals.notifications.codesign_context",
     )
 )
+# Amendments: the authors hear of a resident's suggested change (they answer it on the
+# site), and the resident of the authors' answer.
+AMENDMENT_SUGGESTED = email_kind_register(
+    EmailKind(
+        name="amendment_suggested",
+        label=gettext_lazy("Residents' suggested changes to your proposals"),
+        template_name="proposals/email/amendment_suggested",
+        context="proposals.notifications.amendment_context",
+    )
+)
+AMENDMENT_ANSWERED = email_kind_register(
+    EmailKind(
+        name="amendment_answered",
+        label=gettext_lazy("Authors' answers to the changes you suggest"),
+        template_name="proposals/email/amendment_answered",
+        context="proposals.notifications.amendment_context",
+    )
+)
 # Receipts cannot be turned off: they are the voter's proof that their vote was saved,
 # and the only way someone learns that a ballot was cast or recorded in their name.
 BALLOT_RECEIPT = email_kind_register(

@@ -712,6 +712,7 @@ class ProposalsDemo:
                 self._decide(made, made[title], fate, officer, email, written_at, reviewed_at)
             self._conversation(made, officer, written_at)
             self._written_together(made, written_at)
+            self._amendments(made, written_at)
             self._coproduction(made, officer, written_at, reviewed_at)
         # The demo's history is not news: do not email the demo residents about it.
         ProposalEvent.objects.filter(notified_at__isnull=True).update(notified_at=now)
@@ -843,6 +844,53 @@ class ProposalsDemo:
             ),
             submit=False,
             now=at + timedelta(hours=3),
+        )
+
+    @staticmethod
+    def _amendments(made: dict[str, Proposal], written_at: Any) -> None:
+        """Neighbours suggest changes to the street trees idea: Jo takes one in (a new
+        version credited to Kim), Sam declines the other with a reply."""
+        trees = made.get("Street trees on Mill Lane")
+        if trees is None or trees.author is None:
+            return
+        User = get_user_model()
+        kim = User.objects.get(email="kim.eastgate@example.org")
+        priya = User.objects.get(email="priya.oldtown@example.org")
+        sam = User.objects.get(email="resident@example.org")
+        at = written_at + timedelta(hours=20)
+        trees.refresh_from_db()
+        taken = services.amendment_suggest(
+            proposal=trees,
+            resident=kim,
+            description=trees.description
+            + " Each tree gets a water butt filled from the school roof, so the trees "
+            "survive their first summers without a council watering round.",
+            estimated_cost=Decimal("41000"),
+            reason="Young street trees die in dry summers; the water butts cost about "
+            "£200 each and the school has offered its roof.",
+            now=at,
+        )
+        declined = services.amendment_suggest(
+            proposal=trees,
+            resident=priya,
+            description=trees.description.replace("street trees", "fruit trees", 1),
+            estimated_cost=None,
+            reason="Fruit trees would feed people as well as shade the lane.",
+            now=at + timedelta(hours=1),
+        )
+        services.amendment_accept(
+            amendment=taken,
+            writer=trees.author,
+            reply="Thank you, Kim: the school agreed, and the estimate now includes them.",
+            now=at + timedelta(hours=6),
+        )
+        services.amendment_decline(
+            amendment=declined,
+            writer=sam,
+            reply="We asked the tree officer: falling fruit makes the pavement slippery "
+            "near the bus stop, so we keep street trees. A community orchard would make "
+            "a good idea of its own.",
+            now=at + timedelta(hours=7),
         )
 
     @staticmethod

@@ -774,6 +774,42 @@ class CoDesignAnswerForm(CleanTextFormMixin, forms.Form):
     )
 
 
+class AmendmentForm(CleanTextFormMixin, forms.Form):
+    """A resident's suggested change: the whole description as they would have it, an
+    estimate if they think it costs something else, and why."""
+
+    description = forms.CharField(
+        label=_("The description as you would write it"),
+        max_length=PROPOSAL_DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text=_(
+            "It starts as the proposal reads now: change what you would change. The "
+            "authors see exactly what your version changes."
+        ),
+    )
+    estimated_cost = MoneyFormField(
+        label=_("A different estimate"),
+        required=False,
+        help_text=_("Only if you think the idea would cost something else. Leave it empty."),
+    )
+    reason = forms.CharField(
+        label=_("Why you suggest it"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown to everyone on the proposal's page, with the authors' answer."),
+    )
+
+
+class AmendmentAnswerForm(CleanTextFormMixin, forms.Form):
+    reply = forms.CharField(
+        label=_("Your reply"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Public. Needed when you decline: say why."),
+    )
+
+
 # --- Residents' priorities ------------------------------------------------------------------
 
 

@@ -18,6 +18,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from pb_platform.outbox import (
+    AMENDMENT_ANSWERED,
+    AMENDMENT_SUGGESTED,
     COAUTHOR_ACCEPTED,
     COAUTHOR_INVITATION,
     CODESIGN_ANSWERED,
@@ -28,9 +30,11 @@ from pb_platform.outbox import (
 )
 from pb_platform.users import User
 from proposals.models import (
+    AmendmentStatus,
     CoauthorStatus,
     CoDesignOffer,
     Proposal,
+    ProposalAmendment,
     ProposalCoauthor,
     ProposalEvent,
     ThemeSuggestion,
@@ -221,4 +225,50 @@ def codesign_context(params: dict[str, Any]) -> dict[str, Any] | None:
         "status": offer.get_status_display(),
         "url": f"{settings.SITE_URL}{proposal.get_absolute_url()}#codesign",
         "review_ends": proposal.budget_round.voting_starts,
+    }
+
+
+# --- Amendments -------------------------------------------------------------------------
+
+
+def notify_amendment_suggested(amendment: ProposalAmendment) -> None:
+    """Queue the suggestion's email to each writer, in the transaction that saves it."""
+    for writer in proposal_authors(amendment.proposal):
+        email_enqueue(
+            kind=AMENDMENT_SUGGESTED,
+            recipient=writer,
+            params={"amendment_id": amendment.pk},
+            now=amendment.created_at,
+        )
+
+
+def notify_amendment_answered(amendment: ProposalAmendment) -> None:
+    """Queue the authors' answer to the resident who suggested the change."""
+    email_enqueue(
+        kind=AMENDMENT_ANSWERED,
+        recipient=amendment.author,
+        params={"amendment_id": amendment.pk},
+        now=amendment.closed_at or amendment.created_at,
+    )
+
+
+def amendment_context(params: dict[str, Any]) -> dict[str, Any] | None:
+    amendment = (
+        ProposalAmendment.objects.select_related(
+            "proposal__budget_round", "author__resident_profile"
+        )
+        .filter(pk=int(params["amendment_id"]))
+        .first()
+    )
+    if amendment is None:
+        return None
+    url = reverse("proposals:amendment_detail", args=[amendment.pk])
+    return {
+        "amendment": amendment,
+        "proposal": amendment.proposal,
+        "suggested_by": display_name(amendment.author),
+        "accepted": amendment.status == AmendmentStatus.ACCEPTED,
+        "status": amendment.get_status_display(),
+        "url": f"{settings.SITE_URL}{url}",
+        "review_ends": amendment.proposal.budget_round.voting_starts,
     }

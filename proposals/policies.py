@@ -21,6 +21,7 @@ from proposals.models import (
     AUTHOR_EDITABLE_STATUSES,
     REVIEW_EDITABLE_STATUSES,
     REVIEWABLE_STATUSES,
+    AmendmentStatus,
     Area,
     BudgetRound,
     CoauthorStatus,
@@ -28,6 +29,7 @@ from proposals.models import (
     CoDesignStatus,
     Comment,
     Proposal,
+    ProposalAmendment,
     ProposalCoauthor,
     ProposalStatus,
     ResidentProfile,
@@ -677,9 +679,10 @@ def support_open(proposal: Proposal, *, now: datetime) -> Decision:
     return _during(proposal.budget_round, now, SUPPORT_PHASES, _("Showing support"))
 
 
-def _eligible_in(user: AnyUser, budget_round: BudgetRound) -> Decision:
-    """A round whose voting needs an eligibility check asks the same of supporters
-    (any method: support decides nothing, so the method does not matter)."""
+def _eligible_in(user: AnyUser, budget_round: BudgetRound, *, doing: str) -> Decision:
+    """A round whose voting needs an eligibility check asks the same of supporters and
+    of residents suggesting amendments (any method: neither decides anything, so the
+    method does not matter). ``doing`` names what they would do, for the message."""
     if budget_round.verification_required == VerificationRequired.NONE:
         return ALLOW
     profile = _profile(user)
@@ -687,10 +690,10 @@ def _eligible_in(user: AnyUser, budget_round: BudgetRound) -> Decision:
         return ALLOW
     return deny(
         _(
-            "In “%(round)s” only eligibility-verified residents show support, as only they "
+            "In “%(round)s” only eligibility-verified residents %(doing)s, as only they "
             "vote. Confirm it under “Your account”."
         )
-        % {"round": budget_round.name}
+        % {"round": budget_round.name, "doing": doing}
     )
 
 
@@ -711,7 +714,7 @@ def can_support(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision
             _("Only residents of %(area)s can support this proposal.")
             % {"area": proposal.round_area.area.name}
         )
-    return _eligible_in(user, proposal.budget_round)
+    return _eligible_in(user, proposal.budget_round, doing=_("show support"))
 
 
 def can_withdraw_support(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
@@ -787,3 +790,81 @@ def can_answer_codesign(
             % {"status": proposal.get_status_display()}
         )
     return decision
+
+
+# --- Amendments -------------------------------------------------------------------------
+# Any resident may suggest a change to a submitted proposal while its text may change
+# (submission and review), with a reason; its authors accept it (a new version credited
+# to whoever suggested it; a decided proposal goes back for a new decision) or decline it
+# with a reply. All of it is public. A suggestion still waiting when the text is fixed
+# for the vote lapses.
+
+
+def amendments_open(proposal: Proposal, *, now: datetime) -> Decision:
+    """Whether this proposal takes suggested changes now, whoever asks."""
+    if proposal.submitted_at is None or proposal.status == ProposalStatus.DRAFT:
+        return deny(_("Only submitted proposals take suggested changes."))
+    return text_changeable(proposal, now=now)
+
+
+def can_suggest_amendment(user: AnyUser, proposal: Proposal, *, now: datetime) -> Decision:
+    """Verified residents (of any area: people use services beyond their own street),
+    except the proposal's writers, who change it directly. Officers co-design instead."""
+    decision = first_denial(
+        can_see_proposal(user, proposal),
+        amendments_open(proposal, now=now),
+        _resident(user, _("suggest changes to proposals")),
+    )
+    if not decision:
+        return decision
+    if permissions.is_writer(user, proposal):
+        return deny(_("You write this proposal: change it directly instead."))
+    return _eligible_in(user, proposal.budget_round, doing=_("suggest changes"))
+
+
+def amendment_state(amendment: ProposalAmendment, proposal: Proposal, *, now: datetime) -> str:
+    """The suggestion's status as it stands at ``now``: one still waiting once review is
+    over has lapsed, even before the phase-end work records it."""
+    over = phase_rank(proposal.budget_round.phase_at(now)) > phase_rank(Phase.REVIEW)
+    if amendment.status == AmendmentStatus.PROPOSED and over:
+        return AmendmentStatus.LAPSED
+    return amendment.status
+
+
+def can_answer_amendment(
+    user: AnyUser,
+    amendment: ProposalAmendment,
+    *,
+    now: datetime,
+    proposal: Proposal | None = None,
+) -> Decision:
+    """The proposal's writers (author or co-author) accept or decline a waiting
+    suggestion while the text may still change. Pass ``proposal`` when already loaded."""
+    proposal = proposal if proposal is not None else amendment.proposal
+    if amendment.proposal_id != proposal.pk:
+        return deny(_("That suggestion is not about this proposal."))
+    if not permissions.is_writer(user, proposal):
+        return deny(_("Only the proposal's authors answer suggested changes."))
+    state = amendment_state(amendment, proposal, now=now)
+    if state != AmendmentStatus.PROPOSED:
+        return deny(
+            _("This suggestion is closed: %(status)s.")
+            % {"status": AmendmentStatus(state).label.lower()}
+        )
+    return text_changeable(proposal, now=now)
+
+
+def can_withdraw_amendment(
+    user: AnyUser,
+    amendment: ProposalAmendment,
+    *,
+    now: datetime,
+    proposal: Proposal | None = None,
+) -> Decision:
+    """Whoever suggested it may take it back while it waits."""
+    proposal = proposal if proposal is not None else amendment.proposal
+    if not user.is_authenticated or user.pk != amendment.author_id:
+        return deny(_("Only the resident who suggested this change can withdraw it."))
+    if amendment_state(amendment, proposal, now=now) != AmendmentStatus.PROPOSED:
+        return deny(_("Only a suggestion still waiting for an answer can be withdrawn."))
+    return ALLOW

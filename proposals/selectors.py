@@ -16,6 +16,7 @@ from proposals.models import (
     CoDesignOffer,
     Comment,
     Proposal,
+    ProposalAmendment,
     ProposalCoauthor,
     ProposalEvent,
     ProposalStatus,
@@ -215,6 +216,11 @@ def proposal_detail(*, pk: int) -> QuerySet[Proposal]:
                 ).order_by("-number"),
             ),
             Prefetch("codesign_offers", queryset=_offers(), to_attr="offers"),
+            Prefetch(
+                "amendments",
+                queryset=ProposalAmendment.objects.select_related("author__resident_profile"),
+                to_attr="amendment_list",
+            ),
             Prefetch(
                 "comments",
                 queryset=replies.filter(parent__isnull=True).prefetch_related(

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from proposals.views import amendments as amendment_views
 from proposals.views import coauthors as coauthor_views
 from proposals.views import priorities as priority_views
 from proposals.views import proposals as proposal_views
@@ -61,6 +62,14 @@ urlpatterns = [
     path("proposals/<int:pk>/review/", proposal_views.proposal_review, name="proposal_review"),
     path("proposals/<int:pk>/support/", proposal_views.proposal_support, name="proposal_support"),
     path("codesign/<int:pk>/answer/", proposal_views.codesign_answer, name="codesign_answer"),
+    path("proposals/<int:pk>/amend/", amendment_views.amendment_new, name="amendment_new"),
+    path("amendments/<int:pk>/", amendment_views.amendment_detail, name="amendment_detail"),
+    path("amendments/<int:pk>/answer/", amendment_views.amendment_answer, name="amendment_answer"),
+    path(
+        "amendments/<int:pk>/withdraw/",
+        amendment_views.amendment_withdraw,
+        name="amendment_withdraw",
+    ),
     path("comments/<int:pk>/hide/", proposal_views.comment_hide, name="comment_hide"),
     path("comments/<int:pk>/flag/", proposal_views.comment_flag, name="comment_flag"),
     path("my/proposals/", proposal_views.my_proposals, name="my_proposals"),

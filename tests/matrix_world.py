@@ -53,6 +53,7 @@ from proposals.models import (
     CommentFlag,
     CountingRule,
     Proposal,
+    ProposalAmendment,
     ProposalCoauthor,
     ProposalStatus,
     ResidentAreaChange,
@@ -115,6 +116,7 @@ class World:
     submitted: Proposal  # by resident_a, area A, submission round (withdrawable)
     under_review: Proposal  # by someone else, area A, review round
     codesign_offer: CoDesignOffer  # open, by the officer, on resident_a's idea under review
+    amendment: ProposalAmendment  # waiting, by resident_b, on resident_a's ``submitted``
     proposals_by_status: dict[str, Proposal]
     comment: Comment  # visible, on ``submitted``
     hidden_comment: Comment
@@ -266,6 +268,13 @@ def world_build() -> World:
         )
     invitation = coauthor_invite(
         proposal=submitted, author=resident_a, email="invitee@example.org", now=timezone.now()
+    )
+    amendment = ProposalAmendment.objects.create(
+        proposal=submitted,
+        author=resident_b,
+        base_version=1,
+        description="Benches by the river, with a table.",
+        reason="Families eat there.",
     )
     for status in (ProposalStatus.RETURNED, ProposalStatus.WITHDRAWN):
         by_status[status] = ProposalFactory(
@@ -432,6 +441,7 @@ def world_build() -> World:
         submitted=submitted,
         under_review=under_review,
         codesign_offer=codesign_offer,
+        amendment=amendment,
         proposals_by_status=by_status,
         comment=comment,
         hidden_comment=hidden_comment,

@@ -247,6 +247,23 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         roles("405", anonymous="302-login"),
         roles("403", anonymous="302-login", resident_a="302 writes"),
     ),
+    # Amendments: any verified resident but the writers suggests (resident_a is not
+    # the author of ``under_review``; resident_b lives in another area, which is fine);
+    # only the writers of ``submitted`` (resident_a) answer resident_b's suggestion, and
+    # only resident_b withdraws it.
+    "proposals:amendment_new": page(
+        PUBLIC,
+        roles("403", anonymous="302-login", resident_a="302 writes", resident_b="302 writes"),
+    ),
+    "proposals:amendment_detail": page(PUBLIC, SAFE_ONLY),
+    "proposals:amendment_answer": page(
+        roles("405", anonymous="302-login"),
+        roles("403", anonymous="302-login", resident_a="302 writes"),
+    ),
+    "proposals:amendment_withdraw": page(
+        roles("405", anonymous="302-login"),
+        roles("403", anonymous="302-login", resident_b="302 writes"),
+    ),
     "proposals:comment_hide": page(OFFICER, OFFICER_SAVES),
     "proposals:comment_hide[hidden]": page(OFFICER, roles("403", anonymous="302-login")),
     # Anyone signed in with the permission (residents, verified or not, officers and
@@ -567,6 +584,10 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
     },
     "proposals:proposal_support": {"": lambda w: {"pk": w.under_review.pk}},
     "proposals:codesign_answer": {"": lambda w: {"pk": w.codesign_offer.pk}},
+    "proposals:amendment_new": {"": lambda w: {"pk": w.under_review.pk}},
+    "proposals:amendment_detail": {"": lambda w: {"pk": w.amendment.pk}},
+    "proposals:amendment_answer": {"": lambda w: {"pk": w.amendment.pk}},
+    "proposals:amendment_withdraw": {"": lambda w: {"pk": w.amendment.pk}},
     "proposals:comment_hide": {
         "": lambda w: {"pk": w.comment.pk},
         "hidden": lambda w: {"pk": w.hidden_comment.pk},
@@ -776,6 +797,12 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
     },
     "proposals:proposal_support": lambda w: {"action": "support"},
     "proposals:codesign_answer": lambda w: {"action": "decline", "reply": "We need ten."},
+    "proposals:amendment_new": lambda w: {
+        "description": "Bike racks and a pump.",
+        "estimated_cost": "",
+        "reason": "Flat tyres.",
+    },
+    "proposals:amendment_answer": lambda w: {"action": "decline", "reply": "A table blocks it."},
     "proposals:comment_hide": lambda w: {"reason": "Off topic."},
     "proposals:comment_hide[hidden]": lambda w: {"reason": "Hidden twice."},
     "proposals:officer_round_create": _round_new_data,

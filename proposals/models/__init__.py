@@ -1,3 +1,4 @@
+from proposals.models.amendments import AmendmentStatus, ProposalAmendment
 from proposals.models.codesign import CoDesignOffer, CoDesignStatus, ProposalSupport
 from proposals.models.priorities import (
     PriorityChannel,
@@ -46,6 +47,7 @@ __all__ = [
     "PUBLIC_STATUSES",
     "REVIEWABLE_STATUSES",
     "REVIEW_EDITABLE_STATUSES",
+    "AmendmentStatus",
     "Area",
     "BallotType",
     "BudgetRound",
@@ -62,6 +64,7 @@ __all__ = [
     "PriorityResponse",
     "PriorityStatement",
     "Proposal",
+    "ProposalAmendment",
     "ProposalCoauthor",
     "ProposalEvent",
     "ProposalStatus",

@@ -187,6 +187,7 @@ class ProposalEvent(models.Model):
         DUPLICATE = "duplicate", _("Marked as a duplicate")
         COMMENT_HIDDEN = "comment_hidden", _("Comment hidden")
         CODESIGN_ACCEPTED = "codesign_accepted", _("Accepted the council's co-design")
+        AMENDMENT_ACCEPTED = "amendment_accepted", _("Took in a resident's amendment")
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

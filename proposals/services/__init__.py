@@ -1,6 +1,13 @@
 """Writes for the proposals app, one module per subject. The names most callers need are
 re-exported here, so ``services.round_create(...)`` reads the same everywhere."""
 
+from proposals.services.amendments import (
+    amendment_accept,
+    amendment_decline,
+    amendment_suggest,
+    amendment_withdraw,
+    amendments_lapse,
+)
 from proposals.services.areas import area_create, area_update
 from proposals.services.coauthors import (
     coauthor_accept,
@@ -47,6 +54,11 @@ __all__ = [
     "NAME_MAX_LENGTH",
     "ProposalContent",
     "RoundConfig",
+    "amendment_accept",
+    "amendment_decline",
+    "amendment_suggest",
+    "amendment_withdraw",
+    "amendments_lapse",
     "area_create",
     "area_update",
     "category_create",

@@ -40,6 +40,7 @@ from proposals.forms import (
 )
 from proposals.models import (
     DECIDED_STATUSES,
+    AmendmentStatus,
     BudgetRound,
     CoauthorStatus,
     CoDesignOffer,
@@ -306,6 +307,9 @@ def _detail_context(
     is_author = permissions.is_author(user, proposal)
     is_writer = is_author or permissions.is_coauthor(user, proposal)
     _offer_states(user, proposal, now)
+    for amendment in proposal.amendment_list:  # type: ignore[attr-defined]
+        state = policies.amendment_state(amendment, proposal, now=now)
+        amendment.state_label = AmendmentStatus(state).label
     return {
         **_support_context(user, proposal, now),
         "answer_form": CoDesignAnswerForm(),
@@ -328,6 +332,8 @@ def _detail_context(
         if is_author
         else None,
         "review_decision": _any_review_action(user, proposal, now),
+        "amendments_open": policies.amendments_open(proposal, now=now),
+        "amend_decision": policies.can_suggest_amendment(user, proposal, now=now),
         "comments_open": policies.comments_open(proposal, now=now),
         "comment_decision": policies.can_comment(user, proposal, now=now),
         "can_moderate": permissions.can_moderate_comments(user),

@@ -138,7 +138,29 @@ def test_co_production_before_the_vote_in_a_browser(trip, stage):
     lena.press(re.compile("^Accept", re.I), "invitation-accepted")
     assert facts(lena.page.locator("main dl").first)["Written by"] == "Sam Rivers and Lena Brook"
 
-    # 5. (Amendments: added with the amendments feature.)
+    # 5. Tom, a neighbour, suggests a change; unchanged text is refused; Sam takes it in.
+    tom = trip.journey("tom", viewport=PHONE)
+    tom.sign_in("tom@example.org", PASSWORD)
+    tom.visit(proposal.get_absolute_url(), "proposal")
+    tom.link("Suggest a change", "amendment-form")
+    page = tom.page
+    page.get_by_label("Why you suggest it").fill("More children could come.")
+    tom.press("Send my suggestion to the authors", "amendment-refused")
+    assert "This changes nothing" in tom.text()
+    page.get_by_label("The description as you would write it").fill(
+        "A club three evenings a week, with a volunteer from the secondary school."
+    )
+    tom.press("Send my suggestion to the authors", "amendment-sent")
+    assert "sent to the authors" in tom.messages()
+    assert any(m.to == ["sam@example.org"] for m in mail.outbox if "suggests" in m.subject)
+    sam.visit(proposal.get_absolute_url(), "proposal-with-suggestion")
+    sam.link(re.compile("^By Tom Weir"), "amendment")
+    assert sam.page.locator("ins").count() and sam.page.locator("del").count()
+    sam.page.get_by_label("Your reply").fill("Yes: the school offered a volunteer.")
+    sam.press("Take it in", "amendment-taken-in")
+    assert "suggested by Tom Weir" in sam.text()
+    proposal.refresh_from_db()
+    assert proposal.description.startswith("A club three evenings a week")
 
     # 6. Review starts; the officer offers a co-designed cost; Sam accepts; it is official.
     round_move_to(budget_round, Phase.REVIEW)

@@ -105,3 +105,20 @@ def test_seed_demo_has_a_priorities_stage_open_for_the_demo_resident(db):
     resident = User.objects.get(email="resident@example.org")
     riverside = budget_round.round_areas.get(area__name="Riverside")
     assert policies.can_respond_priorities(resident, riverside, now=now)
+
+
+def test_seed_demo_shows_an_accepted_and_a_declined_amendment(db):
+    from proposals.models import AmendmentStatus, ProposalAmendment, VersionKind
+
+    seed()
+    trees = Proposal.objects.get(title="Street trees and planters on Mill Lane")
+    answers = dict(trees.amendments.values_list("author__email", "status"))
+    assert answers == {
+        "kim.eastgate@example.org": AmendmentStatus.ACCEPTED,
+        "priya.oldtown@example.org": AmendmentStatus.DECLINED,
+    }
+    taken_in = trees.versions.get(kind=VersionKind.AMENDMENT)
+    assert taken_in.credited_to.email == "kim.eastgate@example.org"
+    assert "water butt" in trees.description and trees.estimated_cost == Decimal("41000.00")
+    seed()
+    assert ProposalAmendment.objects.count() == 2
