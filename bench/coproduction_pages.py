@@ -7,7 +7,8 @@ For each size N it builds, in a throwaway SQLite database in a temporary folder 
 ``--database-url`` a server database, which it empties first), a round whose priorities
 stage has ended with N answers per area and a published statement, and a round in review
 holding one proposal with N versions, N supporters, co-authors, N co-design offers (one
-open), N comments and N other proposals in its area. It then fetches each page as the
+open), N comments, N suggested changes (half declined), N merges proposed with it (one
+open) and 2N other proposals in its area. It then fetches each page as the
 person who uses it (with Django's test client, logged in) and prints one line per page:
 the number of SQL queries and the milliseconds at each size, side by side. The queries
 must not grow with N (the tests check it at two sizes; this shows the figures).
@@ -31,6 +32,7 @@ PRIORITIES_RESULTS = "proposals:priorities_results"
 OFFICER_PRIORITIES = "proposals:officer_priorities"
 PAPER_ANSWERS = "proposals:officer_priorities_paper"
 VERSION = "proposals:proposal_version"
+AMENDMENT = "proposals:amendment_detail"
 
 
 def _django(database_url: str) -> None:
@@ -62,13 +64,17 @@ def _build(size: int, tag: str) -> tuple[dict[str, Any], list[Page]]:
 
     from pb_platform.roles import OFFICER, RESIDENT, role_grant
     from proposals.models import (
+        AmendmentStatus,
         CoDesignOffer,
         CoDesignStatus,
+        MergeStatus,
         PriorityChannel,
         PriorityPoints,
         PriorityResponse,
         PriorityStatement,
+        ProposalAmendment,
         ProposalCoauthor,
+        ProposalMerge,
         ProposalSupport,
         ProposalVersion,
         VersionKind,
@@ -162,10 +168,39 @@ def _build(size: int, tag: str) -> tuple[dict[str, Any], list[Page]]:
             closed_at=None if is_open else now,
         )
         CommentFactory(proposal=proposal, author=people[i])
+        ProposalAmendment.objects.create(
+            proposal=proposal,
+            author=people[i],
+            base_version=size,
+            description=f"{proposal.description} Amended {i}.",
+            reason=f"Reason {i}",
+            status=AmendmentStatus.PROPOSED if i % 2 else AmendmentStatus.DECLINED,
+            reply="" if i % 2 else "No, thank you.",
+            answered_by=None if i % 2 else author,
+            closed_at=None if i % 2 else now,
+        )
+        other = ProposalFactory(budget_round=review_round, round_area=round_area, author=people[i])
+        ProposalMerge.objects.create(
+            officer=officer,
+            into=proposal,
+            absorbed=other,
+            title=f"Merged {i}",
+            description="Both.",
+            estimated_cost=Decimal(500),
+            reason="Similar.",
+            status=MergeStatus.PROPOSED if is_open else MergeStatus.DECLINED,
+            declined_by=None if is_open else people[i],
+            reply="" if is_open else "No.",
+            closed_at=None if is_open else now,
+        )
+    open_amendment = ProposalAmendment.objects.filter(
+        proposal=proposal, status=AmendmentStatus.PROPOSED
+    ).first()
 
     people_by_role = {"author": author, "resident": people[-1], "officer": officer}
     stage = [priorities_round.slug, area.slug]
     pk = [proposal.pk]
+    amendment_pk = open_amendment.pk if open_amendment is not None else 0
     by_support = reverse("proposals:round_proposals", args=[review_round.slug]) + "?sort=support"
     pages = [
         Page("priorities: round page", "resident", reverse("proposals:priorities", args=stage[:1])),
@@ -180,6 +215,8 @@ def _build(size: int, tag: str) -> tuple[dict[str, Any], list[Page]]:
         Page("co-authors page", "author", reverse("proposals:proposal_coauthors", args=pk)),
         Page("officer's review page", "officer", reverse("proposals:proposal_review", args=pk)),
         Page("area's proposals by support", "anonymous", by_support),
+        Page("suggest a change (form)", "resident", reverse("proposals:amendment_new", args=pk)),
+        Page("a suggested change (author)", "author", reverse(AMENDMENT, args=[amendment_pk])),
     ]
     return people_by_role, pages
 

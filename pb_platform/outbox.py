@@ -165,6 +165,24 @@ AMENDMENT_ANSWERED = email_kind_register(
         context="proposals.notifications.amendment_context",
     )
 )
+# Merges: the writers of both proposals hear of an officer's proposed merge (each side
+# answers on the site); everyone involved hears the outcome.
+MERGE_PROPOSED = email_kind_register(
+    EmailKind(
+        name="merge_proposed",
+        label=gettext_lazy("Officers' proposals to merge your proposal with another"),
+        template_name="proposals/email/merge_proposed",
+        context="proposals.notifications.merge_context",
+    )
+)
+MERGE_ANSWERED = email_kind_register(
+    EmailKind(
+        name="merge_answered",
+        label=gettext_lazy("Whether a proposed merge went ahead"),
+        template_name="proposals/email/merge_answered",
+        context="proposals.notifications.merge_context",
+    )
+)
 # Receipts cannot be turned off: they are the voter's proof that their vote was saved,
 # and the only way someone learns that a ballot was cast or recorded in their name.
 BALLOT_RECEIPT = email_kind_register(

@@ -69,6 +69,8 @@ SUPPORTERS = [
     ("bo.northfield@example.org", "Bo from Northfield", "Northfield"),
     ("cleo.northfield@example.org", "Cleo from Northfield", "Northfield"),
     ("dan.riverside@example.org", "Dan from Riverside", "Riverside"),
+    # She also wrote an idea that was merged into the demo resident's benches.
+    ("rosa.riverside@example.org", "Rosa from Riverside", "Riverside"),
 ]
 # (proposal title, supporters' emails): supported while submission was open.
 SUPPORTED = [
@@ -133,6 +135,16 @@ GREEN_STREETS = [
         "Seating",
         "12000",
         "resident@example.org",
+        "submitted",
+    ),
+    (
+        "Seats at the river path's bus stops",
+        "Two seats at each bus stop along the river path, for people who cannot stand "
+        "long while they wait.",
+        "Riverside",
+        "Seating",
+        "6000",
+        "rosa.riverside@example.org",
         "submitted",
     ),
     (
@@ -714,6 +726,7 @@ class ProposalsDemo:
             self._written_together(made, written_at)
             self._amendments(made, written_at)
             self._coproduction(made, officer, written_at, reviewed_at)
+            self._merge(made, officer, written_at)
         # The demo's history is not news: do not email the demo residents about it.
         ProposalEvent.objects.filter(notified_at__isnull=True).update(notified_at=now)
 
@@ -892,6 +905,35 @@ class ProposalsDemo:
             "a good idea of its own.",
             now=at + timedelta(hours=7),
         )
+
+    @staticmethod
+    def _merge(made: dict[str, Proposal], officer: Any, written_at: Any) -> None:
+        """An officer proposes merging Rosa's bus stop seats into the demo resident's
+        river path benches; both agree, so the benches credit Rosa too."""
+        benches = made.get("Benches along the river path")
+        seats = made.get("Seats at the river path's bus stops")
+        if benches is None or seats is None or seats.author is None:
+            return
+        sam = get_user_model().objects.get(email="resident@example.org")
+        at = written_at + timedelta(hours=30)
+        benches.refresh_from_db()
+        merge = services.merge_propose(
+            into=benches,
+            absorbed=seats,
+            officer=officer,
+            title="Benches along the river path and at its bus stops",
+            description=(
+                "Six benches between the bridge and the weir, and two seats at each bus stop "
+                "along the path, so older residents and anyone who cannot stand for long "
+                "have a place to rest."
+            ),
+            estimated_cost=Decimal("18000"),
+            reason="Both ideas give people on the river path somewhere to sit; one "
+            "proposal with both is simpler to cost and to vote for.",
+            now=at,
+        )
+        services.merge_agree(merge=merge, writer=seats.author, now=at + timedelta(hours=2))
+        services.merge_agree(merge=merge, writer=sam, now=at + timedelta(hours=3))
 
     @staticmethod
     def _coproduction(

@@ -626,6 +626,35 @@ class DuplicateForm(CleanTextFormMixin, forms.Form):
         self.fields["original"].queryset = proposals_for_duplicate_choice(proposal=proposal)
 
 
+class MergeForm(CleanTextFormMixin, forms.Form):
+    """An officer proposes merging another proposal of the same area into this one."""
+
+    absorbed = forms.ModelChoiceField(
+        label=_("The proposal to merge into this one"),
+        queryset=Proposal.objects.none(),
+        help_text=_("Proposals of the same area whose text can still change."),
+    )
+    merge_title = forms.CharField(label=_("Merged title"), max_length=TITLE_MAX_LENGTH)
+    merge_description = forms.CharField(
+        label=_("Merged description"),
+        max_length=PROPOSAL_DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    merge_cost = MoneyFormField(label=_("Merged cost estimate"))
+    merge_reason = forms.CharField(
+        label=_("Why merge them"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown to everyone, with each side's answer."),
+    )
+
+    def __init__(self, *args: Any, proposal: Proposal, **kwargs: Any) -> None:
+        from proposals.selectors import proposals_to_merge_with
+
+        super().__init__(*args, **kwargs)
+        self.fields["absorbed"].queryset = proposals_to_merge_with(proposal=proposal)
+
+
 class CommentForm(CleanTextFormMixin, forms.Form):
     body = forms.CharField(
         label=_("Your comment"),
@@ -800,7 +829,10 @@ class AmendmentForm(CleanTextFormMixin, forms.Form):
     )
 
 
-class AmendmentAnswerForm(CleanTextFormMixin, forms.Form):
+class ReplyForm(CleanTextFormMixin, forms.Form):
+    """The authors' public answer to a suggested change or a proposed merge (the
+    services require it when they decline)."""
+
     reply = forms.CharField(
         label=_("Your reply"),
         required=False,

@@ -24,6 +24,8 @@ from pb_platform.outbox import (
     COAUTHOR_INVITATION,
     CODESIGN_ANSWERED,
     CODESIGN_OFFERED,
+    MERGE_ANSWERED,
+    MERGE_PROPOSED,
     PROPOSAL_DECISION,
     THEME_DECIDED,
     email_enqueue,
@@ -37,6 +39,7 @@ from proposals.models import (
     ProposalAmendment,
     ProposalCoauthor,
     ProposalEvent,
+    ProposalMerge,
     ThemeSuggestion,
 )
 
@@ -271,4 +274,63 @@ def amendment_context(params: dict[str, Any]) -> dict[str, Any] | None:
         "status": amendment.get_status_display(),
         "url": f"{settings.SITE_URL}{url}",
         "review_ends": amendment.proposal.budget_round.voting_starts,
+    }
+
+
+# --- Merges -----------------------------------------------------------------------------
+
+
+def merge_writers(merge: ProposalMerge) -> list[User]:
+    """Everyone who writes either proposal, each once."""
+    seen: dict[int, User] = {}
+    for person in [*proposal_authors(merge.into), *proposal_authors(merge.absorbed)]:
+        seen.setdefault(person.pk, person)
+    return list(seen.values())
+
+
+def notify_merge_proposed(merge: ProposalMerge) -> None:
+    """Queue the proposed merge's email to the writers of both proposals."""
+    for writer in merge_writers(merge):
+        email_enqueue(
+            kind=MERGE_PROPOSED,
+            recipient=writer,
+            params={"merge_id": merge.pk},
+            now=merge.created_at,
+        )
+
+
+def notify_merge_answered(merge: ProposalMerge) -> None:
+    """Queue the outcome (merged, or declined with the reply) to the officer who
+    proposed it and to the writers of both proposals."""
+    recipients = {merge.officer.pk: merge.officer}
+    for writer in merge_writers(merge):
+        recipients.setdefault(writer.pk, writer)
+    for person in recipients.values():
+        email_enqueue(
+            kind=MERGE_ANSWERED,
+            recipient=person,
+            params={"merge_id": merge.pk},
+            now=merge.closed_at or merge.created_at,
+        )
+
+
+def merge_context(params: dict[str, Any]) -> dict[str, Any] | None:
+    merge = (
+        ProposalMerge.objects.select_related(
+            "into__budget_round", "absorbed", "declined_by__resident_profile"
+        )
+        .filter(pk=int(params["merge_id"]))
+        .first()
+    )
+    if merge is None:
+        return None
+    return {
+        "merge": merge,
+        "into": merge.into,
+        "absorbed": merge.absorbed,
+        "status": merge.get_status_display(),
+        "merged": merge.status == "merged",
+        "declined_by": display_name(merge.declined_by) if merge.declined_by else "",
+        "url": f"{settings.SITE_URL}{merge.into.get_absolute_url()}#merges",
+        "review_ends": merge.into.budget_round.voting_starts,
     }

@@ -28,9 +28,11 @@ from proposals.models import (
     CoDesignOffer,
     CoDesignStatus,
     Comment,
+    MergeStatus,
     Proposal,
     ProposalAmendment,
     ProposalCoauthor,
+    ProposalMerge,
     ProposalStatus,
     ResidentProfile,
     RoundArea,
@@ -868,3 +870,85 @@ def can_withdraw_amendment(
     if amendment_state(amendment, proposal, now=now) != AmendmentStatus.PROPOSED:
         return deny(_("Only a suggestion still waiting for an answer can be withdrawn."))
     return ALLOW
+
+
+# --- Merging proposals ------------------------------------------------------------------
+# An officer proposes merging two similar proposals of the same area while their text
+# may change, with the merged text; the merge happens only when the writers of both
+# agree (one of each side's writers answers for it). Either side's refusal, with a
+# reply, closes it; nothing changes until both agreed. One still open when review ends
+# lapses.
+
+MERGEABLE_STATUSES = (
+    ProposalStatus.SUBMITTED,
+    ProposalStatus.RETURNED,
+    ProposalStatus.FEASIBLE,
+    ProposalStatus.NOT_FEASIBLE,
+)
+
+
+def _mergeable(proposal: Proposal, now: datetime) -> Decision:
+    if proposal.submitted_at is None or proposal.status not in MERGEABLE_STATUSES:
+        return deny(
+            _("“%(title)s” is “%(status)s” and cannot be merged.")
+            % {"title": proposal.title, "status": proposal.get_status_display()}
+        )
+    return text_changeable(proposal, now=now)
+
+
+def can_propose_merge(
+    user: AnyUser, into: Proposal, absorbed: Proposal | None, *, now: datetime
+) -> Decision:
+    """An officer, for two live proposals of the same area whose text may still change.
+    With ``absorbed`` None: whether this proposal may be merged with some other."""
+    decision = first_denial(can_open_review(user, into), _mergeable(into, now))
+    if not decision or absorbed is None:
+        return decision
+    if absorbed.pk == into.pk:
+        return deny(_("Choose another proposal: a proposal cannot merge with itself."))
+    if absorbed.round_area_id != into.round_area_id:
+        return deny(_("Only proposals of the same round and area can be merged."))
+    return _mergeable(absorbed, now)
+
+
+def merge_state(merge: ProposalMerge, round_of_both: BudgetRound, *, now: datetime) -> str:
+    """The merge's status as it stands at ``now``: one still open once review is over
+    has lapsed, even before the phase-end work records it."""
+    over = phase_rank(round_of_both.phase_at(now)) > phase_rank(Phase.REVIEW)
+    if merge.status == MergeStatus.PROPOSED and over:
+        return MergeStatus.LAPSED
+    return merge.status
+
+
+def merge_sides_of(user: AnyUser, merge: ProposalMerge) -> list[str]:
+    """The sides ("into", "absorbed") whose writer ``user`` is and that have not agreed
+    yet (someone who writes both answers for both)."""
+    sides = []
+    if merge.into_agreed_at is None and permissions.is_writer(user, merge.into):
+        sides.append("into")
+    if merge.absorbed_agreed_at is None and permissions.is_writer(user, merge.absorbed):
+        sides.append("absorbed")
+    return sides
+
+
+def can_answer_merge(user: AnyUser, merge: ProposalMerge, *, now: datetime) -> Decision:
+    """A writer of a side that has not agreed yet, while the merge is open and both
+    texts may still change."""
+    if not (permissions.is_writer(user, merge.into) or permissions.is_writer(user, merge.absorbed)):
+        return deny(_("Only the authors of the two proposals answer a proposed merge."))
+    state = merge_state(merge, merge.into.budget_round, now=now)
+    if state != MergeStatus.PROPOSED:
+        return deny(
+            _("This merge is closed: %(status)s.") % {"status": MergeStatus(state).label.lower()}
+        )
+    if not merge_sides_of(user, merge):
+        return deny(_("Your side has agreed; the other proposal's authors answer now."))
+    return first_denial(_mergeable(merge.into, now), _mergeable(merge.absorbed, now))
+
+
+def can_withdraw_merge(user: AnyUser, merge: ProposalMerge, *, now: datetime) -> Decision:
+    """Officers take back a merge not yet agreed by both."""
+    decision = can_open_review(user, merge.into)
+    if decision and merge_state(merge, merge.into.budget_round, now=now) != MergeStatus.PROPOSED:
+        return deny(_("Only a merge still waiting for the authors can be withdrawn."))
+    return decision

@@ -19,6 +19,7 @@ from proposals.models import (
     ProposalAmendment,
     ProposalCoauthor,
     ProposalEvent,
+    ProposalMerge,
     ProposalStatus,
     ProposalSupport,
     ProposalVersion,
@@ -260,8 +261,47 @@ def proposals_for_duplicate_choice(*, proposal: Proposal) -> QuerySet[Proposal]:
         Proposal.objects.filter(budget_round_id=proposal.budget_round_id)
         .exclude(pk=proposal.pk)
         .exclude(
-            status__in=[ProposalStatus.DRAFT, ProposalStatus.WITHDRAWN, ProposalStatus.DUPLICATE]
+            status__in=[
+                ProposalStatus.DRAFT,
+                ProposalStatus.WITHDRAWN,
+                ProposalStatus.DUPLICATE,
+                ProposalStatus.MERGED,
+            ]
         )
+        .order_by("title")
+    )
+
+
+def merges_of(*, proposal: Proposal) -> list[ProposalMerge]:
+    """Every merge proposed for this proposal, on either side, newest first, with what
+    the page shows of both proposals and the answers (one query)."""
+    return list(
+        ProposalMerge.objects.filter(Q(into=proposal) | Q(absorbed=proposal))
+        .select_related(
+            "officer",
+            "into__budget_round",
+            "into__author",
+            "absorbed__budget_round",
+            "absorbed__author",
+            "into_agreed_by__resident_profile",
+            "absorbed_agreed_by__resident_profile",
+            "declined_by__resident_profile",
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+def proposals_to_merge_with(*, proposal: Proposal) -> QuerySet[Proposal]:
+    """The other live proposals of the same round and area (``policies`` has the rest)."""
+    from proposals.policies import MERGEABLE_STATUSES
+
+    return (
+        Proposal.objects.filter(
+            round_area_id=proposal.round_area_id,
+            submitted_at__isnull=False,
+            status__in=MERGEABLE_STATUSES,
+        )
+        .exclude(pk=proposal.pk)
         .order_by("title")
     )
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from proposals.services import rounds_advance_phases
 from proposals.services.amendments import amendments_lapse
 from proposals.services.codesign import codesign_offers_lapse
+from proposals.services.merges import merges_lapse
 from proposals.services.residents import resident_area_changes_apply_due
 
 logger = logging.getLogger(__name__)
@@ -25,12 +26,14 @@ def advance_round_phases() -> int:
     moved = rounds_advance_phases(now=now)
     for round_id, old, new in moved:
         logger.info("round %s moved from %s to %s", round_id, old.value, new.value)
-    # Review's own end: co-design offers and suggested changes the authors left
+    # Review's own end: co-design offers, suggested changes and merges the authors left
     # unanswered lapse (pages show them lapsed from the clock already; this records it).
     if lapsed := codesign_offers_lapse(now=now):
         logger.info("%s co-design offers lapsed at the end of review", lapsed)
     if lapsed := amendments_lapse(now=now):
         logger.info("%s suggested changes lapsed at the end of review", lapsed)
+    if lapsed := merges_lapse(now=now):
+        logger.info("%s proposed merges lapsed at the end of review", lapsed)
     return len(moved)
 
 

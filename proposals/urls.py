@@ -2,6 +2,7 @@ from django.urls import path
 
 from proposals.views import amendments as amendment_views
 from proposals.views import coauthors as coauthor_views
+from proposals.views import merges as merge_views
 from proposals.views import priorities as priority_views
 from proposals.views import proposals as proposal_views
 from proposals.views import register as register_views
@@ -62,6 +63,7 @@ urlpatterns = [
     path("proposals/<int:pk>/review/", proposal_views.proposal_review, name="proposal_review"),
     path("proposals/<int:pk>/support/", proposal_views.proposal_support, name="proposal_support"),
     path("codesign/<int:pk>/answer/", proposal_views.codesign_answer, name="codesign_answer"),
+    path("merges/<int:pk>/answer/", merge_views.merge_answer, name="merge_answer"),
     path("proposals/<int:pk>/amend/", amendment_views.amendment_new, name="amendment_new"),
     path("amendments/<int:pk>/", amendment_views.amendment_detail, name="amendment_detail"),
     path("amendments/<int:pk>/answer/", amendment_views.amendment_answer, name="amendment_answer"),

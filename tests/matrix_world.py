@@ -55,6 +55,7 @@ from proposals.models import (
     Proposal,
     ProposalAmendment,
     ProposalCoauthor,
+    ProposalMerge,
     ProposalStatus,
     ResidentAreaChange,
     ResidentProfile,
@@ -117,6 +118,7 @@ class World:
     under_review: Proposal  # by someone else, area A, review round
     codesign_offer: CoDesignOffer  # open, by the officer, on resident_a's idea under review
     amendment: ProposalAmendment  # waiting, by resident_b, on resident_a's ``submitted``
+    merge: ProposalMerge  # open: ``under_review`` into resident_a's "Park lights"
     proposals_by_status: dict[str, Proposal]
     comment: Comment  # visible, on ``submitted``
     hidden_comment: Comment
@@ -295,6 +297,15 @@ def world_build() -> World:
         reason="Four lights instead of ten.",
         created_at=now,
     )
+    merge = ProposalMerge.objects.create(
+        officer=officer,
+        into=codesign_offer.proposal,
+        absorbed=under_review,
+        title="Park lights and bike racks",
+        description="Lights by the racks.",
+        estimated_cost=Decimal(900),
+        reason="Same corner of the park.",
+    )
     by_status[ProposalStatus.FEASIBLE] = ProposalFactory(
         budget_round=review, round_area=rev_a, author=author, status=ProposalStatus.FEASIBLE
     )
@@ -442,6 +453,7 @@ def world_build() -> World:
         under_review=under_review,
         codesign_offer=codesign_offer,
         amendment=amendment,
+        merge=merge,
         proposals_by_status=by_status,
         comment=comment,
         hidden_comment=hidden_comment,

@@ -264,6 +264,13 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         roles("405", anonymous="302-login"),
         roles("403", anonymous="302-login", resident_b="302 writes"),
     ),
+    # Merges: a writer of either side (resident_a writes "Park lights") agrees; an
+    # officer proposes one from the review page of a proposal not in an open merge.
+    "proposals:merge_answer": page(
+        roles("405", anonymous="302-login"),
+        roles("403", anonymous="302-login", resident_a="302 writes"),
+    ),
+    "proposals:proposal_review[merge]": page(OFFICER, OFFICER_SAVES),
     "proposals:comment_hide": page(OFFICER, OFFICER_SAVES),
     "proposals:comment_hide[hidden]": page(OFFICER, roles("403", anonymous="302-login")),
     # Anyone signed in with the permission (residents, verified or not, officers and
@@ -581,10 +588,12 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
         "draft": lambda w: {"pk": w.draft.pk},
         "in_voting": lambda w: {"pk": w.on_ballot.pk},
         "codesign": lambda w: {"pk": w.under_review.pk},
+        "merge": lambda w: {"pk": w.proposals_by_status["feasible"].pk},
     },
     "proposals:proposal_support": {"": lambda w: {"pk": w.under_review.pk}},
     "proposals:codesign_answer": {"": lambda w: {"pk": w.codesign_offer.pk}},
     "proposals:amendment_new": {"": lambda w: {"pk": w.under_review.pk}},
+    "proposals:merge_answer": {"": lambda w: {"pk": w.merge.pk}},
     "proposals:amendment_detail": {"": lambda w: {"pk": w.amendment.pk}},
     "proposals:amendment_answer": {"": lambda w: {"pk": w.amendment.pk}},
     "proposals:amendment_withdraw": {"": lambda w: {"pk": w.amendment.pk}},
@@ -803,6 +812,15 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
         "reason": "Flat tyres.",
     },
     "proposals:amendment_answer": lambda w: {"action": "decline", "reply": "A table blocks it."},
+    "proposals:merge_answer": lambda w: {"action": "agree"},
+    "proposals:proposal_review[merge]": lambda w: {
+        "action": "merge",
+        "absorbed": w.proposals_by_status["not_feasible"].pk,
+        "merge_title": "Both ideas",
+        "merge_description": "The two together.",
+        "merge_cost": "700",
+        "merge_reason": "Same place.",
+    },
     "proposals:comment_hide": lambda w: {"reason": "Off topic."},
     "proposals:comment_hide[hidden]": lambda w: {"reason": "Hidden twice."},
     "proposals:officer_round_create": _round_new_data,

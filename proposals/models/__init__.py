@@ -1,5 +1,6 @@
 from proposals.models.amendments import AmendmentStatus, ProposalAmendment
 from proposals.models.codesign import CoDesignOffer, CoDesignStatus, ProposalSupport
+from proposals.models.merges import MergeStatus, ProposalMerge
 from proposals.models.priorities import (
     PriorityChannel,
     PriorityPoints,
@@ -59,6 +60,7 @@ __all__ = [
     "CommentFlag",
     "CountingRule",
     "EligibilityMethod",
+    "MergeStatus",
     "PriorityChannel",
     "PriorityPoints",
     "PriorityResponse",
@@ -67,6 +69,7 @@ __all__ = [
     "ProposalAmendment",
     "ProposalCoauthor",
     "ProposalEvent",
+    "ProposalMerge",
     "ProposalStatus",
     "ProposalSupport",
     "ProposalVersion",

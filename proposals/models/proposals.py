@@ -48,6 +48,8 @@ class ProposalStatus(models.TextChoices):
     FEASIBLE = "feasible", _("Feasible: on the ballot")
     NOT_FEASIBLE = "not_feasible", _("Not feasible")
     DUPLICATE = "duplicate", _("Duplicate")
+    # Merged into another proposal with both authors' agreement (``duplicate_of`` names it).
+    MERGED = "merged", _("Merged into another proposal")
 
 
 # Statuses the public may see (drafts are the author's own business).
@@ -109,6 +111,7 @@ class Proposal(models.Model):
     )
     # The latest public reason given by an officer (feasibility, duplicate, sent back).
     status_reason = models.TextField(blank=True)
+    # The original of a duplicate, or the proposal a merged one continues in.
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
     )
@@ -145,8 +148,14 @@ class Proposal(models.Model):
                 name="proposal_feasible_has_cost",
             ),
             models.CheckConstraint(
-                condition=(Q(status=ProposalStatus.DUPLICATE) & Q(duplicate_of__isnull=False))
-                | (~Q(status=ProposalStatus.DUPLICATE) & Q(duplicate_of__isnull=True)),
+                condition=(
+                    Q(status__in=[ProposalStatus.DUPLICATE, ProposalStatus.MERGED])
+                    & Q(duplicate_of__isnull=False)
+                )
+                | (
+                    ~Q(status__in=[ProposalStatus.DUPLICATE, ProposalStatus.MERGED])
+                    & Q(duplicate_of__isnull=True)
+                ),
                 name="proposal_duplicate_names_original",
             ),
             models.CheckConstraint(
@@ -188,6 +197,8 @@ class ProposalEvent(models.Model):
         COMMENT_HIDDEN = "comment_hidden", _("Comment hidden")
         CODESIGN_ACCEPTED = "codesign_accepted", _("Accepted the council's co-design")
         AMENDMENT_ACCEPTED = "amendment_accepted", _("Took in a resident's amendment")
+        MERGED = "merged", _("Merged with another proposal")
+        MERGED_INTO = "merged_into", _("Merged into another proposal")
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -25,6 +25,13 @@ from proposals.services.codesign import (
     proposal_support_withdraw,
 )
 from proposals.services.comments import comment_add, comment_flag, comment_hide, comment_reply
+from proposals.services.merges import (
+    merge_agree,
+    merge_decline,
+    merge_propose,
+    merge_withdraw,
+    merges_lapse,
+)
 from proposals.services.proposals import (
     ProposalContent,
     category_create,
@@ -76,6 +83,11 @@ __all__ = [
     "comment_hide",
     "comment_reply",
     "image_pixels_problem",
+    "merge_agree",
+    "merge_decline",
+    "merge_propose",
+    "merge_withdraw",
+    "merges_lapse",
     "proposal_content_commit",
     "proposal_content_validate",
     "proposal_create",

@@ -619,6 +619,7 @@ def proposal_mark_duplicate(
             ProposalStatus.DRAFT,
             ProposalStatus.WITHDRAWN,
             ProposalStatus.DUPLICATE,
+            ProposalStatus.MERGED,
         ):
             raise ValidationError(
                 {"original": [_("The original must be a live proposal, not a duplicate itself.")]}

@@ -21,7 +21,7 @@ from pb_platform.once import submitted_once
 from pb_platform.policies import enforce
 from proposals import policies, services
 from proposals.diff import words_diff
-from proposals.forms import AmendmentAnswerForm, AmendmentForm
+from proposals.forms import AmendmentForm, ReplyForm
 from proposals.models import AmendmentStatus, Proposal, ProposalAmendment, ProposalVersion
 
 
@@ -130,7 +130,7 @@ def amendment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "withdraw_decision": policies.can_withdraw_amendment(
                 request.user, amendment, now=now, proposal=proposal
             ),
-            "answer_form": AmendmentAnswerForm(),
+            "answer_form": ReplyForm(),
             **_changes(amendment, proposal),
         },
     )
@@ -143,7 +143,7 @@ def amendment_answer(request: HttpRequest, pk: int) -> HttpResponse:
     amendment = _visible_amendment(request, pk)
     now = timezone.now()
     enforce(policies.can_answer_amendment(request.user, amendment, now=now))
-    form = AmendmentAnswerForm(request.POST)
+    form = ReplyForm(request.POST)
     accept = request.POST.get("action") == "accept"
     detail = reverse("proposals:amendment_detail", args=[amendment.pk])
     if not form.is_valid():

@@ -33,8 +33,10 @@ from proposals.forms import (
     CommentForm,
     DuplicateForm,
     HideCommentForm,
+    MergeForm,
     ProposalFilterForm,
     ProposalForm,
+    ReplyForm,
     ReturnForm,
     ReviewForm,
 )
@@ -50,6 +52,7 @@ from proposals.models import (
     ProposalStatus,
 )
 from proposals.priorities import AreaPriorities, priorities_beside
+from proposals.views.merges import merges_shown
 
 PAGE_SIZE = 20
 
@@ -334,6 +337,8 @@ def _detail_context(
         "review_decision": _any_review_action(user, proposal, now),
         "amendments_open": policies.amendments_open(proposal, now=now),
         "amend_decision": policies.can_suggest_amendment(user, proposal, now=now),
+        "merges": merges_shown(user, proposal, now),
+        "merge_answer_form": ReplyForm(),
         "comments_open": policies.comments_open(proposal, now=now),
         "comment_decision": policies.can_comment(user, proposal, now=now),
         "can_moderate": permissions.can_moderate_comments(user),
@@ -462,6 +467,8 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     offers = _offer_states(request.user, proposal, now)
     open_offer = next((offer for offer in offers if offer.is_open), None)
+    merges = merges_shown(request.user, proposal, now)
+    open_merge = next((merge for merge in merges if merge.is_open), None)
     decisions = {
         "review": policies.can_review_proposal(request.user, proposal, now=now),
         "return": policies.can_return_proposal(request.user, proposal, now=now),
@@ -469,6 +476,12 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
         "codesign": policies.can_offer_codesign(
             request.user, proposal, now=now, open_offer=open_offer
         ),
+        "merge": policies.can_propose_merge(request.user, proposal, None, now=now)
+        if open_merge is None
+        else policies.deny(_("This proposal is in a merge waiting for the authors' answers.")),
+        "merge_withdraw": policies.can_withdraw_merge(request.user, open_merge, now=now)
+        if open_merge is not None
+        else policies.deny(_("No merge is waiting for the authors.")),
         "codesign_withdraw": policies.can_withdraw_codesign(
             request.user, open_offer, now=now, proposal=proposal
         )
@@ -486,11 +499,38 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
     duplicate_form = DuplicateForm(
         request.POST if action == "duplicate" else None, proposal=proposal
     )
+    merge_form = MergeForm(
+        request.POST if action == "merge" else None,
+        proposal=proposal,
+        initial={
+            "merge_title": proposal.title,
+            "merge_description": proposal.description,
+            "merge_cost": proposal.estimated_cost,
+        },
+    )
     codesign_form = CoDesignForm(
         request.POST if action == "codesign" else None,
         initial={"description": proposal.description},
     )
     try:
+        if action == "merge" and merge_form.is_valid():
+            data = merge_form.cleaned_data
+            services.merge_propose(
+                into=proposal,
+                absorbed=data["absorbed"],
+                officer=request.user,
+                title=data["merge_title"],
+                description=data["merge_description"],
+                estimated_cost=data["merge_cost"],
+                reason=data["merge_reason"],
+                now=now,
+            )
+            messages.success(request, _("The merge was proposed to the authors of both."))
+            return redirect(f"{proposal.get_absolute_url()}#merges")
+        if action == "merge_withdraw" and open_merge is not None:
+            services.merge_withdraw(merge=open_merge, officer=request.user, now=now)
+            messages.success(request, _("The proposed merge was withdrawn."))
+            return redirect(f"{proposal.get_absolute_url()}#merges")
         if action == "codesign_withdraw" and open_offer is not None:
             services.codesign_withdraw(offer=open_offer, officer=request.user, now=now)
             messages.success(
@@ -546,8 +586,15 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
             "return": return_form,
             "duplicate": duplicate_form,
             "codesign": codesign_form,
+            "merge": merge_form,
         }
         form = target[action or "review"]
+        if action == "merge" and hasattr(error, "error_dict"):
+            renamed = {"title": "merge_title", "description": "merge_description"}
+            renamed |= {"estimated_cost": "merge_cost", "reason": "merge_reason"}
+            error = ValidationError(
+                {renamed.get(field, field): errors for field, errors in error.error_dict.items()}
+            )
         if (
             hasattr(error, "error_dict")
             and "reason" in error.error_dict
@@ -567,6 +614,8 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
             "return_form": return_form,
             "duplicate_form": duplicate_form,
             "codesign_form": codesign_form,
+            "merge_form": merge_form,
+            "merges": merges,
             "offers": offers,
             "priorities": _priorities_beside(request, proposal.budget_round, proposal),
             **{f"{action}_decision": decision for action, decision in decisions.items()},

@@ -122,3 +122,20 @@ def test_seed_demo_shows_an_accepted_and_a_declined_amendment(db):
     assert "water butt" in trees.description and trees.estimated_cost == Decimal("41000.00")
     seed()
     assert ProposalAmendment.objects.count() == 2
+
+
+def test_seed_demo_shows_a_merged_proposal_crediting_both_authors(db):
+    from proposals.models import MergeStatus, ProposalMerge, ProposalStatus, VersionKind
+
+    seed()
+    merge = ProposalMerge.objects.get()
+    assert merge.status == MergeStatus.MERGED
+    benches = merge.into
+    assert benches.title == "Benches along the river path and at its bus stops"
+    assert benches.versions.filter(kind=VersionKind.MERGE).exists()
+    assert benches.coauthors.get().user.email == "rosa.riverside@example.org"
+    assert (merge.absorbed.status, merge.absorbed.duplicate_of) == (ProposalStatus.MERGED, benches)
+    page = Client().get(benches.get_absolute_url()).content.decode()
+    assert "Sam Resident" in page and "Rosa from Riverside" in page
+    seed()
+    assert ProposalMerge.objects.count() == 1
