@@ -150,7 +150,37 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
         })""",
         AXE_TAGS,
     )
-    return [v for v in results["violations"] if v.get("impact") in BLOCKING_IMPACTS]
+    found = [v for v in results["violations"] if v.get("impact") in BLOCKING_IMPACTS]
+    return found + _duplicate_ids(page)
+
+
+def _duplicate_ids(page: Any) -> list[dict[str, Any]]:
+    """Ids used twice (axe 4 no longer reports them): a <label for> then names the
+    first field with that id, so another field has no name and its own label is lost
+    (WCAG 4.1.1 / 1.3.1; technique H93). Reported in axe's shape."""
+    repeated = page.evaluate(
+        """() => {
+            const seen = {};
+            for (const el of document.querySelectorAll("[id]")) {
+                seen[el.id] = (seen[el.id] || 0) + 1;
+            }
+            return Object.keys(seen).filter(id => seen[id] > 1);
+        }"""
+    )
+    if not repeated:
+        return []
+    return [
+        {
+            "id": "duplicate-id (checked by the tests)",
+            "impact": "serious",
+            "help": "Every id is used once, so each label names its own field",
+            "nodes": [
+                {"target": [f"#{name}"], "failureSummary": "used more than once"}
+                for name in repeated
+            ],
+            "helpUrl": "https://www.w3.org/WAI/WCAG21/Techniques/html/H93",
+        }
+    ]
 
 
 def describe_violation(violation: dict[str, Any], *, max_nodes: int = 3) -> str:

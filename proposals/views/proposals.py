@@ -510,6 +510,8 @@ def proposal_review(request: HttpRequest, pk: int) -> HttpResponse:
     )
     codesign_form = CoDesignForm(
         request.POST if action == "codesign" else None,
+        # Its ids must differ from the decision form's (both have a "reason").
+        auto_id="id_codesign_%s",
         initial={"description": proposal.description},
     )
     try:

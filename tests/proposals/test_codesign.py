@@ -452,6 +452,20 @@ def test_an_answered_offer_cannot_be_withdrawn(area_a, author, officer):
     assert offer.status == CoDesignStatus.DECLINED
 
 
+def test_the_review_page_gives_each_field_its_own_id(area_a, author, officer):
+    """Its forms (co-design, decision, send back, merge, duplicate) share field names;
+    a label must point at its own field, so no id may appear twice."""
+    import re
+    from collections import Counter
+
+    proposal = proposal_in(Phase.REVIEW, area_a, author)
+    ProposalFactory(budget_round=proposal.budget_round, round_area=proposal.round_area)
+    page = client_for(officer).get(reverse("proposals:proposal_review", args=[proposal.pk]))
+    ids = Counter(re.findall(r'\sid="([^"]+)"', page.content.decode()))
+    assert "id_codesign_reason" in ids and "id_reason" in ids
+    assert [name for name, count in ids.items() if count > 1] == []
+
+
 def test_a_stranger_cannot_answer_an_offer(area_a, author, officer, resident_a):
     offer = offer_on(proposal_in(Phase.REVIEW, area_a, author), officer)
     response = client_for(resident_a).post(
