@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -69,6 +70,8 @@ class LedgerDemo:
             happened_on=today - timedelta(days=9), today=today, now=now,
         )  # fmt: skip
 
+        self._delivery_plan(large, officer=officer, today=today, now=now)
+
         # The middle one: delivered under budget, the rest released.
         paid = (middle.allocated * Decimal("0.9")).quantize(Decimal("0.01"))
         services.spend_record(
@@ -107,3 +110,35 @@ class LedgerDemo:
             note="Finished, after extra groundworks.", happened_on=today - timedelta(days=4),
             today=today, now=now,
         )  # fmt: skip
+
+    @staticmethod
+    def _delivery_plan(proposal: Any, *, officer: Any, today: Any, now: Any) -> None:
+        """The largest proposal's milestones: two reached, one moved with its reason,
+        and one late (planned for two days ago, not reached)."""
+        for title, planned, reached, days_ago in (
+            ("Design agreed with residents", -40, -25, 40),
+            ("First stage built", -12, -9, 30),
+            ("Paths resurfaced", -2, None, 30),
+            ("Second stage built", 5, None, 30),
+        ):
+            milestone = services.milestone_add(
+                officer=officer,
+                proposal=proposal,
+                title=title,
+                planned_on=today + timedelta(days=planned),
+                today=today,
+                now=now - timedelta(days=days_ago),
+            )
+            if reached is not None:
+                services.milestone_update(
+                    officer=officer, milestone=milestone, progress=100,
+                    done_on=today + timedelta(days=reached), planned_on=milestone.planned_on,
+                    reason="", today=today, now=now - timedelta(days=-reached),
+                )  # fmt: skip
+            elif planned > 0:
+                services.milestone_update(
+                    officer=officer, milestone=milestone, progress=20, done_on=None,
+                    planned_on=milestone.planned_on + timedelta(days=21),
+                    reason="Wet weather held up the groundworks for three weeks.",
+                    today=today, now=now - timedelta(days=3),
+                )  # fmt: skip

@@ -19,7 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ledgers import services
-from ledgers.models import DeliveryStatus
+from ledgers.models import MILESTONE_TITLE_MAX, DeliveryStatus
 from pb_platform.dates import DateFormField
 from pb_platform.money import MoneyFormField
 from pb_platform.text import CleanTextFormMixin
@@ -109,6 +109,37 @@ class DeliveryUpdateForm(CleanTextFormMixin, forms.Form):
         label=_("Progress note (public)"),
         max_length=services.NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class MilestoneForm(CleanTextFormMixin, forms.Form):
+    """A new step in the delivery plan."""
+
+    title = forms.CharField(
+        label=_("Milestone"),
+        max_length=MILESTONE_TITLE_MAX,
+        help_text=_("What residents will see done, e.g. “Benches ordered”."),
+    )
+    planned_on = DateFormField(label=_("Planned date"))
+
+
+class MilestoneUpdateForm(CleanTextFormMixin, forms.Form):
+    """Progress on one milestone: how far, when reached, or a new planned date (with
+    the reason, which residents read)."""
+
+    progress = forms.IntegerField(
+        label=_("Progress (%)"), min_value=0, max_value=100, help_text=_("From 0 to 100.")
+    )
+    done_on = DateFormField(
+        label=_("Date reached"),
+        required=False,
+        help_text=_("Only once it is done; today or earlier."),
+    )
+    planned_on = DateFormField(label=_("Planned date"))
+    reason = _reason(
+        _("Why the planned date changes"),
+        required=False,
+        help_text=_("Needed when you change the planned date; shown publicly."),
     )
 
 

@@ -14,6 +14,8 @@ signed ``*_delta`` columns store that movement so balances are plain SUMs in SQL
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -179,6 +181,101 @@ class DeliveryUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposal_id}: {self.status} on {self.happened_on}"
+
+
+MILESTONE_TITLE_MAX = 200
+
+
+class Milestone(models.Model):
+    """A step in delivering a funded proposal, with the date it is planned for and,
+    once reached, the date it was. Late when its planned date has passed unreached.
+    Officers keep it up to date; every change is kept in ``MilestoneChange``."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="milestones")
+    title = models.CharField(_("milestone"), max_length=MILESTONE_TITLE_MAX)
+    planned_on = models.DateField(_("planned date"))
+    done_on = models.DateField(_("date reached"), null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["planned_on", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="milestone_progress_max"),
+            # Reached means all done.
+            models.CheckConstraint(
+                condition=Q(done_on__isnull=True) | Q(progress=100),
+                name="milestone_done_is_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id}: {self.title}"
+
+    def is_late(self, today: date) -> bool:
+        return self.done_on is None and self.planned_on < today
+
+
+class MilestoneChangeKind(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    REPLANNED = "replanned", _("Planned date changed")
+    PROGRESS = "progress", _("Progress")
+    REACHED = "reached", _("Reached")
+
+
+class MilestoneChange(models.Model):
+    """One change to a milestone, kept for its history: a new planned date always comes
+    with the reason for it (the database refuses one without)."""
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.PROTECT, related_name="changes")
+    kind = models.CharField(max_length=10, choices=MilestoneChangeKind.choices)
+    planned_from = models.DateField(null=True, blank=True)
+    planned_to = models.DateField(null=True, blank=True)
+    progress_to = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=MilestoneChangeKind.values),
+                name="milestone_change_kind_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=MilestoneChangeKind.REPLANNED)
+                | (~Q(reason="") & Q(planned_from__isnull=False) & Q(planned_to__isnull=False)),
+                name="milestone_replanned_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.milestone_id}: {self.kind} at {self.changed_at}"
+
+
+class DeliveryFollower(models.Model):
+    """Someone who asked to be emailed when the delivery of a funded proposal moves on
+    (a milestone planned, moved or reached, a progress note). Unfollowing deletes it."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_deliveries"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "user"], name="delivery_follow_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.proposal_id}"
 
 
 class LedgerExport(models.Model):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from allauth.account.models import EmailAddress
 from django.utils.translation import gettext as _
 
 from ledgers import permissions
@@ -75,6 +76,26 @@ def can_record_delivery_update(
     """Public progress notes on a funded proposal: officers only."""
     if not permissions.can_record_delivery_updates(user):
         return deny(_("Only council officers can publish progress on a proposal."))
+    return _proposal_takes_money(proposal, funded=funded)
+
+
+def can_manage_milestones(
+    user: AnyUser, proposal: Proposal, *, now: datetime, funded: bool | None = None
+) -> Decision:
+    """The delivery plan of a funded proposal (its milestones): officers, as for progress
+    notes; the plan and every change to it are public."""
+    return can_record_delivery_update(user, proposal, now=now, funded=funded)
+
+
+def can_follow_delivery(
+    user: AnyUser, proposal: Proposal, *, now: datetime, funded: bool | None = None
+) -> Decision:
+    """Anyone signed in with a verified email follows a funded proposal's delivery
+    (emails need an address that is theirs)."""
+    if not user.is_authenticated:
+        return deny(_("Sign in to follow this proposal's delivery."))
+    if not EmailAddress.objects.filter(user=user, verified=True).exists():
+        return deny(_("Verify your email address first: the news comes by email."))
     return _proposal_takes_money(proposal, funded=funded)
 
 

@@ -8,11 +8,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, Exists, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from ledgers import chain
-from ledgers.models import DeliveryUpdate, EntryKind, LedgerEntry
+from ledgers.models import DeliveryUpdate, EntryKind, LedgerEntry, Milestone, MilestoneChange
 from proposals.models import BudgetRound, Proposal, RoundArea
 
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -227,6 +237,38 @@ def delivery_updates(*, proposal: Proposal) -> QuerySet[DeliveryUpdate]:
     return DeliveryUpdate.objects.filter(proposal=proposal).order_by(
         "-happened_on", "-recorded_at", "-pk"
     )
+
+
+def milestones(*, proposal: Proposal) -> list[Milestone]:
+    """The delivery plan in planned order, each with its history (two queries)."""
+    changes = MilestoneChange.objects.order_by("changed_at", "pk")
+    return list(
+        Milestone.objects.filter(proposal=proposal)
+        .prefetch_related(Prefetch("changes", queryset=changes))
+        .order_by("planned_on", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One line of a proposal's delivery timeline: a milestone or a progress note."""
+
+    on: date
+    milestone: Milestone | None = None
+    update: DeliveryUpdate | None = None
+    late: bool = False
+
+
+def delivery_timeline(
+    *, milestones: list[Milestone], updates: list[DeliveryUpdate], today: date
+) -> list[TimelineItem]:
+    """Milestones (at the date reached, else the planned one) and progress notes in one
+    history, oldest first, so residents read delivery as one story."""
+    items = [
+        TimelineItem(on=m.done_on or m.planned_on, milestone=m, late=m.is_late(today))
+        for m in milestones
+    ] + [TimelineItem(on=u.happened_on, update=u) for u in updates]
+    return sorted(items, key=lambda item: (item.on, item.update is not None))
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,27 @@ from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ledgers import chain, policies
-from ledgers.models import DeliveryStatus, DeliveryUpdate, EntryKind, LedgerEntry, LedgerExport
+from ledgers.models import (
+    MILESTONE_TITLE_MAX,
+    DeliveryFollower,
+    DeliveryStatus,
+    DeliveryUpdate,
+    EntryKind,
+    LedgerEntry,
+    LedgerExport,
+    Milestone,
+    MilestoneChange,
+    MilestoneChangeKind,
+)
+from ledgers.notifications import notify_followers
 from pb_platform import jobs
-from pb_platform.dates import happened_check
+from pb_platform.dates import date_check, happened_check, years_before
 from pb_platform.money import money_format, money_parse
 from pb_platform.policies import enforce
 from pb_platform.text import text_clean
@@ -501,14 +513,157 @@ def delivery_update_record(
         raise ValidationError({"status": [_("Choose a delivery status.")]})
     note = _multi_line(note, "note", NOTE_MAX, _("Write what happened, for residents to read."))
     happened_on = _document_date(happened_on, proposal, field="happened_on", today=today)
-    return DeliveryUpdate.objects.create(
-        proposal=proposal,
-        status=status,
-        note=note,
-        happened_on=happened_on,
-        recorded_by=officer,
-        recorded_at=now,
+    with transaction.atomic():
+        update = DeliveryUpdate.objects.create(
+            proposal=proposal,
+            status=status,
+            note=note,
+            happened_on=happened_on,
+            recorded_by=officer,
+            recorded_at=now,
+        )
+        notify_followers(proposal, now=now, update=update)
+    return update
+
+
+# --- Delivery plan: milestones -----------------------------------------------------------
+
+# How far ahead a milestone may be planned (a typing slip such as 2207 is refused).
+MILESTONE_YEARS_AHEAD = 10
+
+
+def _planned_date(value: date, proposal: Proposal, *, today: date) -> date:
+    earliest = years_before(proposal.budget_round.submission_starts.date(), 1)
+    latest = today.replace(year=today.year + MILESTONE_YEARS_AHEAD)
+    return date_check(value, field="planned_on", earliest=earliest, latest=latest)
+
+
+def milestone_add(
+    *, officer: User, proposal: Proposal, title: str, planned_on: date, today: date, now: datetime
+) -> Milestone:
+    """A new step in the proposal's public delivery plan."""
+    enforce(
+        policies.can_manage_milestones(officer, proposal, now=now, funded=_has_allocation(proposal))
     )
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    for field, check in (
+        ("title", lambda: _one_line(title, "title", MILESTONE_TITLE_MAX, _("Name the step."))),
+        ("planned_on", lambda: _planned_date(planned_on, proposal, today=today)),
+    ):
+        try:
+            cleaned[field] = check()
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        milestone = Milestone.objects.create(
+            proposal=proposal, created_by=officer, created_at=now, **cleaned
+        )
+        planned = MilestoneChange.objects.create(
+            milestone=milestone,
+            kind=MilestoneChangeKind.PLANNED,
+            planned_to=milestone.planned_on,
+            progress_to=0,
+            changed_by=officer,
+            changed_at=now,
+        )
+        notify_followers(proposal, now=now, changes=[planned])
+    return milestone
+
+
+def milestone_update(
+    *,
+    officer: User,
+    milestone: Milestone,
+    progress: int,
+    done_on: date | None,
+    planned_on: date,
+    reason: str,
+    today: date,
+    now: datetime,
+) -> Milestone:
+    """Progress, the date reached, or a new planned date (which needs a public reason);
+    each change is kept in the milestone's history. Reaching it means 100 %."""
+    proposal = milestone.proposal
+    enforce(
+        policies.can_manage_milestones(officer, proposal, now=now, funded=_has_allocation(proposal))
+    )
+    errors: dict[str, list[str]] = {}
+    try:
+        reason = _multi_line(reason, "reason", REASON_MAX)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if not 0 <= progress <= 100:
+        errors["progress"] = [_("Give progress as a percentage from 0 to 100.")]
+    try:
+        planned_on = _planned_date(planned_on, proposal, today=today)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if done_on is not None:
+        try:
+            done_on = _document_date(done_on, proposal, field="done_on", today=today)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        locked = Milestone.objects.select_for_update().get(pk=milestone.pk)
+        if done_on is not None:
+            progress = 100
+        replanned = planned_on != locked.planned_on
+        if replanned and not reason:
+            raise ValidationError(
+                {"reason": [_("Say why the planned date changes: residents read it.")]}
+            )
+        changes: list[MilestoneChange] = []
+
+        def change(kind: str, **fields: Any) -> None:
+            changes.append(
+                MilestoneChange(
+                    milestone=locked, kind=kind, changed_by=officer, changed_at=now, **fields
+                )
+            )
+
+        if replanned:
+            change(
+                MilestoneChangeKind.REPLANNED,
+                planned_from=locked.planned_on,
+                planned_to=planned_on,
+                reason=reason,
+            )
+        if done_on is not None and locked.done_on != done_on:
+            change(MilestoneChangeKind.REACHED, progress_to=100, reason="" if replanned else reason)
+        elif progress != locked.progress or done_on != locked.done_on:
+            change(MilestoneChangeKind.PROGRESS, progress_to=progress)
+        if not changes:
+            raise ValidationError(
+                {"progress": [_("Nothing changed: change the progress, a date, or both.")]}
+            )
+        locked.planned_on, locked.done_on, locked.progress = planned_on, done_on, progress
+        locked.save(update_fields=["planned_on", "done_on", "progress"])
+        MilestoneChange.objects.bulk_create(changes)
+        notify_followers(proposal, now=now, changes=changes)
+    return locked
+
+
+def delivery_follow(*, user: User, proposal: Proposal, now: datetime) -> bool:
+    """Follow the delivery by email; False if already following (kept once by the
+    database, whatever the timing of two clicks)."""
+    enforce(policies.can_follow_delivery(user, proposal, now=now, funded=_has_allocation(proposal)))
+    try:
+        with transaction.atomic():
+            DeliveryFollower.objects.create(proposal=proposal, user=user, created_at=now)
+    except IntegrityError:
+        return False
+    return True
+
+
+def delivery_unfollow(*, user: User, proposal: Proposal) -> bool:
+    """Stop following; False if they were not following. Always allowed."""
+    deleted, _kinds = DeliveryFollower.objects.filter(proposal=proposal, user=user).delete()
+    return deleted > 0
 
 
 # --- Auditors' exports ----------------------------------------------------------------

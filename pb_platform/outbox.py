@@ -183,6 +183,16 @@ MERGE_ANSWERED = email_kind_register(
         context="proposals.notifications.merge_context",
     )
 )
+# Delivery of a funded proposal someone follows: a milestone planned, moved or reached,
+# or a progress note. Only to those who clicked "Follow"; unfollowing stops it too.
+DELIVERY_NEWS = email_kind_register(
+    EmailKind(
+        name="delivery_news",
+        label=gettext_lazy("News of the delivery of proposals you follow"),
+        template_name="ledgers/email/delivery_news",
+        context="ledgers.notifications.delivery_news_context",
+    )
+)
 # Receipts cannot be turned off: they are the voter's proof that their vote was saved,
 # and the only way someone learns that a ballot was cast or recorded in their name.
 BALLOT_RECEIPT = email_kind_register(

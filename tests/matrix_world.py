@@ -132,6 +132,7 @@ class World:
     paper_voter: ResidentProfile  # lives in A, has not voted yet
     results_a: RoundArea
     funded: Proposal  # funded in results_a, with commitment and spend
+    milestone: Any  # in ``funded``'s delivery plan
     lost: Proposal  # on results_a's ballot, not funded
     spend_entry: Any
     ledger_export: Any
@@ -414,6 +415,14 @@ def world_build() -> World:
         today=today,
         now=now,
     )
+    milestone = ledger_services.milestone_add(
+        officer=officer,
+        proposal=funded,
+        title="Saplings planted",
+        planned_on=today + timedelta(days=30),
+        today=today,
+        now=now,
+    )
     ledger_export = ledger_services.ledger_export_record(
         auditor=auditor,
         file_format="csv",
@@ -466,6 +475,7 @@ def world_build() -> World:
         paper_ballot=paper_ballot,
         paper_voter=paper_voter,
         results_a=results_a,
+        milestone=milestone,
         funded=funded,
         lost=won["Lights"],
         spend_entry=spend_entry,

@@ -376,6 +376,12 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         roles("403", anonymous="302-login", officer="404", superuser="404")
     ),
     "ledgers:officer_reverse": page(OFFICER, OFFICER_SAVES),
+    "ledgers:officer_milestone": page(OFFICER, OFFICER_SAVES),
+    # Anyone signed in with a verified email follows a funded proposal's delivery.
+    "ledgers:proposal_follow": page(
+        roles("405", anonymous="302-login"),
+        roles("302 writes", anonymous="302-login", unverified="403"),
+    ),
     # Auditors
     "proposals:audit_overview": page(AUDITOR),
     "ledgers:audit_entries": page(AUDITOR, SAFE_ONLY),
@@ -619,6 +625,8 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
         "in_review": lambda w: {"pk": w.under_review.pk},
     },
     "ledgers:officer_reverse": {"": lambda w: {"pk": w.spend_entry.pk}},
+    "ledgers:officer_milestone": {"": lambda w: {"pk": w.milestone.pk}},
+    "ledgers:proposal_follow": {"": lambda w: {"pk": w.funded.pk}},
     "ledgers:audit_export": {"": lambda w: {"file_format": "csv"}},
     "voting:vote": {"": _in(Phase.VOTING)},
     "voting:ballot": {
@@ -877,6 +885,12 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
         "delivery-note": "Peeking at a draft.",
     },
     "ledgers:officer_reverse": lambda w: {"reason": "Typed the wrong amount."},
+    "ledgers:proposal_follow": lambda w: {"action": "follow"},
+    "ledgers:officer_milestone": lambda w: {
+        "progress": "50",
+        "planned_on": w.milestone.planned_on.isoformat(),
+        "reason": "",
+    },
     # An unticked box: resident-facing emails about proposals turned off.
     "email_preferences": lambda w: {outbox.PROPOSAL_DECISION.name: "false"},
     "account_close": lambda w: {"confirm": "on", "password": PASSWORD},

@@ -8,6 +8,7 @@ from django import template
 from django.utils import timezone
 
 from ledgers import permissions, policies, selectors
+from ledgers.models import DeliveryFollower
 from ledgers.services import proposal_balance
 from pb_platform.policies import Decision, deny
 
@@ -16,7 +17,7 @@ register = template.Library()
 
 @register.inclusion_tag("ledgers/includes/proposal_money.html", takes_context=True)
 def proposal_money(context: dict[str, Any], proposal: Any) -> dict[str, Any]:
-    """Money and delivery of a funded proposal (nothing for others): two queries."""
+    """Money and delivery of a funded proposal (nothing for others): four queries."""
     balance = proposal_balance(proposal=proposal)
     funded = balance.allocated != 0 or balance.committed != 0 or balance.spent != 0
     user = context.get("user")
@@ -25,12 +26,31 @@ def proposal_money(context: dict[str, Any], proposal: Any) -> dict[str, Any]:
         if user is not None and funded
         else deny("")
     )
+    updates = list(selectors.delivery_updates(proposal=proposal)) if funded else []
+    plan = selectors.milestones(proposal=proposal) if funded else []
+    today = timezone.localdate()
+    timeline = selectors.delivery_timeline(milestones=plan, updates=updates, today=today)
+    following = (
+        funded
+        and user is not None
+        and user.is_authenticated
+        and DeliveryFollower.objects.filter(proposal=proposal, user=user).exists()
+    )
     return {
+        "user": user,
+        "following": following,
+        "follow_decision": policies.can_follow_delivery(
+            user, proposal, now=timezone.now(), funded=funded
+        )
+        if user is not None and funded and not following
+        else deny(""),
         "funded": funded,
         "balance": balance,
+        "timeline": timeline,
+        "late_count": sum(1 for item in timeline if item.late),
         "proposal": proposal,
         "currency": proposal.budget_round.currency,
-        "updates": list(selectors.delivery_updates(proposal=proposal)) if funded else [],
+        "updates": updates,
         "can_record": can_record,
     }
 

@@ -20,7 +20,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from ledgers import permissions, policies, selectors, services
-from ledgers.forms import CommitmentForm, DeliveryUpdateForm, ReleaseForm, ReversalForm, SpendForm
+from ledgers.forms import (
+    CommitmentForm,
+    DeliveryUpdateForm,
+    MilestoneForm,
+    MilestoneUpdateForm,
+    ReleaseForm,
+    ReversalForm,
+    SpendForm,
+)
+from ledgers.models import Milestone
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
 from pb_platform.once import submitted_once
@@ -32,6 +41,7 @@ FORMS: dict[str, type[forms.Form]] = {
     "spend": SpendForm,
     "release": ReleaseForm,
     "delivery": DeliveryUpdateForm,
+    "milestone": MilestoneForm,
 }
 MONEY_FORMS = ("commitment", "spend", "release")
 DONE = {
@@ -39,6 +49,7 @@ DONE = {
     "spend": _("The payment was recorded."),
     "release": _("The release was recorded."),
     "delivery": _("The progress update was published."),
+    "milestone": _("The milestone was added to the public delivery plan."),
 }
 
 
@@ -66,6 +77,10 @@ def _record(kind: str, form: forms.Form, request: HttpRequest, proposal: Proposa
         return services.spend_record(officer=officer, proposal=proposal, now=now, **data)
     if kind == "release":
         return services.release_record(officer=officer, proposal=proposal, now=now, **data)
+    if kind == "milestone":
+        return services.milestone_add(
+            officer=officer, proposal=proposal, now=now, today=timezone.localdate(), **data
+        )
     return services.delivery_update_record(
         officer=officer, proposal=proposal, now=now, today=timezone.localdate(), **data
     )
@@ -112,6 +127,8 @@ def officer_proposal_ledger(request: HttpRequest, pk: int) -> HttpResponse:
             "balance": services.proposal_balance(proposal=proposal),
             "entries": entries,
             "updates": list(selectors.delivery_updates(proposal=proposal)),
+            "milestones": selectors.milestones(proposal=proposal),
+            "today": timezone.localdate(),
             "forms": {kind: form for kind, form in bound.items() if allowed[kind]},
             "record_decision": record,
             "delivery_decision": deliver,
@@ -151,7 +168,58 @@ def officer_entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@require(permissions.can_record_ledger_entries)
+@require_http_methods(["GET", "POST"])
+def officer_milestone(request: HttpRequest, pk: int) -> HttpResponse:
+    """Progress on one milestone: how far, when reached, or a new planned date with the
+    public reason. Its history is shown below the form."""
+    milestone = get_object_or_404(Milestone, pk=pk)
+    # Loaded as the ledger pages load it: the policy reads whether it was funded.
+    proposal = get_object_or_404(selectors.ledger_proposals(), pk=milestone.proposal_id)
+    milestone.proposal = proposal
+    now = timezone.now()
+    decision = policies.can_manage_milestones(request.user, proposal, now=now)
+    form = MilestoneUpdateForm(
+        request.POST if request.method == "POST" else None,
+        initial={
+            "progress": milestone.progress,
+            "done_on": milestone.done_on,
+            "planned_on": milestone.planned_on,
+        },
+    )
+    if request.method == "POST":
+        enforce(decision)
+        if form.is_valid():
+            try:
+                services.milestone_update(
+                    officer=request.user,
+                    milestone=milestone,
+                    today=timezone.localdate(),
+                    now=now,
+                    **form.cleaned_data,
+                )
+            except ValidationError as error:
+                form_add_service_errors(form, error)
+            else:
+                messages.success(request, _("The milestone was updated; residents see it."))
+                return redirect("ledgers:officer_proposal", pk=proposal.pk)
+    return render(
+        request,
+        "ledgers/officer/milestone.html",
+        {
+            "milestone": milestone,
+            "proposal": proposal,
+            "changes": list(
+                milestone.changes.select_related("changed_by").order_by("changed_at", "pk")
+            ),
+            "form": form,
+            "decision": decision,
+        },
+    )
+
+
 urlpatterns = [
+    path("officer/ledger/milestones/<int:pk>/", officer_milestone, name="officer_milestone"),
     path("officer/rounds/<slug:slug>/ledger/", officer_round_ledger, name="officer_round"),
     path("officer/ledger/proposals/<int:pk>/", officer_proposal_ledger, name="officer_proposal"),
     path("officer/ledger/entries/<int:pk>/reverse/", officer_entry_reverse, name="officer_reverse"),

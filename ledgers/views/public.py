@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from ledgers import selectors
+from ledgers import selectors, services
 from ledgers.charts import money_chart
 from proposals.models import BudgetRound
 
@@ -30,4 +35,24 @@ def round_money(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-urlpatterns = [path("rounds/<slug:slug>/money/", round_money, name="round_money")]
+@login_required
+@require_POST
+def proposal_follow(request: HttpRequest, pk: int) -> HttpResponse:
+    """Follow a funded proposal's delivery by email, or stop (a form: no JavaScript)."""
+    proposal = get_object_or_404(selectors.ledger_proposals(), pk=pk)
+    if request.POST.get("action") == "unfollow":
+        services.delivery_unfollow(user=request.user, proposal=proposal)
+        messages.success(request, _("You no longer follow its delivery."))
+    else:
+        services.delivery_follow(user=request.user, proposal=proposal, now=timezone.now())
+        messages.success(
+            request,
+            _("You follow its delivery: we email you when a milestone or its status changes."),
+        )
+    return redirect(f"{proposal.get_absolute_url()}#money-title")
+
+
+urlpatterns = [
+    path("rounds/<slug:slug>/money/", round_money, name="round_money"),
+    path("proposals/<int:pk>/follow/", proposal_follow, name="proposal_follow"),
+]

@@ -33,3 +33,22 @@ def test_seeding_twice_adds_no_entries(db):
     count = LedgerEntry.objects.count()
     seed()
     assert LedgerEntry.objects.count() == count
+
+
+def test_the_demo_shows_a_delivery_plan_with_a_late_and_a_moved_milestone(db):
+    from django.test import Client
+    from django.utils import timezone
+
+    from ledgers.models import Milestone, MilestoneChangeKind
+
+    seed()
+    plan = list(Milestone.objects.all())
+    today = timezone.localdate()
+    assert len(plan) == 4
+    assert sum(m.done_on is not None for m in plan) == 2
+    assert [m.title for m in plan if m.is_late(today)] == ["Paths resurfaced"]
+    moved = Milestone.objects.get(changes__kind=MilestoneChangeKind.REPLANNED)
+    page = Client().get(moved.proposal.get_absolute_url()).content.decode()
+    assert "1 milestone late" in page and "Wet weather held up the groundworks" in page
+    seed()
+    assert Milestone.objects.count() == 4
