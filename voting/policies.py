@@ -395,6 +395,18 @@ def can_record_paper_ballots_in(
     return first_denial(polling_officer(user), round_voting_open(budget_round, now=now))
 
 
+def participation_public(budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """Who took part is public from the opening of the vote (counts only, never who)."""
+    if budget_round.is_imported or phase_rank(budget_round.phase_at(now)) >= phase_rank(
+        Phase.VOTING
+    ):
+        return ALLOW
+    return deny(
+        _("Who took part is shown from the opening of the vote, on %(when)s.")
+        % {"when": when_shown(budget_round.voting_starts)}
+    )
+
+
 def can_view_round_turnout(user: AnyUser, budget_round: BudgetRound, *, now: datetime) -> Decision:
     """Turnout means something once voting has opened."""
     if not (decision := can_view_turnout(user)):

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_safe
 
 from pb_platform.version import commonpurse_version
 from proposals.models import BudgetRound, RoundArea
-from voting import rules, selectors
+from voting import participation, policies, rules, selectors
 from voting.charts import money_sources_chart, satisfaction_chart, votes_chart
 from voting.models import AreaResult, ResultLine
 from voting.result_insights import result_insights
@@ -181,7 +181,27 @@ def area_receipts(request: HttpRequest, slug: str, area_slug: str) -> HttpRespon
     )
 
 
+@require_safe
+def round_participation(request: HttpRequest, slug: str) -> HttpResponse:
+    """Who took part, per area: ballots against population, by channel, proposals, and
+    the areas under-represented (small counts hidden, see ``voting.participation``)."""
+    budget_round = get_object_or_404(BudgetRound, slug=slug)
+    decision = policies.participation_public(budget_round, now=timezone.now())
+    return render(
+        request,
+        "voting/participation.html",
+        {
+            "round": budget_round,
+            "decision": decision,
+            "participation": participation.round_participation(budget_round=budget_round)
+            if decision
+            else None,
+        },
+    )
+
+
 urlpatterns = [
+    path("rounds/<slug:slug>/participation/", round_participation, name="round_participation"),
     path("rounds/<slug:slug>/results/", round_results, name="round_results"),
     path("rounds/<slug:slug>/results/<slug:area_slug>/", area_results, name="area_results"),
     path(
