@@ -761,13 +761,26 @@ def can_withdraw_codesign(
     return decision
 
 
+def _lapsed_once_review_ends(
+    status: str, budget_round: BudgetRound, now: datetime, *, waiting: str, lapsed: str
+) -> str:
+    """A question to the authors (co-design offer, suggested change, merge) still
+    ``waiting`` once review is over has ``lapsed``, even before the phase-end work
+    records it; any other status stands."""
+    if status == waiting and phase_rank(budget_round.phase_at(now)) > phase_rank(Phase.REVIEW):
+        return lapsed
+    return status
+
+
 def codesign_state(offer: CoDesignOffer, proposal: Proposal, *, now: datetime) -> str:
-    """The offer's status as it stands at ``now``: an offer still open once review is
-    over has lapsed, even before the phase-end work records it."""
-    over = phase_rank(proposal.budget_round.phase_at(now)) > phase_rank(Phase.REVIEW)
-    if offer.status == CoDesignStatus.PROPOSED and over:
-        return CoDesignStatus.LAPSED
-    return offer.status
+    """The offer's status as it stands at ``now``."""
+    return _lapsed_once_review_ends(
+        offer.status,
+        proposal.budget_round,
+        now,
+        waiting=CoDesignStatus.PROPOSED,
+        lapsed=CoDesignStatus.LAPSED,
+    )
 
 
 def can_answer_codesign(
@@ -825,12 +838,14 @@ def can_suggest_amendment(user: AnyUser, proposal: Proposal, *, now: datetime) -
 
 
 def amendment_state(amendment: ProposalAmendment, proposal: Proposal, *, now: datetime) -> str:
-    """The suggestion's status as it stands at ``now``: one still waiting once review is
-    over has lapsed, even before the phase-end work records it."""
-    over = phase_rank(proposal.budget_round.phase_at(now)) > phase_rank(Phase.REVIEW)
-    if amendment.status == AmendmentStatus.PROPOSED and over:
-        return AmendmentStatus.LAPSED
-    return amendment.status
+    """The suggestion's status as it stands at ``now``."""
+    return _lapsed_once_review_ends(
+        amendment.status,
+        proposal.budget_round,
+        now,
+        waiting=AmendmentStatus.PROPOSED,
+        lapsed=AmendmentStatus.LAPSED,
+    )
 
 
 def can_answer_amendment(
@@ -912,12 +927,14 @@ def can_propose_merge(
 
 
 def merge_state(merge: ProposalMerge, round_of_both: BudgetRound, *, now: datetime) -> str:
-    """The merge's status as it stands at ``now``: one still open once review is over
-    has lapsed, even before the phase-end work records it."""
-    over = phase_rank(round_of_both.phase_at(now)) > phase_rank(Phase.REVIEW)
-    if merge.status == MergeStatus.PROPOSED and over:
-        return MergeStatus.LAPSED
-    return merge.status
+    """The merge's status as it stands at ``now``."""
+    return _lapsed_once_review_ends(
+        merge.status,
+        round_of_both,
+        now,
+        waiting=MergeStatus.PROPOSED,
+        lapsed=MergeStatus.LAPSED,
+    )
 
 
 def merge_sides_of(user: AnyUser, merge: ProposalMerge) -> list[str]:

@@ -272,6 +272,12 @@ def proposals_for_duplicate_choice(*, proposal: Proposal) -> QuerySet[Proposal]:
     )
 
 
+def latest_version_number(*, proposal: Proposal) -> int:
+    """The number of the proposal's newest version; 0 before it has any (imported)."""
+    latest = ProposalVersion.objects.filter(proposal=proposal).order_by("-number").first()
+    return latest.number if latest is not None else 0
+
+
 def merges_of(*, proposal: Proposal) -> list[ProposalMerge]:
     """Every merge proposed for this proposal, on either side, newest first, with what
     the page shows of both proposals and the answers (one query)."""

@@ -86,6 +86,14 @@ def _record(kind: str, form: forms.Form, request: HttpRequest, proposal: Proposa
     )
 
 
+def _with_lateness(milestones: list[Milestone]) -> list[Milestone]:
+    """Each milestone marked ``late`` by the model's rule (the page only displays it)."""
+    today = timezone.localdate()
+    for milestone in milestones:
+        milestone.late = milestone.is_late(today)  # type: ignore[attr-defined]
+    return milestones
+
+
 @require(permissions.can_record_ledger_entries)
 @require_http_methods(["GET", "POST"])
 @submitted_once
@@ -127,8 +135,7 @@ def officer_proposal_ledger(request: HttpRequest, pk: int) -> HttpResponse:
             "balance": services.proposal_balance(proposal=proposal),
             "entries": entries,
             "updates": list(selectors.delivery_updates(proposal=proposal)),
-            "milestones": selectors.milestones(proposal=proposal),
-            "today": timezone.localdate(),
+            "milestones": _with_lateness(selectors.milestones(proposal=proposal)),
             "forms": {kind: form for kind, form in bound.items() if allowed[kind]},
             "record_decision": record,
             "delivery_decision": deliver,

@@ -18,13 +18,12 @@ from django.utils.translation import gettext as _
 
 from pb_platform.policies import enforce
 from pb_platform.users import AnyUser, User, signed_in
-from proposals import policies
+from proposals import policies, selectors
 from proposals.models import (
     AmendmentStatus,
     Proposal,
     ProposalAmendment,
     ProposalEvent,
-    ProposalVersion,
     VersionKind,
 )
 from proposals.models.proposals import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH
@@ -38,11 +37,6 @@ from proposals.services.proposals import (
     proposal_content_record,
     proposal_content_validate,
 )
-
-
-def _latest_version_number(proposal: Proposal) -> int:
-    latest = ProposalVersion.objects.filter(proposal=proposal).order_by("-number").first()
-    return latest.number if latest is not None else 0
 
 
 def amendment_suggest(
@@ -99,7 +93,7 @@ def amendment_suggest(
             amendment = ProposalAmendment.objects.create(
                 proposal=locked,
                 author=by,
-                base_version=_latest_version_number(locked),
+                base_version=selectors.latest_version_number(proposal=locked),
                 description=cleaned_description,
                 estimated_cost=cleaned_cost,
                 reason=cleaned_reason,

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from pb_platform.forms import form_add_service_errors
 from pb_platform.once import submitted_once
 from pb_platform.policies import enforce
-from proposals import policies, services
+from proposals import policies, selectors, services
 from proposals.diff import words_diff
 from proposals.forms import AmendmentForm, ReplyForm
 from proposals.models import AmendmentStatus, Proposal, ProposalAmendment, ProposalVersion
@@ -92,8 +92,7 @@ def amendment_new(request: HttpRequest, pk: int) -> HttpResponse:
 def _changes(amendment: ProposalAmendment, proposal: Proposal) -> dict[str, Any]:
     """What the suggestion changes: from the current text while it waits (what taking it
     in would do), from the text it was written against once closed."""
-    latest = ProposalVersion.objects.filter(proposal=proposal).order_by("-number").first()
-    latest_number = latest.number if latest is not None else 0
+    latest_number = selectors.latest_version_number(proposal=proposal)
     if amendment.is_open or amendment.base_version == latest_number:
         before_text, before_cost = proposal.description, proposal.estimated_cost
     else:

@@ -148,6 +148,8 @@ def test_the_public_page_shows_one_timeline_with_late_milestones_flagged(parks, 
     assert "1 milestone late" in text and "Late</strong>" in text
     assert "In progress" in text and "“Planting season.”" in text
     assert "reached on" in text
+    officer_page = client_for(officer).get(reverse("ledgers:officer_proposal", args=[trees.pk]))
+    assert officer_page.text.count("Late</strong>") == 1  # the same rule on the officer's page
 
 
 def test_officer_pages_add_and_update_milestones_and_refuse_others(parks, officer, resident_a):
