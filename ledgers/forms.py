@@ -19,8 +19,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ledgers import services
-from ledgers.models import MILESTONE_TITLE_MAX, DeliveryStatus
+from ledgers.models import MILESTONE_TITLE_MAX, DeliveryStatus, Milestone
 from pb_platform.dates import DateFormField
+from pb_platform.images import IMAGE_ACCEPT, PhotoField
 from pb_platform.money import MoneyFormField
 from pb_platform.text import CleanTextFormMixin
 from proposals.models import Area, BudgetRound
@@ -112,8 +113,30 @@ class DeliveryUpdateForm(CleanTextFormMixin, forms.Form):
     )
 
 
+def _photo(widget: forms.FileInput) -> PhotoField:
+    widget.attrs["accept"] = IMAGE_ACCEPT
+    return PhotoField(
+        label=_("Photo of the work"),
+        required=False,
+        help_text=_("JPEG, PNG or WebP, up to 5 MB. Shown publicly on the delivery plan."),
+        widget=widget,
+    )
+
+
+def _photo_alt() -> forms.CharField:
+    return forms.CharField(
+        label=_("Describe the photo"),
+        max_length=services.PHOTO_ALT_MAX,
+        required=False,
+        help_text=_(
+            "Describe what the photo shows for people who cannot see it. "
+            "Needed if there is a photo."
+        ),
+    )
+
+
 class MilestoneForm(CleanTextFormMixin, forms.Form):
-    """A new step in the delivery plan."""
+    """A new step in the delivery plan, with a photo if there is one."""
 
     title = forms.CharField(
         label=_("Milestone"),
@@ -121,6 +144,8 @@ class MilestoneForm(CleanTextFormMixin, forms.Form):
         help_text=_("What residents will see done, e.g. “Benches ordered”."),
     )
     planned_on = DateFormField(label=_("Planned date"))
+    photo = _photo(forms.FileInput())
+    photo_alt = _photo_alt()
 
 
 class MilestoneUpdateForm(CleanTextFormMixin, forms.Form):
@@ -141,6 +166,31 @@ class MilestoneUpdateForm(CleanTextFormMixin, forms.Form):
         required=False,
         help_text=_("Needed when you change the planned date; shown publicly."),
     )
+    photo = _photo(forms.ClearableFileInput())
+    photo_alt = _photo_alt()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["photo"].widget.clear_checkbox_label = _("Remove the photo")
+
+    @classmethod
+    def initial_for(cls, milestone: Milestone) -> dict[str, Any]:
+        return {
+            "progress": milestone.progress,
+            "done_on": milestone.done_on,
+            "planned_on": milestone.planned_on,
+            "photo": milestone.photo,
+            "photo_alt": milestone.photo_alt,
+        }
+
+    def to_update(self) -> dict[str, Any]:
+        """Keyword arguments for ``services.milestone_update``."""
+        data = dict(self.cleaned_data)
+        photo = data.pop("photo", None)
+        # False means "remove" (ClearableFileInput); the current FieldFile means "keep".
+        data["photo"] = photo if photo and hasattr(photo, "content_type") else None
+        data["remove_photo"] = photo is False
+        return data
 
 
 class LedgerFilterForm(forms.Form):

@@ -17,12 +17,14 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from pb_platform.money import CURRENCY_CHOICES, money_field
 from proposals.models import BudgetRound, Proposal
+from proposals.models.proposals import IMAGE_EXTENSIONS
 
 
 class EntryKind(models.TextChoices):
@@ -196,6 +198,17 @@ class Milestone(models.Model):
     planned_on = models.DateField(_("planned date"))
     done_on = models.DateField(_("date reached"), null=True, blank=True)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    # An optional photo of the work, re-encoded on the way in like proposal images and
+    # served only through pb_platform/media.py; it always comes with its description
+    # for people who cannot see it (the database refuses one without).
+    photo = models.ImageField(
+        _("photo"),
+        upload_to="milestones/%Y/%m/",
+        blank=True,
+        validators=[FileExtensionValidator(IMAGE_EXTENSIONS)],
+        db_index=True,
+    )
+    photo_alt = models.CharField(_("photo description"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -209,6 +222,9 @@ class Milestone(models.Model):
             models.CheckConstraint(
                 condition=Q(done_on__isnull=True) | Q(progress=100),
                 name="milestone_done_is_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(photo="") | ~Q(photo_alt=""), name="milestone_photo_described"
             ),
         ]
 

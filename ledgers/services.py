@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -40,6 +41,7 @@ from ledgers.models import (
 from ledgers.notifications import notify_followers
 from pb_platform import jobs
 from pb_platform.dates import date_check, happened_check, years_before
+from pb_platform.images import image_problem, image_reencoded
 from pb_platform.money import money_format, money_parse
 from pb_platform.policies import enforce
 from pb_platform.text import text_clean
@@ -54,6 +56,7 @@ REFERENCE_MAX = 100
 DESCRIPTION_MAX = 500
 REASON_MAX = 500
 NOTE_MAX = 2000
+PHOTO_ALT_MAX = 200
 
 
 def entry_canonical_fields(entry: LedgerEntry, *, reverses_sequence: int | None) -> dict[str, Any]:
@@ -538,10 +541,39 @@ def _planned_date(value: date, proposal: Proposal, *, today: date) -> date:
     return date_check(value, field="planned_on", earliest=earliest, latest=latest)
 
 
+def _photo_alt_cleaned(photo_alt: str, errors: dict[str, list[str]]) -> str:
+    try:
+        return _one_line(photo_alt, "photo_alt", PHOTO_ALT_MAX)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        return ""
+
+
+def _photo_check(photo: UploadedFile | None, errors: dict[str, list[str]]) -> None:
+    """Checked exactly as proposal images are (``pb_platform.images``)."""
+    if photo is not None and (problem := image_problem(photo)) is not None:
+        errors["photo"] = [problem]
+
+
+def _photo_undescribed() -> ValidationError:
+    return ValidationError(
+        {"photo_alt": [_("Describe what the photo shows for people who cannot see it.")]}
+    )
+
+
 def milestone_add(
-    *, officer: User, proposal: Proposal, title: str, planned_on: date, today: date, now: datetime
+    *,
+    officer: User,
+    proposal: Proposal,
+    title: str,
+    planned_on: date,
+    today: date,
+    now: datetime,
+    photo: UploadedFile | None = None,
+    photo_alt: str = "",
 ) -> Milestone:
-    """A new step in the proposal's public delivery plan."""
+    """A new step in the proposal's public delivery plan, with a photo of the work if
+    given (re-encoded; it needs a description for people who cannot see it)."""
     enforce(
         policies.can_manage_milestones(officer, proposal, now=now, funded=_has_allocation(proposal))
     )
@@ -555,8 +587,15 @@ def milestone_add(
             cleaned[field] = check()
         except ValidationError as error:
             errors.update(error.message_dict)
+    photo_alt = _photo_alt_cleaned(photo_alt, errors)
+    _photo_check(photo, errors)
+    if photo is not None and not photo_alt and "photo_alt" not in errors:
+        errors.update(_photo_undescribed().message_dict)
     if errors:
         raise ValidationError(errors)
+    if photo is not None:
+        # A description without a photo describes nothing: it is not kept.
+        cleaned.update(photo=image_reencoded(photo), photo_alt=photo_alt)
     with transaction.atomic():
         milestone = Milestone.objects.create(
             proposal=proposal, created_by=officer, created_at=now, **cleaned
@@ -583,9 +622,16 @@ def milestone_update(
     reason: str,
     today: date,
     now: datetime,
+    photo: UploadedFile | None = None,
+    photo_alt: str | None = None,
+    remove_photo: bool = False,
 ) -> Milestone:
     """Progress, the date reached, or a new planned date (which needs a public reason);
-    each change is kept in the milestone's history. Reaching it means 100 %."""
+    each change is kept in the milestone's history. Reaching it means 100 %.
+
+    ``photo`` replaces the photo, ``remove_photo`` takes it away, ``photo_alt`` (None:
+    unchanged) describes it; a photo kept or added needs a description. Photo changes
+    are not part of the history, which records the plan (dates and progress)."""
     proposal = milestone.proposal
     enforce(
         policies.can_manage_milestones(officer, proposal, now=now, funded=_has_allocation(proposal))
@@ -606,12 +652,25 @@ def milestone_update(
             done_on = _document_date(done_on, proposal, field="done_on", today=today)
         except ValidationError as error:
             errors.update(error.message_dict)
+    if photo_alt is not None:
+        photo_alt = _photo_alt_cleaned(photo_alt, errors)
+    _photo_check(photo, errors)
+    if photo is not None and photo_alt == "" and "photo_alt" not in errors:
+        errors.update(_photo_undescribed().message_dict)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         locked = Milestone.objects.select_for_update().get(pk=milestone.pk)
         if done_on is not None:
             progress = 100
+        # Whether it will have a photo (a new one wins over "remove"), and its
+        # description: a kept photo needs one too (the database refuses one without).
+        had_photo = bool(locked.photo)
+        has_photo = photo is not None or (had_photo and not remove_photo)
+        alt = (locked.photo_alt if photo_alt is None else photo_alt) if has_photo else ""
+        if has_photo and not alt:
+            raise _photo_undescribed()
+        photo_changed = photo is not None or has_photo != had_photo or alt != locked.photo_alt
         replanned = planned_on != locked.planned_on
         if replanned and not reason:
             raise ValidationError(
@@ -637,14 +696,25 @@ def milestone_update(
             change(MilestoneChangeKind.REACHED, progress_to=100, reason="" if replanned else reason)
         elif progress != locked.progress or done_on != locked.done_on:
             change(MilestoneChangeKind.PROGRESS, progress_to=progress)
-        if not changes:
+        if not changes and not photo_changed:
             raise ValidationError(
-                {"progress": [_("Nothing changed: change the progress, a date, or both.")]}
+                {
+                    "progress": [
+                        _("Nothing changed: change the progress, a date, the photo or its text.")
+                    ]
+                }
             )
         locked.planned_on, locked.done_on, locked.progress = planned_on, done_on, progress
-        locked.save(update_fields=["planned_on", "done_on", "progress"])
-        MilestoneChange.objects.bulk_create(changes)
-        notify_followers(proposal, now=now, changes=changes)
+        if photo is not None:
+            locked.photo = image_reencoded(photo)
+        elif not has_photo:
+            # Django leaves the file on disk; pb_platform.media no longer serves it.
+            locked.photo = ""
+        locked.photo_alt = alt
+        locked.save(update_fields=["planned_on", "done_on", "progress", "photo", "photo_alt"])
+        if changes:
+            MilestoneChange.objects.bulk_create(changes)
+            notify_followers(proposal, now=now, changes=changes)
     return locked
 
 

@@ -1,13 +1,16 @@
 """Uploads on disk (``MEDIA_STORAGE=filesystem``) served by the app itself, with or
 without DEBUG, so a deployment needs no web-server rule of its own for them.
 
-The only uploads are proposal images, re-encoded by Pillow on the way in
-(``proposals/services/proposals.py``). A file is served only when
+The only uploads are proposal images and the photos of funded proposals' delivery
+milestones, both re-encoded by Pillow on the way in (``pb_platform/images.py``). A file
+is served only when
 
 - its name is a plain relative path (no ``..``, ``.``, empty or hidden segment, no
   backslash) ending in an image extension of ``CONTENT_TYPES``;
 - a proposal has it as its image and the visitor may see that proposal (a draft's image
-  is its author's alone, like the draft; an image replaced or removed is gone);
+  is its author's alone, like the draft; an image replaced or removed is gone), or a
+  milestone of a submitted, funded proposal has it as its photo (public, like the
+  delivery plan; a photo replaced or removed is gone);
 - it is a regular file inside ``MEDIA_ROOT`` once symbolic links are resolved.
 
 Anything else is a 404, the same answer as for a file that does not exist, so nobody can
@@ -22,6 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
 from django.http.response import HttpResponseNotModified
 from django.utils.cache import patch_cache_control
@@ -29,6 +33,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 from django.views.static import was_modified_since
 
+from ledgers.models import EntryKind, LedgerEntry, Milestone
 from proposals import policies, selectors
 
 # Extension (lower case) -> the only content type a file with it is ever served as.
@@ -68,9 +73,22 @@ def upload_file(name: str) -> Path | None:
     return path
 
 
+def is_public_milestone_photo(name: str) -> bool:
+    """Whether the upload ``name`` is the photo of a milestone that everyone may see: a
+    milestone of a submitted proposal that was funded (one query). Milestones are only
+    added to funded proposals; the rule is repeated here so that serving does not rest
+    on how the photo got there."""
+    funded = LedgerEntry.objects.filter(proposal=OuterRef("proposal"), kind=EntryKind.ALLOCATION)
+    return (
+        Milestone.objects.filter(photo=name, proposal__submitted_at__isnull=False)
+        .filter(Exists(funded))
+        .exists()
+    )
+
+
 @require_safe
 def upload(request: HttpRequest, name: str) -> HttpResponseBase:
-    """An uploaded proposal image, or 404."""
+    """An uploaded proposal image or milestone photo, or 404."""
     content_type = upload_content_type(name)
     if content_type is None:
         raise Http404("No such file.")
@@ -81,7 +99,10 @@ def upload(request: HttpRequest, name: str) -> HttpResponseBase:
         for proposal in selectors.proposals_with_image(name=name)
         if policies.can_see_proposal(request.user, proposal)
     ]
-    if not visible:
+    public = any(
+        policies.can_see_proposal(AnonymousUser(), proposal) for proposal in visible
+    ) or is_public_milestone_photo(name)
+    if not visible and not public:
         raise Http404("No such file.")
     path = upload_file(name)
     if path is None:
@@ -96,7 +117,7 @@ def upload(request: HttpRequest, name: str) -> HttpResponseBase:
     # Kept by SecurityHeadersMiddleware, which sets the site's policy only when a
     # response has none.
     response["Content-Security-Policy"] = UPLOAD_CONTENT_SECURITY_POLICY
-    if any(policies.can_see_proposal(AnonymousUser(), proposal) for proposal in visible):
+    if public:
         patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE_SECONDS)
     else:
         # A draft's image: its author's alone (PrivateCacheMiddleware says so too).

@@ -17,6 +17,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from pb_platform.dates import DateFormField, DateTimeFormField
+from pb_platform.images import IMAGE_ACCEPT, PhotoField
 from pb_platform.money import CURRENCY_CHOICES, MoneyFormField, money_format
 from pb_platform.text import CleanTextFormMixin, text_clean
 from proposals import policies, services
@@ -415,19 +416,6 @@ class RoundAreaChoiceField(forms.ModelChoiceField):
         return obj.area.name
 
 
-class PhotoField(forms.ImageField):
-    """Django's ``ImageField``, but a picture with too many pixels is refused with that
-    reason (Django's own check would call it "not a valid image") before Pillow decodes
-    anything."""
-
-    def to_python(self, data: Any) -> Any:
-        if data not in self.empty_values and hasattr(data, "read"):
-            problem = services.image_pixels_problem(data)
-            if problem is not None:
-                raise ValidationError(problem, code="too_many_pixels")
-        return super().to_python(data)
-
-
 class ProposalForm(CleanTextFormMixin, forms.Form):
     title = forms.CharField(
         label=_("Title"),
@@ -466,7 +454,7 @@ class ProposalForm(CleanTextFormMixin, forms.Form):
         label=_("Photo or drawing"),
         required=False,
         help_text=_("JPEG, PNG or WebP, up to 5 MB."),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
     )
     image_description = forms.CharField(
         label=_("Describe the image"),

@@ -108,7 +108,11 @@ def officer_proposal_ledger(request: HttpRequest, pk: int) -> HttpResponse:
     allowed = {kind: record if kind in MONEY_FORMS else deliver for kind in FORMS}
     posted = request.POST.get("form") if request.method == "POST" else None
     bound = {
-        kind: form_class(request.POST if posted == kind else None, prefix=kind)
+        kind: (
+            form_class(request.POST, request.FILES, prefix=kind)
+            if posted == kind
+            else form_class(prefix=kind)
+        )
         for kind, form_class in FORMS.items()
     }
     if posted in allowed:
@@ -179,21 +183,19 @@ def officer_entry_reverse(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def officer_milestone(request: HttpRequest, pk: int) -> HttpResponse:
     """Progress on one milestone: how far, when reached, or a new planned date with the
-    public reason. Its history is shown below the form."""
+    public reason; and its photo, replaced, removed or described anew. Its history is
+    shown below the form."""
     milestone = get_object_or_404(Milestone, pk=pk)
     # Loaded as the ledger pages load it: the policy reads whether it was funded.
     proposal = get_object_or_404(selectors.ledger_proposals(), pk=milestone.proposal_id)
     milestone.proposal = proposal
     now = timezone.now()
     decision = policies.can_manage_milestones(request.user, proposal, now=now)
-    form = MilestoneUpdateForm(
-        request.POST if request.method == "POST" else None,
-        initial={
-            "progress": milestone.progress,
-            "done_on": milestone.done_on,
-            "planned_on": milestone.planned_on,
-        },
-    )
+    initial = MilestoneUpdateForm.initial_for(milestone)
+    if request.method == "POST":
+        form = MilestoneUpdateForm(request.POST, request.FILES, initial=initial)
+    else:
+        form = MilestoneUpdateForm(initial=initial)
     if request.method == "POST":
         enforce(decision)
         if form.is_valid():
@@ -203,7 +205,7 @@ def officer_milestone(request: HttpRequest, pk: int) -> HttpResponse:
                     milestone=milestone,
                     today=timezone.localdate(),
                     now=now,
-                    **form.cleaned_data,
+                    **form.to_update(),
                 )
             except ValidationError as error:
                 form_add_service_errors(form, error)

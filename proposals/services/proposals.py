@@ -10,19 +10,17 @@ officers' decisions are emailed to the author after commit (``proposals.notifica
 from __future__ import annotations
 
 import dataclasses
-import io
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 
+from pb_platform.images import image_pixels_problem as image_pixels_problem  # re-exported
+from pb_platform.images import image_problem, image_reencoded
 from pb_platform.money import money_format, money_parse
 from pb_platform.policies import enforce
 from pb_platform.text import text_clean
@@ -41,7 +39,6 @@ from proposals.models import (
 )
 from proposals.models.proposals import (
     DESCRIPTION_MAX_LENGTH,
-    IMAGE_EXTENSIONS,
     IMAGE_MAX_BYTES,
     REASON_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -52,13 +49,6 @@ from proposals.services.versions import version_record
 LOCATION_MAX_LENGTH = 200
 IMAGE_DESCRIPTION_MAX_LENGTH = 200
 CATEGORY_NAME_MAX_LENGTH = 80
-
-IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
-# 40 megapixels: more than any phone camera, far less than a decompression bomb needs.
-IMAGE_MAX_PIXELS = 40_000_000
-# Pillow's own guard, tightened to match: it warns above this and refuses twice this in
-# ``Image.open`` (the default, 89 megapixels, let a 100-megapixel PNG through).
-Image.MAX_IMAGE_PIXELS = IMAGE_MAX_PIXELS
 
 
 @dataclass(frozen=True)
@@ -74,74 +64,6 @@ class ProposalContent:
     image: UploadedFile | None = None
     image_description: str = ""
     remove_image: bool = False
-
-
-def _too_many_pixels() -> str:
-    return _(
-        "The image has too many pixels: at most %(megapixels)d megapixels. "
-        "Make it smaller and try again."
-    ) % {"megapixels": IMAGE_MAX_PIXELS // 1_000_000}
-
-
-def image_pixels_problem(image: UploadedFile) -> str | None:
-    """The refusal of an image with more than ``IMAGE_MAX_PIXELS``, read from its header
-    alone (``Image.open`` decodes nothing): a few bytes can announce billions of pixels.
-    None when the count is fine or the file is no image (other checks say so)."""
-    try:
-        image.seek(0)
-        with Image.open(image) as opened:
-            width, height = opened.size
-    # Pillow's own guard (``Image.MAX_IMAGE_PIXELS``) refuses the worst bombs in ``open``.
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return _too_many_pixels()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return None
-    finally:
-        image.seek(0)
-    return _too_many_pixels() if width * height > IMAGE_MAX_PIXELS else None
-
-
-def _image_problem(image: UploadedFile) -> str | None:
-    if image.size is None or image.size > IMAGE_MAX_BYTES:
-        return _("The image must be %(mb)d MB or smaller.") % {"mb": IMAGE_MAX_BYTES // 2**20}
-    if (problem := image_pixels_problem(image)) is not None:
-        return problem
-    try:
-        image.seek(0)
-        with Image.open(image) as opened:
-            image_format = opened.format
-            opened.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return _("The file is not an image we can read. Use a JPEG, PNG or WebP photo.")
-    finally:
-        image.seek(0)
-    # The stored name keeps the uploaded extension, and the web server picks the content
-    # type from it: a valid PNG named "x.html" or "x.svg" must not be stored as such.
-    extension = os.path.splitext(image.name or "")[1].lower().lstrip(".")
-    if image_format not in IMAGE_FORMATS or extension not in IMAGE_EXTENSIONS:
-        return _("Use a JPEG, PNG or WebP image.")
-    return None
-
-
-def image_reencoded(image: UploadedFile) -> ContentFile[bytes]:
-    """The picture decoded and saved again by Pillow, in its own format: only pixels
-    survive. Bytes after the image's end (an appended HTML page), EXIF (GPS position,
-    camera serial), comments and other metadata chunks are dropped. The EXIF
-    orientation is applied to the pixels first, so a phone photo stays upright.
-
-    Call only on an upload that ``_image_problem`` accepted."""
-    image.seek(0)
-    with Image.open(image) as opened:
-        image_format = opened.format or "PNG"
-        upright = ImageOps.exif_transpose(opened)
-        if image_format == "JPEG" and upright.mode not in ("RGB", "L"):
-            upright = upright.convert("RGB")
-        buffer = io.BytesIO()
-        options: dict[str, object] = {"quality": 90} if image_format in ("JPEG", "WEBP") else {}
-        # No ``exif=``/``icc_profile=``/``pnginfo=``: Pillow writes none unless asked.
-        upright.save(buffer, format=image_format, **options)
-    image.seek(0)
-    return ContentFile(buffer.getvalue(), name=os.path.basename(image.name or "image"))
 
 
 def _cost(value: object, round_area: RoundArea, *, field: str) -> Decimal:
@@ -240,7 +162,7 @@ def proposal_content_validate(
     if content.category is not None and content.category.budget_round_id != budget_round.pk:
         errors.setdefault("category", []).append(_("Choose one of this round's categories."))
     if content.image is not None:
-        if (problem := _image_problem(content.image)) is not None:
+        if (problem := image_problem(content.image, max_bytes=IMAGE_MAX_BYTES)) is not None:
             errors.setdefault("image", []).append(problem)
         if not cleaned.get("image_description") and "image_description" not in errors:
             errors.setdefault("image_description", []).append(

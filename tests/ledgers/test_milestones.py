@@ -1,19 +1,26 @@
 """Delivery residents can follow: officers keep a plan of milestones for each funded
 proposal (planned and reached dates, progress); a new planned date needs a public reason
 kept in the history; a milestone past its planned date and not reached is late; the
-proposal page shows milestones and progress notes as one timeline. Wrong roles change
-nothing."""
+proposal page shows milestones and progress notes as one timeline, with each milestone's
+photo (re-encoded like proposal images, always described for people who cannot see it).
+Wrong roles change nothing."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from PIL import Image
 
 from ledgers.models import DeliveryStatus, Milestone, MilestoneChange, MilestoneChangeKind
 from ledgers.services import delivery_update_record, milestone_add, milestone_update
@@ -203,6 +210,8 @@ def test_pages_make_the_same_queries_with_2_and_20_milestones(parks, officer, cl
                 planned_on=milestone.planned_on + timedelta(days=3),
                 reason="Later.",
             )
+        # Every step with a photo: its address comes from the row, not a query per photo.
+        proposal.milestones.update(photo="milestones/2026/05/step.png", photo_alt="A step.")
         first = proposal.milestones.first()
         counts.append(
             (
@@ -216,6 +225,240 @@ def test_pages_make_the_same_queries_with_2_and_20_milestones(parks, officer, cl
             )
         )
     assert counts[0] == counts[1]
+
+
+# --- Photos of the work ------------------------------------------------------------------
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploads go to a throwaway folder, never the project's media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def files_under(path) -> list:
+    return [p for p in path.rglob("*") if p.is_file()]
+
+
+def photo(name="benches.png", colour=(20, 120, 60), trailer=b"") -> SimpleUploadedFile:
+    """A small PNG with a text chunk (metadata) and ``trailer`` after its end."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "taken at 1 Secret Lane")
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), colour).save(buffer, format="PNG", pnginfo=info)
+    return SimpleUploadedFile(name, buffer.getvalue() + trailer, "image/png")
+
+
+UNDESCRIBED = ["Describe what the photo shows for people who cannot see it."]
+
+
+def test_a_described_photo_is_re_encoded_shown_on_the_timeline_and_served(parks, officer, media):
+    _round, proposals = parks
+    trees = proposals["Trees"]
+    page = reverse("ledgers:officer_proposal", args=[trees.pk])
+    form = client_for(officer).get(page).text
+    assert 'enctype="multipart/form-data"' in form
+    assert "Describe what the photo shows for people who cannot see it." in form
+
+    response = client_for(officer).post(
+        page,
+        {
+            "form": "milestone",
+            "milestone-title": "Saplings delivered",
+            "milestone-planned_on": (TODAY + timedelta(days=9)).isoformat(),
+            "milestone-photo": photo(trailer=b"<html><script>alert(1)</script></html>"),
+            "milestone-photo_alt": "Forty saplings on a trailer by the pond",
+        },
+    )
+
+    assert response.status_code == 302
+    milestone = Milestone.objects.get()
+    assert milestone.photo_alt == "Forty saplings on a trailer by the pond"
+    with default_storage.open(milestone.photo.name) as handle:
+        stored = handle.read()
+    assert b"<script>" not in stored and b"Secret Lane" not in stored  # only pixels kept
+    with Image.open(io.BytesIO(stored)) as picture:
+        assert (picture.format, picture.size) == ("PNG", (8, 6))
+    text = Client().get(trees.get_absolute_url()).text
+    assert (
+        f'<img src="{escape(milestone.photo.url)}" '
+        'alt="Forty saplings on a trailer by the pond" loading="lazy">'
+    ) in text
+    served = Client().get(milestone.photo.url)
+    assert served.status_code == 200
+    assert served["Content-Type"] == "image/png"
+    assert served["Cache-Control"] == "public, max-age=3600"
+    assert b"".join(served.streaming_content) == stored
+
+
+def test_a_photo_without_a_description_is_refused_on_that_field_and_nothing_is_saved(
+    parks, officer, media
+):
+    _round, proposals = parks
+    with pytest.raises(ValidationError) as error:
+        milestone_add(
+            officer=officer,
+            proposal=proposals["Trees"],
+            title="Benches ordered",
+            planned_on=TODAY + timedelta(days=30),
+            today=TODAY,
+            now=timezone.now(),
+            photo=photo(),
+            photo_alt="   ",
+        )
+    assert error.value.message_dict == {"photo_alt": UNDESCRIBED}
+
+    response = client_for(officer).post(
+        reverse("ledgers:officer_proposal", args=[proposals["Trees"].pk]),
+        {
+            "form": "milestone",
+            "milestone-title": "Benches ordered",
+            "milestone-planned_on": (TODAY + timedelta(days=9)).isoformat(),
+            "milestone-photo": photo(),
+            "milestone-photo_alt": "",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["forms"]["milestone"].errors["photo_alt"] == UNDESCRIBED
+    assert 'id="id_milestone-photo_alt_error"' in response.text
+    assert not Milestone.objects.exists()
+    assert files_under(media) == []
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (SimpleUploadedFile("notes.png", b"just some text", "image/png"), "not an image we can"),
+        (photo(name="page.html"), "Use a JPEG, PNG or WebP image."),
+    ],
+)
+def test_a_file_that_is_not_an_image_is_refused(parks, officer, media, upload, message):
+    _round, proposals = parks
+    with pytest.raises(ValidationError) as error:
+        milestone_add(
+            officer=officer,
+            proposal=proposals["Trees"],
+            title="Benches ordered",
+            planned_on=TODAY + timedelta(days=30),
+            today=TODAY,
+            now=timezone.now(),
+            photo=upload,
+            photo_alt="A bench.",
+        )
+    assert set(error.value.message_dict) == {"photo"}
+    assert message in error.value.message_dict["photo"][0]
+    assert not Milestone.objects.exists()
+    assert files_under(media) == []
+
+
+def test_the_officer_replaces_redescribes_and_removes_the_photo(parks, officer, media):
+    _round, proposals = parks
+    milestone = add(officer, proposals["Trees"])
+    edit = reverse("ledgers:officer_milestone", args=[milestone.pk])
+    kept = {"progress": "0", "planned_on": milestone.planned_on.isoformat(), "reason": ""}
+    officer_client = client_for(officer)
+    assert 'enctype="multipart/form-data"' in officer_client.get(edit).text
+
+    response = officer_client.post(
+        edit, {**kept, "photo": photo(colour=(200, 0, 0)), "photo_alt": "Red fence."}
+    )
+    assert response.status_code == 302
+    milestone.refresh_from_db()
+    first_url = milestone.photo.url
+    assert milestone.photo_alt == "Red fence."
+
+    response = officer_client.post(
+        edit, {**kept, "photo": photo(colour=(0, 0, 200)), "photo_alt": "Blue fence."}
+    )
+    assert response.status_code == 302
+    milestone.refresh_from_db()
+    assert milestone.photo.url != first_url
+    assert Client().get(first_url).status_code == 404  # replaced: no longer served
+    assert Client().get(milestone.photo.url).status_code == 200
+
+    # Only the description: allowed, and not a change of the plan's history.
+    response = officer_client.post(edit, {**kept, "photo_alt": "A blue fence by the gate."})
+    assert response.status_code == 302
+    milestone.refresh_from_db()
+    assert milestone.photo_alt == "A blue fence by the gate."
+    assert milestone.changes.count() == 1  # planned, nothing else
+
+    # A kept photo still needs its description.
+    response = officer_client.post(edit, {**kept, "photo_alt": ""})
+    assert response.status_code == 200
+    assert response.context["form"].errors["photo_alt"] == UNDESCRIBED
+
+    second_url = milestone.photo.url
+    response = officer_client.post(edit, {**kept, "photo-clear": "on", "photo_alt": "x"})
+    assert response.status_code == 302
+    milestone.refresh_from_db()
+    assert (milestone.photo.name, milestone.photo_alt) == ("", "")
+    assert Client().get(second_url).status_code == 404
+    assert "<img" not in Client().get(proposals["Trees"].get_absolute_url()).text
+
+
+def test_the_services_replace_and_remove_the_photo(parks, officer, media):
+    _round, proposals = parks
+    milestone = add(officer, proposals["Trees"])
+    milestone = update(officer, milestone, photo=photo(), photo_alt="The pond.")
+    first = milestone.photo.name
+    milestone = update(officer, milestone, photo=photo(colour=(1, 2, 3)))  # keeps the text
+    assert milestone.photo.name != first and milestone.photo_alt == "The pond."
+    with pytest.raises(ValidationError, match="Nothing changed"):
+        update(officer, milestone, photo_alt="The pond.")
+    milestone = update(officer, milestone, remove_photo=True)
+    assert (milestone.photo.name, milestone.photo_alt) == ("", "")
+
+
+@pytest.mark.parametrize("persona", ["resident_a", "anonymous"])
+def test_others_posting_a_photo_to_the_officer_pages_change_nothing(
+    request, persona, parks, officer, media
+):
+    _round, proposals = parks
+    trees = proposals["Trees"]
+    milestone = add(officer, trees)
+    client = Client() if persona == "anonymous" else client_for(request.getfixturevalue(persona))
+
+    added = client.post(
+        reverse("ledgers:officer_proposal", args=[trees.pk]),
+        {
+            "form": "milestone",
+            "milestone-title": "Fake step",
+            "milestone-planned_on": (TODAY + timedelta(days=9)).isoformat(),
+            "milestone-photo": photo(),
+            "milestone-photo_alt": "Not ours.",
+        },
+    )
+    edited = client.post(
+        reverse("ledgers:officer_milestone", args=[milestone.pk]),
+        {
+            "progress": "0",
+            "planned_on": milestone.planned_on.isoformat(),
+            "photo": photo(),
+            "photo_alt": "Not ours.",
+        },
+    )
+
+    expected = 302 if persona == "anonymous" else 403  # visitors are sent to sign in
+    assert (added.status_code, edited.status_code) == (expected, expected)
+    if persona == "anonymous":
+        assert added["Location"].startswith(reverse("account_login"))
+    milestone.refresh_from_db()
+    assert Milestone.objects.count() == 1
+    assert (milestone.photo.name, milestone.photo_alt) == ("", "")
+    assert files_under(media) == []
+
+
+def test_the_database_refuses_a_photo_without_a_description(parks, officer):
+    _round, proposals = parks
+    milestone = add(officer, proposals["Trees"])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Milestone.objects.filter(pk=milestone.pk).update(photo="milestones/a.png", photo_alt="")
+    milestone.refresh_from_db()
+    assert milestone.photo.name == ""
 
 
 # --- Following the delivery ---------------------------------------------------------------

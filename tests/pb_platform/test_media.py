@@ -1,6 +1,7 @@
 """Uploaded images served by the app itself (pb_platform/media.py), with DEBUG off as in
-production: only proposal images the visitor may see, as the image type their extension
-names, never sniffed, never run; everything else is the same 404.
+production: only proposal images the visitor may see and the milestone photos of funded
+proposals, as the image type their extension names, never sniffed, never run; everything
+else is the same 404.
 
 The same view under real gunicorn: tests/pb_platform/test_production_serving.py.
 """
@@ -13,14 +14,17 @@ import os
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
+from django.utils import timezone
 from django.utils.http import http_date
 from PIL import Image
 
+from ledgers.models import Milestone
 from pb_platform.media import CONTENT_TYPES, upload_content_type
 from proposals.models import ProposalStatus
 from proposals.models.proposals import IMAGE_EXTENSIONS
 from tests.conftest import client_for
 from tests.factories import ProposalFactory
+from tests.ledgers.conftest import published_round
 
 
 def png_bytes() -> bytes:
@@ -189,3 +193,63 @@ def test_names_that_are_not_plain_image_paths_are_refused_before_any_lookup(name
 )
 def test_the_content_type_comes_from_the_extension(name, content_type):
     assert upload_content_type(name) == content_type
+
+
+# --- Milestone photos ---------------------------------------------------------------------
+
+
+def with_milestone_photo(proposal, officer) -> Milestone:
+    milestone = Milestone(
+        proposal=proposal,
+        title="Benches installed",
+        planned_on=timezone.localdate(),
+        created_by=officer,
+        created_at=timezone.now(),
+        photo_alt="Two new benches by the pond",
+    )
+    milestone.photo.save("benches.png", ContentFile(png_bytes()))  # saves the milestone
+    return milestone
+
+
+def test_a_funded_proposals_milestone_photo_is_public_like_its_delivery_plan(
+    media, area_a, officer
+):
+    _round, proposals = published_round(area=area_a)
+    milestone = with_milestone_photo(proposals["Trees"], officer)
+
+    response = Client().get(milestone.photo.url)
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == png_bytes()
+    assert response["Content-Type"] == "image/png"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == (
+        "default-src 'none'; frame-ancestors 'none'; sandbox"
+    )
+    assert response["Cache-Control"] == "public, max-age=3600"
+
+
+def test_a_milestone_photo_is_not_served_for_a_proposal_not_funded_or_never_submitted(
+    media, area_a, officer, resident_a
+):
+    _round, proposals = published_round(area=area_a)
+    lost = with_milestone_photo(proposals["Lights"], officer)  # submitted, not funded
+    draft = with_milestone_photo(
+        ProposalFactory(author=resident_a, status=ProposalStatus.DRAFT), officer
+    )
+
+    for milestone in (lost, draft):
+        assert os.path.exists(milestone.photo.path)
+        for client in (Client(), client_for(resident_a), client_for(officer)):
+            assert client.get(milestone.photo.url).status_code == 404
+
+
+def test_a_milestone_photo_removed_is_no_longer_served(media, area_a, officer):
+    _round, proposals = published_round(area=area_a)
+    milestone = with_milestone_photo(proposals["Trees"], officer)
+    url = milestone.photo.url
+    milestone.photo = ""
+    milestone.photo_alt = ""
+    milestone.save()
+
+    assert Client().get(url).status_code == 404
