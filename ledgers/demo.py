@@ -13,10 +13,17 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from ledgers import services
+from ledgers.assessments import (
+    assessment_invite,
+    assessment_reply,
+    assessment_submit,
+    invitation_take_up,
+)
 from ledgers.models import DeliveryStatus, EntryKind, LedgerEntry
 from ledgers.selectors import funded_proposals
 from proposals.demo import demo_round
@@ -83,11 +90,27 @@ class LedgerDemo:
             officer=officer, proposal=middle, amount=middle.allocated - paid,
             reason="Delivered for less than the estimate.", now=now - timedelta(days=19),
         )  # fmt: skip
+        for title, planned, reached in (
+            ("Contractor appointed", -45, -44),
+            ("Silt and rubbish removed", -25, -22),
+            ("Reed beds planted", -20, -19),
+        ):
+            milestone = services.milestone_add(
+                officer=officer, proposal=middle, title=title,
+                planned_on=today + timedelta(days=planned), today=today,
+                now=now - timedelta(days=50),
+            )  # fmt: skip
+            services.milestone_update(
+                officer=officer, milestone=milestone, progress=100,
+                done_on=today + timedelta(days=reached), planned_on=milestone.planned_on,
+                reason="", today=today, now=now - timedelta(days=-reached),
+            )  # fmt: skip
         services.delivery_update_record(
             officer=officer, proposal=middle, status=DeliveryStatus.DELIVERED,
             note="Finished and open to everyone.", happened_on=today - timedelta(days=19),
             today=today, now=now,
         )  # fmt: skip
+        self._assessments(middle, officer=officer, now=now)
 
         # The smallest: contracted and paid for more than allocated, with the reasons on
         # record (both flagged on the public pages).
@@ -109,6 +132,60 @@ class LedgerDemo:
             officer=officer, proposal=small, status=DeliveryStatus.DELIVERED,
             note="Finished, after extra groundworks.", happened_on=today - timedelta(days=4),
             today=today, now=now,
+        )  # fmt: skip
+
+    @staticmethod
+    def _assessments(proposal: Any, *, officer: Any, now: Any) -> None:
+        """The delivered pond assessed by four Riverside neighbours and by a member of
+        the angling club the officer invited (who lives outside the borough), with the
+        council's replies to two of them. The demo resident has not assessed it yet."""
+        User = get_user_model()
+        area_slug = proposal.round_area.area.slug.replace("-", ".")
+        said = [
+            (1, {1: 5, 2: 4, 3: 4, 4: 3}, "The water is clear again and the ducks are back."),
+            (2, {1: 4, 2: 4, 3: 5, 4: 2}, "Lovely, but the new path round it is too steep "
+             "for my mother's wheelchair."),
+            (3, {1: 4, 2: 3, 3: 3, 4: 3}, ""),
+            (4, {1: 5, 2: 5, 3: 4, 4: 4}, "Our children's favourite place now."),
+        ]  # fmt: skip
+        replies = {
+            2: "Thank you. We have asked the contractor to add a gentler ramp on the east "
+            "side by the spring; we will post it as a milestone.",
+        }
+        for n, scores, comment in said:
+            neighbour = User.objects.get(email=f"neighbour{n}.{area_slug}@example.org")
+            assessment = assessment_submit(
+                user=neighbour, proposal=proposal, scores=scores, comment=comment,
+                now=now - timedelta(days=15 - n),
+            )  # fmt: skip
+            if n in replies:
+                assessment_reply(
+                    officer=officer, assessment=assessment, reply=replies[n],
+                    now=now - timedelta(days=10),
+                )  # fmt: skip
+        angler = User.objects.filter(email="sol.angler@example.org").first()
+        if angler is None:
+            angler = User.objects.create_user(username="sol.angler", email="sol.angler@example.org")
+            angler.set_unusable_password()
+            angler.save(update_fields=["password"])
+            EmailAddress.objects.create(
+                user=angler, email=angler.email, verified=True, primary=True
+            )
+        invitation = assessment_invite(
+            officer=officer, proposal=proposal, email=angler.email,
+            note="Riverside Angling Club (members come from across the county)",
+            now=now - timedelta(days=14),
+        )  # fmt: skip
+        invitation_take_up(user=angler, invitation=invitation, now=now - timedelta(days=13))
+        assessment = assessment_submit(
+            user=angler, proposal=proposal, scores={1: 4, 2: 3, 3: 4, 4: 2},
+            comment="Better for the fish. There is still nowhere to sit that a disabled "
+            "angler can reach.", now=now - timedelta(days=12),
+        )  # fmt: skip
+        assessment_reply(
+            officer=officer, assessment=assessment,
+            reply="Thank you: an accessible fishing platform is now on next year's list.",
+            now=now - timedelta(days=10),
         )  # fmt: skip
 
     @staticmethod

@@ -310,3 +310,234 @@ class LedgerExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_format} export by {self.exported_by_id} at {self.exported_at}"
+
+
+# --- Assessment by the people who use what was built ------------------------------------
+
+ASSESSMENT_WINDOW_MONTHS_DEFAULT = 12
+ASSESSMENT_WINDOW_MONTHS_MAX = 36
+ASSESSMENT_COMMENT_MAX = 2000
+ASSESSMENT_INVITATION_DAYS = 30
+SCORE_MIN, SCORE_MAX = 1, 5
+
+
+class AssessmentSetup(models.Model):
+    """How long a round's delivered proposals stay open for assessment. A round without
+    one uses ``ASSESSMENT_WINDOW_MONTHS_DEFAULT`` months from delivery."""
+
+    budget_round = models.OneToOneField(
+        BudgetRound, on_delete=models.CASCADE, related_name="assessment_setup"
+    )
+    window_months = models.PositiveSmallIntegerField(
+        _("months open after delivery"), default=ASSESSMENT_WINDOW_MONTHS_DEFAULT
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_months__gte=1, window_months__lte=ASSESSMENT_WINDOW_MONTHS_MAX),
+                name="assessment_window_months_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget_round_id}: {self.window_months} months"
+
+
+class AssessmentCriterion(models.Model):
+    """One thing a round's delivered proposals are rated on, from 1 to 5. Fixed once the
+    round has an assessment, so every score of a criterion answers the same question."""
+
+    budget_round = models.ForeignKey(
+        BudgetRound, on_delete=models.PROTECT, related_name="assessment_criteria"
+    )
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(_("criterion"), max_length=80)
+
+    class Meta:
+        ordering = ["budget_round_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget_round", "position"], name="assessment_criterion_position_once"
+            ),
+            models.UniqueConstraint(
+                fields=["budget_round", "name"], name="assessment_criterion_name_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssessorKind(models.TextChoices):
+    RESIDENT = "resident", _("Resident")
+    INVITED = "invited", _("Invited service user")
+
+
+class AssessmentInvitation(models.Model):
+    """An officer's one-time invitation to assess a delivered proposal, for someone who
+    uses what was built without living in its area. Only a hash of the emailed token is
+    kept; the link works once, for 30 days, and binds the invitation to the account that
+    took it up."""
+
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.PROTECT, related_name="assessment_invitations"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField(_("email address"))
+    # For officers only: who this is (e.g. "Day centre user group").
+    note = models.CharField(_("note for officers"), max_length=200, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assessment_invitations_taken",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True, used_by__isnull=True)
+                | Q(used_at__isnull=False, used_by__isnull=False),
+                name="assessment_invitation_used_by_someone",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")),
+                name="assessment_invitation_expires_later",
+            ),
+            # One person takes up at most one invitation per proposal.
+            models.UniqueConstraint(
+                fields=["proposal", "used_by"],
+                condition=Q(used_by__isnull=False),
+                name="assessment_invitation_taken_once_per_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id}: invitation {self.pk}"
+
+
+class Assessment(models.Model):
+    """One person's current assessment of a delivered proposal: scores per criterion
+    (``AssessmentScore``) and a comment. Updating it keeps every earlier version in
+    ``AssessmentRevision``; only the latest counts. One per person per proposal."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="assessments")
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assessments"
+    )
+    kind = models.CharField(max_length=10, choices=AssessorKind.choices)
+    invitation = models.OneToOneField(
+        AssessmentInvitation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assessment",
+    )
+    comment = models.TextField(_("comment"), max_length=ASSESSMENT_COMMENT_MAX, blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    # The council's public answer.
+    reply = models.TextField(_("reply"), max_length=ASSESSMENT_COMMENT_MAX, blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    replied_at = models.DateTimeField(null=True, blank=True)
+    # Moderation, as for comments: the comment is hidden with a reason; the scores count.
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    hidden_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "assessor"], name="assessment_once_per_person"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=AssessorKind.values), name="assessment_kind_known"
+            ),
+            # An invited service user's assessment comes through their invitation.
+            models.CheckConstraint(
+                condition=~Q(kind=AssessorKind.INVITED) | Q(invitation__isnull=False),
+                name="assessment_invited_has_invitation",
+            ),
+            models.CheckConstraint(
+                condition=Q(reply="", replied_at__isnull=True, replied_by__isnull=True)
+                | (~Q(reply="") & Q(replied_at__isnull=False, replied_by__isnull=False)),
+                name="assessment_reply_signed",
+            ),
+            models.CheckConstraint(
+                condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""),
+                name="assessment_hidden_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id}: assessment by {self.assessor_id}"
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+
+class AssessmentScore(models.Model):
+    """The current score (1 to 5) an assessment gives one criterion."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="scores")
+    criterion = models.ForeignKey(
+        AssessmentCriterion, on_delete=models.PROTECT, related_name="scores"
+    )
+    score = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["criterion__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "criterion"], name="assessment_score_once_per_criterion"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=SCORE_MIN, score__lte=SCORE_MAX),
+                name="assessment_score_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assessment_id}/{self.criterion_id}: {self.score}"
+
+
+class AssessmentRevision(models.Model):
+    """Every version of an assessment as it was saved, the first included: the scores
+    (``{criterion id: score}``) and the comment."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    scores = models.JSONField()
+    comment = models.TextField(blank=True)
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["assessment_id", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "number"], name="assessment_revision_number_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assessment_id} v{self.number}"

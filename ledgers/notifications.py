@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
-from ledgers.models import DeliveryFollower, DeliveryUpdate, MilestoneChange
+from ledgers.models import AssessmentInvitation, DeliveryFollower, DeliveryUpdate, MilestoneChange
 from pb_platform.outbox import DELIVERY_NEWS, email_enqueue
 from proposals.models import Proposal
 
@@ -45,7 +45,8 @@ def delivery_news_context(params: dict[str, Any]) -> dict[str, Any] | None:
         .select_related("milestone")
         .order_by("pk")
     )
-    update = DeliveryUpdate.objects.filter(pk=params.get("update_id")).first()
+    update_id = params.get("update_id")
+    update = DeliveryUpdate.objects.filter(pk=update_id).first() if update_id is not None else None
     if not changes and update is None:
         return None
     return {
@@ -53,4 +54,20 @@ def delivery_news_context(params: dict[str, Any]) -> dict[str, Any] | None:
         "changes": changes,
         "update": update,
         "url": f"{settings.SITE_URL}{proposal.get_absolute_url()}#money-title",
+    }
+
+
+def assessment_invitation_context(params: dict[str, Any]) -> dict[str, Any] | None:
+    """None once the invitation was used: nothing left to tell."""
+    invitation = (
+        AssessmentInvitation.objects.select_related("proposal__round_area__area")
+        .filter(pk=int(params["invitation_id"]), used_at__isnull=True)
+        .first()
+    )
+    if invitation is None:
+        return None
+    return {
+        "invitation": invitation,
+        "proposal": invitation.proposal,
+        "url": str(params["url"]),
     }

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import (
+    Count,
     DecimalField,
     Exists,
     F,
@@ -20,9 +21,27 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy
 
 from ledgers import chain
-from ledgers.models import DeliveryUpdate, EntryKind, LedgerEntry, Milestone, MilestoneChange
+from ledgers.models import (
+    ASSESSMENT_WINDOW_MONTHS_DEFAULT,
+    SCORE_MAX,
+    SCORE_MIN,
+    Assessment,
+    AssessmentCriterion,
+    AssessmentInvitation,
+    AssessmentScore,
+    AssessmentSetup,
+    AssessorKind,
+    DeliveryStatus,
+    DeliveryUpdate,
+    EntryKind,
+    LedgerEntry,
+    Milestone,
+    MilestoneChange,
+)
+from ledgers.policies import assessment_closes_on
 from proposals.models import BudgetRound, Proposal, RoundArea
 
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -326,3 +345,199 @@ def ledger_heads() -> list[LedgerHead]:
         .values_list("budget_round_id", "sequence", "entry_hash")
     )
     return [LedgerHead(round=r, sequence=s, entry_hash=h) for r, s, h in heads]
+
+
+# --- Assessment by the people who use what was built ------------------------------------
+
+# Criteria a round uses until an officer sets its own (stored on the first assessment).
+DEFAULT_CRITERIA = (
+    gettext_lazy("Meets the need"),
+    gettext_lazy("Quality"),
+    gettext_lazy("Value for money"),
+    gettext_lazy("Accessibility"),
+)
+
+
+def default_criteria(budget_round: BudgetRound) -> list[AssessmentCriterion]:
+    """The default criteria, not stored."""
+    return [
+        AssessmentCriterion(budget_round=budget_round, position=position, name=str(name))
+        for position, name in enumerate(DEFAULT_CRITERIA, start=1)
+    ]
+
+
+def assessment_criteria(*, budget_round: BudgetRound) -> list[AssessmentCriterion]:
+    """What the round's delivered proposals are rated on, in order (one query)."""
+    stored = list(AssessmentCriterion.objects.filter(budget_round=budget_round))
+    return stored or default_criteria(budget_round)
+
+
+def assessment_window_months(*, budget_round: BudgetRound) -> int:
+    setup = AssessmentSetup.objects.filter(budget_round=budget_round).first()
+    return setup.window_months if setup is not None else ASSESSMENT_WINDOW_MONTHS_DEFAULT
+
+
+def delivered_on(updates: list[DeliveryUpdate]) -> date | None:
+    """The delivery date: the date of the latest progress note (``updates`` newest first,
+    as ``delivery_updates`` gives them) when it says "delivered"."""
+    if updates and updates[0].status == DeliveryStatus.DELIVERED:
+        return updates[0].happened_on
+    return None
+
+
+@dataclass(frozen=True)
+class AssessmentState:
+    """What the assessment policies need about a proposal and one person."""
+
+    delivered_on: date | None
+    window_months: int
+    closes_on: date | None
+    # The invitation to assess this proposal that the person took up, if any.
+    invitation: AssessmentInvitation | None
+    # Their current assessment, if any.
+    assessment: Assessment | None
+
+
+def assessment_state(
+    *, proposal: Proposal, user: Any, updates: list[DeliveryUpdate] | None = None
+) -> AssessmentState:
+    """Delivery date, window, and the person's invitation and assessment (four queries,
+    three when ``updates`` are given)."""
+    if updates is None:
+        updates = list(delivery_updates(proposal=proposal)[:1])
+    delivered = delivered_on(updates)
+    months = assessment_window_months(budget_round=proposal.budget_round)
+    invitation = assessment = None
+    if user is not None and user.is_authenticated:
+        invitation = AssessmentInvitation.objects.filter(proposal=proposal, used_by=user).first()
+        assessment = (
+            Assessment.objects.filter(proposal=proposal, assessor=user)
+            .prefetch_related("scores")
+            .first()
+        )
+    return AssessmentState(
+        delivered_on=delivered,
+        window_months=months,
+        closes_on=_closes_on(delivered, months),
+        invitation=invitation,
+        assessment=assessment,
+    )
+
+
+def _closes_on(delivered: date | None, months: int) -> date | None:
+    return assessment_closes_on(delivered, months) if delivered is not None else None
+
+
+def proposal_assessments(*, proposal: Proposal) -> list[Assessment]:
+    """A proposal's assessments, newest first, with their scores in criterion order and
+    the assessor's public name (two queries)."""
+    scores = AssessmentScore.objects.select_related("criterion").order_by("criterion__position")
+    return list(
+        Assessment.objects.filter(proposal=proposal)
+        .select_related("assessor__resident_profile")
+        .prefetch_related(Prefetch("scores", queryset=scores))
+        .order_by("-updated_at", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    """One criterion's scores from one group: how many gave each score 1..5."""
+
+    criterion: AssessmentCriterion
+    distribution: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(self.distribution)
+
+    @property
+    def average(self) -> Decimal | None:
+        """The mean score to one decimal place (half up), None without scores."""
+        if not self.count:
+            return None
+        total = sum(score * n for score, n in enumerate(self.distribution, start=SCORE_MIN))
+        return (Decimal(total) / self.count).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """Residents' or invited service users' assessments of one proposal."""
+
+    kind: str
+    label: str
+    count: int
+    criteria: list[CriterionResult]
+
+    @property
+    def average(self) -> Decimal | None:
+        """The mean of all this group's scores on every criterion."""
+        scores = sum(c.count for c in self.criteria)
+        if not scores:
+            return None
+        total = sum(
+            score * n for c in self.criteria for score, n in enumerate(c.distribution, SCORE_MIN)
+        )
+        return (Decimal(total) / scores).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class AssessmentResult:
+    """A proposal's assessment results, residents and invited service users apart."""
+
+    groups: list[GroupResult]
+
+    @property
+    def count(self) -> int:
+        return sum(group.count for group in self.groups)
+
+    @property
+    def average(self) -> Decimal | None:
+        scores = sum(c.count for group in self.groups for c in group.criteria)
+        if not scores:
+            return None
+        total = sum(
+            score * n
+            for group in self.groups
+            for c in group.criteria
+            for score, n in enumerate(c.distribution, SCORE_MIN)
+        )
+        return (Decimal(total) / scores).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def assessment_results(
+    *, proposal_ids: list[int], criteria: list[AssessmentCriterion]
+) -> dict[int, AssessmentResult]:
+    """Each proposal's results, every proposal of ``proposal_ids`` included (one query
+    counting scores by proposal, group, criterion and score)."""
+    rows = (
+        AssessmentScore.objects.filter(assessment__proposal_id__in=proposal_ids)
+        .values_list("assessment__proposal_id", "assessment__kind", "criterion__position", "score")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {
+        (proposal_id, kind, position, score): n for proposal_id, kind, position, score, n in rows
+    }
+    results: dict[int, AssessmentResult] = {}
+    for proposal_id in proposal_ids:
+        groups = []
+        for kind, label in AssessorKind.choices:
+            criterion_results = [
+                CriterionResult(
+                    criterion=criterion,
+                    distribution=tuple(
+                        counts.get((proposal_id, kind, criterion.position, score), 0)
+                        for score in range(SCORE_MIN, SCORE_MAX + 1)
+                    ),
+                )
+                for criterion in criteria
+            ]
+            # Every assessment scores every criterion: a criterion's count is the
+            # number of assessments.
+            count = max((c.count for c in criterion_results), default=0)
+            groups.append(
+                GroupResult(kind=kind, label=str(label), count=count, criteria=criterion_results)
+            )
+        results[proposal_id] = AssessmentResult(groups=groups)
+    return results

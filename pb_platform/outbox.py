@@ -193,6 +193,23 @@ DELIVERY_NEWS = email_kind_register(
         context="ledgers.notifications.delivery_news_context",
     )
 )
+# An officer's one-time invitation to assess a delivered proposal, sent to an address that
+# may have no account yet.
+ASSESSMENT_INVITATION = email_kind_register(
+    EmailKind(
+        name="assessment_invitation",
+        label=gettext_lazy("Invitations to assess what was built"),
+        template_name="ledgers/email/assessment_invitation",
+        context="ledgers.notifications.assessment_invitation_context",
+        unsubscribable=False,
+        always_because=gettext_lazy(
+            "Always sent: an officer invites you, once, to assess a delivered proposal."
+        ),
+        to_queued_address=True,
+        secret_params=True,
+        without_account=True,
+    )
+)
 # Receipts cannot be turned off: they are the voter's proof that their vote was saved,
 # and the only way someone learns that a ballot was cast or recorded in their name.
 BALLOT_RECEIPT = email_kind_register(

@@ -49,6 +49,7 @@ def personal_data_export(*, user: AnyUser) -> dict[str, Any]:
     enforce(can_download_personal_data(user))
     person = signed_in(user)
     # Imported here: pb_platform is below the apps, which import it at load time.
+    from ledgers.models import Assessment, DeliveryFollower
     from proposals.models import (
         CommentFlag,
         ProposalCoauthor,
@@ -142,6 +143,26 @@ def personal_data_export(*, user: AnyUser) -> dict[str, Any]:
             for ballot in Ballot.objects.filter(voter=person)
             .select_related("round_area__budget_round", "round_area__area")
             .order_by("pk")
+        ],
+        # Their assessments of delivered proposals as they stand, and how many versions
+        # each had (every version is kept, and shown to them on its page).
+        "assessments": [
+            {
+                "proposal_id": assessment.proposal_id,
+                "as": assessment.kind,
+                "scores": {score.criterion.name: score.score for score in assessment.scores.all()},
+                "comment": assessment.comment,
+                "versions": assessment.revision,
+                "first_given_at": _when(assessment.created_at),
+                "last_changed_at": _when(assessment.updated_at),
+            }
+            for assessment in Assessment.objects.filter(assessor=person)
+            .prefetch_related("scores__criterion")
+            .order_by("pk")
+        ],
+        "deliveries_followed": [
+            {"proposal_id": row.proposal_id, "since": _when(row.created_at)}
+            for row in DeliveryFollower.objects.filter(user=person).order_by("pk")
         ],
         "email_preferences": {
             kind.name: enabled for kind, enabled in outbox.email_preferences_of(person)
@@ -255,4 +276,12 @@ def account_close(*, user: AnyUser, password: str, now: datetime) -> str:
         ProposalCoauthor.objects.filter(user=locked).update(
             email=Concat(Value("closed-"), Cast("pk", CharField()), Value("@closed.invalid"))
         )
+        # Likewise an invitation to assess they took up; their assessments stay, shown as
+        # a former resident's (or an invited service user's). No more delivery news.
+        from ledgers.models import AssessmentInvitation, DeliveryFollower
+
+        AssessmentInvitation.objects.filter(used_by=locked).update(
+            email=Concat(Value("closed-"), Cast("pk", CharField()), Value("@closed.invalid"))
+        )
+        DeliveryFollower.objects.filter(user=locked).delete()
     return "anonymised"

@@ -339,6 +339,12 @@ def _lives_in(user: AnyUser, round_area: RoundArea) -> bool:
     return profile is not None and profile.area_id == round_area.area_id
 
 
+def lives_in(user: AnyUser, round_area: RoundArea) -> bool:
+    """For other apps' policies: the person lives in the round area (or it is the whole
+    council's). Needs ``round_area.area`` loaded."""
+    return _lives_in(user, round_area)
+
+
 def can_propose_in(user: AnyUser, round_area: RoundArea) -> Decision:
     """A resident proposes for their home area, or for a whole-council area (which
     every resident may vote on). Needs ``round_area.area`` loaded; reads the person's

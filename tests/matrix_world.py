@@ -41,6 +41,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ledgers import services as ledger_services
+from ledgers.assessments import assessment_invite, assessment_submit
 from pb_platform.jobs import MAX_ATTEMPTS, JobItemRun, run_items
 from pb_platform.models import JobItem
 from pb_platform.roles import AUDITOR, OFFICER, RESIDENT, role_grant
@@ -134,6 +135,9 @@ class World:
     funded: Proposal  # funded in results_a, with commitment and spend
     milestone: Any  # in ``funded``'s delivery plan
     lost: Proposal  # on results_a's ballot, not funded
+    delivered: Proposal  # funded in results_a and delivered today
+    assessment: Any  # carol's, of ``delivered``
+    assessment_token: str  # an officer's invitation to assess ``delivered``, waiting
     spend_entry: Any
     ledger_export: Any
     area_move: ResidentAreaChange  # pending: the mover may still vote in area A
@@ -423,6 +427,23 @@ def world_build() -> World:
         today=today,
         now=now,
     )
+    # Benches, delivered today: carol assessed it; a service user's invitation waits.
+    delivered = won["Benches"]
+    ledger_services.delivery_update_record(
+        officer=officer,
+        proposal=delivered,
+        status="delivered",
+        note="Benches installed.",
+        happened_on=today,
+        today=today,
+        now=now,
+    )
+    assessment = assessment_submit(
+        user=author, proposal=delivered, scores={1: 4, 2: 4, 3: 3, 4: 5}, comment="Comfy.", now=now
+    )
+    assessment_invitation = assessment_invite(
+        officer=officer, proposal=delivered, email="dayc@example.org", note="", now=now
+    )
     ledger_export = ledger_services.ledger_export_record(
         auditor=auditor,
         file_format="csv",
@@ -478,6 +499,9 @@ def world_build() -> World:
         milestone=milestone,
         funded=funded,
         lost=won["Lights"],
+        delivered=delivered,
+        assessment=assessment,
+        assessment_token=assessment_invitation.token,
         spend_entry=spend_entry,
         ledger_export=ledger_export,
         area_move=area_move,

@@ -55,7 +55,9 @@ MUST_REACH = {
         "/accounts/signup/",
         "/rounds/parks-2026/results/",
         "/rounds/parks-2026/results/riverside/",  # the fairness panel and its charts
-        "/rounds/parks-2026/money/",
+        "/rounds/parks-2026/money/",  # with the pond's assessments
+        "/rounds/parks-2026/you-said-we-did/",
+        "/rounds/parks-2026/participation/",  # Northfield under-represented, outreach
         # The published priorities stage: the round's page and an area's chart and table.
         "/rounds/green-streets-2027/priorities/",
         "/rounds/green-streets-2027/priorities/riverside/",
@@ -77,8 +79,9 @@ MUST_REACH = {
         "/officer/rounds/parks-2026/ledger/",
         "/officer/register/",
         "/officer/rounds/green-streets-2027/priorities/",
+        "/officer/rounds/parks-2026/assessments/",
     },
-    "auditor": {"/audit/", "/officer/register/"},
+    "auditor": {"/audit/", "/officer/register/", "/officer/rounds/parks-2026/assessments/"},
 }
 MIN_PAGES = {"visitor": 5, "resident": 5, "officer": 10, "auditor": 5}
 # Staff pages must not even be linked for people who may not use them (a visitor would

@@ -130,6 +130,9 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "proposals:round_detail": page(PUBLIC),
     "proposals:round_proposals": page(PUBLIC),
     "ledgers:round_money": page(PUBLIC),
+    "ledgers:you_said_we_did": page(PUBLIC, SAFE_ONLY),
+    # Before the vote closes the page says when it will have something to show.
+    "ledgers:you_said_we_did[before_the_vote]": page(PUBLIC, SAFE_ONLY),
     "voting:round_results": page(PUBLIC, SAFE_ONLY),
     "voting:round_participation": page(PUBLIC, SAFE_ONLY),
     "voting:area_results": page(PUBLIC, SAFE_ONLY),
@@ -365,6 +368,9 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         roles("403", anonymous="302-login", officer="404", superuser="404")
     ),
     "voting:walk_in": page(OFFICER, OFFICER_SAVES),
+    # Outreach against an area of the voting round: officers record it from the public
+    # participation page (the form posts here; GET has nothing to show).
+    "voting:participation_outreach": page(POST_ONLY, OFFICER_SAVES),
     "voting:turnout": page(OFFICER_OR_AUDITOR),
     "ledgers:officer_round": page(OFFICER, SAFE_ONLY),
     "ledgers:officer_proposal[funded]": page(OFFICER, OFFICER_SAVES),
@@ -383,6 +389,23 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         roles("405", anonymous="302-login"),
         roles("302 writes", anonymous="302-login", unverified="403"),
     ),
+    # Assessment of a delivered proposal: residents of its area (and invited service
+    # users) assess; everyone else signed in is told why not; staff never assess.
+    "ledgers:assessment_edit": page(
+        SIGNED_IN, roles("403", anonymous="302-login", resident_a="302 writes")
+    ),
+    # The emailed one-time link: anyone may read it; anyone signed in but staff takes it up.
+    "ledgers:assessment_invitation": page(
+        PUBLIC,
+        roles("302 writes", anonymous="302-login", officer="403", auditor="403", superuser="403"),
+    ),
+    "ledgers:officer_assessments": page(OFFICER, OFFICER_SAVES),
+    # The report: officers and auditors; officers (only) change the settings.
+    "ledgers:round_assessments": page(
+        OFFICER_OR_AUDITOR,
+        roles("403", anonymous="302-login", officer="302 writes", superuser="302 writes"),
+    ),
+    "ledgers:round_assessments_csv": page(OFFICER_OR_AUDITOR, SAFE_ONLY),
     # Auditors
     "proposals:audit_overview": page(AUDITOR),
     "ledgers:audit_entries": page(AUDITOR, SAFE_ONLY),
@@ -618,6 +641,10 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
         "not_an_image": lambda w: {"name": NOT_AN_IMAGE},
     },
     "ledgers:round_money": {"": _in(Phase.RESULTS)},
+    "ledgers:you_said_we_did": {
+        "": _in(Phase.RESULTS),
+        "before_the_vote": _in(Phase.SUBMISSION),
+    },
     "ledgers:officer_round": {"": _in(Phase.RESULTS)},
     "ledgers:officer_proposal": {
         "funded": lambda w: {"pk": w.funded.pk},
@@ -629,6 +656,11 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
     "ledgers:officer_milestone": {"": lambda w: {"pk": w.milestone.pk}},
     "ledgers:proposal_follow": {"": lambda w: {"pk": w.funded.pk}},
     "ledgers:audit_export": {"": lambda w: {"file_format": "csv"}},
+    "ledgers:assessment_edit": {"": lambda w: {"pk": w.delivered.pk}},
+    "ledgers:assessment_invitation": {"": lambda w: {"token": w.assessment_token}},
+    "ledgers:officer_assessments": {"": lambda w: {"pk": w.delivered.pk}},
+    "ledgers:round_assessments": {"": _in(Phase.RESULTS)},
+    "ledgers:round_assessments_csv": {"": _in(Phase.RESULTS)},
     "voting:vote": {"": _in(Phase.VOTING)},
     "voting:ballot": {
         "": _area(Phase.VOTING),
@@ -655,6 +687,7 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
     "voting:turnout": {"": _in(Phase.VOTING)},
     "voting:round_results": {"": _in(Phase.RESULTS)},
     "voting:round_participation": {"": _in(Phase.VOTING)},
+    "voting:participation_outreach": {"": _in(Phase.VOTING)},
     "voting:area_results": {"": _area(Phase.RESULTS)},
     "voting:area_results_csv": {"": _area(Phase.RESULTS)},
     "voting:area_results_pabulib": {"": _area(Phase.RESULTS)},
@@ -872,6 +905,12 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
         w.round(Phase.VOTING).round_areas.get(area=w.area_b)
     ),
     "voting:paper_ballot[closed_round]": lambda w: _paper_data(w.results_a),
+    "voting:participation_outreach": lambda w: {
+        "area": w.area_a.pk,
+        "kind": "event",
+        "happened_on": _today(),
+        "description": "A stall at the market.",
+    },
     "voting:walk_in": lambda w: {
         "name": "Wendy Walkin",
         "area": w.area_a.pk,
@@ -888,6 +927,22 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
     },
     "ledgers:officer_reverse": lambda w: {"reason": "Typed the wrong amount."},
     "ledgers:proposal_follow": lambda w: {"action": "follow"},
+    "ledgers:assessment_edit": lambda w: {
+        "score_1": "5",
+        "score_2": "4",
+        "score_3": "3",
+        "score_4": "2",
+        "comment": "Well built.",
+    },
+    "ledgers:officer_assessments": lambda w: {
+        "form": "reply",
+        "assessment": w.assessment.pk,
+        f"reply-{w.assessment.pk}-reply": "Thank you.",
+    },
+    "ledgers:round_assessments": lambda w: {
+        "window_months": "18",
+        "criteria": "Meets the need\nQuality\nValue for money\nAccessibility",
+    },
     "ledgers:officer_milestone": lambda w: {
         "progress": "50",
         "planned_on": w.milestone.planned_on.isoformat(),

@@ -53,7 +53,14 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from ledgers import services as ledger_services
-from ledgers.models import DeliveryUpdate, EntryKind, LedgerEntry
+from ledgers.models import (
+    Assessment,
+    AssessmentCriterion,
+    AssessmentInvitation,
+    DeliveryUpdate,
+    EntryKind,
+    LedgerEntry,
+)
 from pb_platform import outbox
 from pb_platform.dates import EARLIEST_YEAR, LATEST_YEAR, YEARS_BEFORE_ROUND, years_before
 from pb_platform.models import JobItem, JobItemStatus
@@ -92,12 +99,13 @@ from tests.factories import (
     UserFactory,
 )
 from tests.matrix_world import published_round
-from voting.models import Ballot, BallotChoice
+from voting.models import Ballot, BallotChoice, OutreachAction, OutreachKind
 from voting.services.ballots import (
     ballot_submit,
     paper_ballot_record,
     walk_in_voter_register,
 )
+from voting.services.outreach import outreach_earliest_day
 
 # Marked so that pytest-django creates the test database; every example runs in its own
 # savepoint inside the module's world (see ``fuzz``).
@@ -276,6 +284,16 @@ def world_build() -> World:
         now=now,
     )
     allocation = LedgerEntry.objects.get(proposal=funded, kind=EntryKind.ALLOCATION)
+    # Benches, delivered: residents of A assess it.
+    ledger_services.delivery_update_record(
+        officer=officer,
+        proposal=won["Benches"],
+        status="delivered",
+        note="Benches installed.",
+        happened_on=today,
+        today=today,
+        now=now,
+    )
     job_item = JobItem.objects.create(
         job="close_voting",
         item_key=str(voting_a.pk),
@@ -1041,6 +1059,59 @@ def specs() -> list[Spec]:
             _paper_fields,
         ),
         Spec(
+            "outreach",
+            "officer",
+            lambda w: [
+                _url("voting:participation_outreach", slug)
+                for slug in (voting, "upcoming-round", "no-such-round")
+            ],
+            lambda w: {
+                "area": ident(w, w.area_a.pk, w.council.pk),
+                "kind": choice(w, *OutreachKind.values),
+                "happened_on": day(_past(), _past(1)),
+                "description": text("A stall at the market.", "Leaflets\r\nto every door."),
+            },
+            creates=(OutreachAction,),
+            examples=30,
+        ),
+        Spec(
+            "assessment",
+            "resident_a",
+            lambda w: [_url("ledgers:assessment_edit", w.funded_other.pk)],
+            lambda w: {
+                **{f"score_{n}": choice(w, "1", "3", "5") for n in range(1, 5)},
+                "comment": text("Comfy and well placed.", "Two\r\nlines.", ""),
+            },
+            creates=(Assessment,),
+            examples=30,
+        ),
+        Spec(
+            "assessment invitation",
+            "officer",
+            lambda w: [
+                _url("ledgers:officer_assessments", pk) for pk in (w.funded_other.pk, w.funded.pk)
+            ],
+            lambda w: {
+                "form": choice(w, "invite"),
+                "invite-email": text("day.centre@example.org", "a.b@example.org"),
+                "invite-note": text("Day centre", ""),
+            },
+            creates=(AssessmentInvitation,),
+            examples=20,
+        ),
+        Spec(
+            "assessment settings",
+            "officer",
+            lambda w: [
+                _url("ledgers:round_assessments", slug) for slug in ("parks", "voting-round")
+            ],
+            lambda w: {
+                "window_months": number("12", "1", "36"),
+                "criteria": text("Safe\nUseful", "Meets the need\r\nQuality", "One"),
+            },
+            examples=20,
+        ),
+        Spec(
             "walk-in voter",
             "officer",
             lambda w: [_url("voting:walk_in", voting)],
@@ -1326,6 +1397,7 @@ TEXTS: list[tuple[type[Model], str, bool]] = [
     (LedgerEntry, "description", False),
     (LedgerEntry, "reason", True),
     (DeliveryUpdate, "note", True),
+    (OutreachAction, "description", True),
 ]
 
 
@@ -1383,6 +1455,18 @@ def _invariants(world: World, spec: Spec) -> None:
     for update in DeliveryUpdate.objects.all():
         if update.happened_on > today or update.happened_on.year < EARLIEST_YEAR:
             problems.append(f"delivery update {update.pk}: dated {update.happened_on}")
+    for assessment in Assessment.objects.prefetch_related("scores"):
+        scores = [score.score for score in assessment.scores.all()]
+        if not scores or not all(1 <= score <= 5 for score in scores):
+            problems.append(f"assessment {assessment.pk}: scores {scores}")
+    for criterion in AssessmentCriterion.objects.all():
+        if not criterion.name or criterion.name != criterion.name.strip():
+            problems.append(f"assessment criterion {criterion.pk}: name {criterion.name!r}")
+    for action in OutreachAction.objects.select_related("budget_round"):
+        if not (outreach_earliest_day(action.budget_round) <= action.happened_on <= today):
+            problems.append(f"outreach {action.pk}: dated {action.happened_on}")
+        if not action.budget_round.round_areas.filter(area=action.area_id).exists():
+            problems.append(f"outreach {action.pk}: in an area outside its round")
 
     for r in BudgetRound.objects.all():
         for boundary in ("submission_starts", "voting_starts", "voting_ends", "delivery_ends"):

@@ -1,5 +1,6 @@
 """Geometry of the results page's charts: each proposal's votes, where each Equal Shares
-step's money came from, and the satisfaction histogram under both rules. Geometry only:
+step's money came from, and the satisfaction histogram under both rules; and of the
+participation page's ballots per day. Geometry only:
 the figures are the tables' beside each chart. Horizontal positions are percentages of
 the chart's width, so the charts fit a phone's screen without shrinking their text."""
 
@@ -11,6 +12,7 @@ from decimal import Decimal
 
 from pb_platform.charts import RowChart, row_chart
 from voting.models import ResultLine
+from voting.participation import DayBallots
 from voting.result_insights import SatisfactionBand, StepSource
 
 
@@ -83,4 +85,60 @@ def satisfaction_chart(bands: list[SatisfactionBand]) -> HistogramChart:
         )
     return HistogramChart(
         bands=placed, height=base + HISTOGRAM_AXIS, axis_y=base, label_y=base + 18
+    )
+
+
+DAILY_TOP = 24  # px above the tallest column, for its count
+DAILY_PLOT = 140  # px of the tallest column
+DAILY_AXIS = 24  # px below the columns for the day labels
+DAILY_LABELS = 10  # at most this many day labels under the axis
+
+
+@dataclass(frozen=True)
+class DayColumn:
+    day: DayBallots
+    x: str  # % of the width
+    centre: str
+    y: int
+    height: int
+    labelled: bool  # whether its date is written under the axis
+
+
+@dataclass(frozen=True)
+class DailyChart:
+    columns: list[DayColumn]
+    width: str  # % of the width, each column
+    height: int
+    axis_y: int
+    label_y: int
+    counts_shown: bool  # few enough days for each count above its column
+
+
+def daily_ballots_chart(days: Sequence[DayBallots]) -> DailyChart:
+    """One column per day in proportion to its ballots; a hidden day has no column (the
+    table beside the chart says "hidden")."""
+    tallest = max((day.ballots or 0 for day in days), default=0)
+    slot = Decimal(100) / len(days) if days else Decimal(0)
+    every = -(-len(days) // DAILY_LABELS) if days else 1  # ceiling division
+    base = DAILY_TOP + DAILY_PLOT
+    columns = []
+    for index, day in enumerate(days):
+        height = int(DAILY_PLOT * (day.ballots or 0) / tallest) if tallest else 0
+        columns.append(
+            DayColumn(
+                day=day,
+                x=f"{slot * index + slot * Decimal('0.15'):.2f}",
+                centre=f"{slot * index + slot / 2:.2f}",
+                y=base - height,
+                height=height,
+                labelled=index % every == 0,
+            )
+        )
+    return DailyChart(
+        columns=columns,
+        width=f"{slot * Decimal('0.7'):.2f}",
+        height=base + DAILY_AXIS,
+        axis_y=base,
+        label_y=base + 18,
+        counts_shown=len(days) <= DAILY_LABELS,
     )

@@ -26,13 +26,26 @@ from proposals import services as proposal_services
 from proposals.demo import demo_round
 from proposals.models import Area, BudgetRound, ResidentProfile
 from proposals.services.eligibility import eligibility_verify_in_person
-from voting.models import AreaResult, Ballot
+from voting.models import AreaResult, Ballot, OutreachKind
 from voting.services.ballots import ballot_submit, paper_ballot_record, walk_in_voter_register
 from voting.services.explanations import result_explain, results_to_explain
+from voting.services.outreach import outreach_record
 from voting.services.results import area_close_count_publish
 
-# Neighbours who vote in the demo: (area, how many).
-DEMO_VOTERS = [("Riverside", 12), ("Northfield", 8), ("Old Town", 6), ("Eastgate", 6)]
+# Neighbours who vote in the demo: (area, how many). Riverside turns out more than
+# Northfield, so "Who took part" in Parks 2026 flags Northfield as under-represented
+# (under half the round's ballots per resident).
+DEMO_VOTERS = [("Riverside", 36), ("Northfield", 8), ("Old Town", 6), ("Eastgate", 6)]
+# Riverside residents who voted on paper at the library's assisted-voting session in
+# Parks 2026 (registered there by the officer), with the ballots they chose: enough for
+# the page to publish Riverside's count per channel.
+RIVERSIDE_PAPER_VOTERS = [
+    ("Ada Paper", date(1941, 2, 3), ("Park toilets reopened", "Riverside pond clean-up")),
+    ("Ben Paper", date(1952, 7, 9), ("Park toilets reopened", "Outdoor gym in Riverside Park")),
+    ("Cy Paper", date(1938, 11, 21), ("Dog-free picnic lawn",)),
+    ("Di Paper", date(1960, 4, 14), ("Park toilets reopened", "Dog-free picnic lawn")),
+    ("Ed Paper", date(1949, 9, 30), ("Riverside pond clean-up",)),
+]
 
 # Per round and area, the ballots neighbours cast, cycled over the area's voters.
 BALLOTS: dict[str, dict[str, list[tuple[str, ...]]]] = {
@@ -89,6 +102,7 @@ class VotingDemo:
             counted_at = parks.voting_ends + timedelta(minutes=1)
             for round_area in parks.round_areas.all():
                 area_close_count_publish(round_area_id=round_area.pk, now=counted_at)
+            self._outreach(parks)
         # Explained at once, as the beat job would do a moment after publication.
         for result in results_to_explain():
             result_explain(result_id=result.pk, now=timezone.now())
@@ -161,8 +175,50 @@ class VotingDemo:
         return ballot_submit(voter=user, round_area=round_area, proposal_ids=proposal_ids, now=at)
 
     @staticmethod
+    def _outreach(budget_round: BudgetRound) -> None:
+        """What the officer did to reach people during the vote: a session at
+        Riverside's library (where the paper voters came) and, in Northfield, which
+        the page flags as under-represented, one leaflet drop (not enough, as it shows)."""
+        officer = get_user_model().objects.get(email="officer@example.org")
+        opened = timezone.localtime(budget_round.voting_starts).date()
+        for area_name, kind, day, description in (
+            ("Riverside", OutreachKind.ASSISTED_VOTING, 2,
+             "Assisted-voting session at Riverside library, with large-print and paper "
+             "ballots; five residents voted there."),
+            ("Northfield", OutreachKind.LEAFLET, 3,
+             "Leaflets through every door on the Northfield estate, in English, Polish and "
+             "Urdu."),
+        ):  # fmt: skip
+            outreach_record(
+                officer=officer,
+                budget_round=budget_round,
+                area=Area.objects.get(name=area_name),
+                kind=kind,
+                happened_on=opened + timedelta(days=day),
+                description=description,
+                now=budget_round.voting_ends,
+            )
+
+    @staticmethod
     def _walk_in_votes(budget_round: BudgetRound, at: Any) -> None:
         officer = get_user_model().objects.get(email="officer@example.org")
+        riverside = Area.objects.get(name="Riverside")
+        for name, born, titles in RIVERSIDE_PAPER_VOTERS:
+            voter = walk_in_voter_register(
+                officer=officer, name=name, area=riverside, date_of_birth=born, today=at.date()
+            )
+            round_area = budget_round.round_areas.select_related("area", "budget_round").get(
+                area=riverside
+            )
+            paper_ballot_record(
+                officer=officer,
+                voter=voter.user,
+                round_area=round_area,
+                proposal_ids=list(
+                    round_area.proposals.filter(title__in=titles).values_list("pk", flat=True)
+                ),
+                now=at,
+            )
         area = Area.objects.get(name="Northfield")
         profile = ResidentProfile.objects.filter(display_name="Mo Walk-in", area=area).first()
         if profile is None:

@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from pb_platform.dates import DateFormField
 from pb_platform.text import CleanTextFormMixin
-from proposals.models import Area, Proposal
+from proposals.models import Area, BudgetRound, Proposal
+from voting.models import OUTREACH_DESCRIPTION_MAX, OutreachKind
 
 NOT_ON_BALLOT = _(
     "Some of your choices are not on this ballot (they may have been withdrawn). "
@@ -98,3 +99,33 @@ class WalkInVoterForm(CleanTextFormMixin, forms.Form):
         ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+
+
+class OutreachForm(CleanTextFormMixin, forms.Form):
+    """An officer's record of outreach in one of the round's areas. The service checks
+    the area, the date's range and the description again, whoever calls it."""
+
+    area = forms.ModelChoiceField(
+        label=_("Area"),
+        queryset=Area.objects.none(),
+        empty_label=_("Choose an area"),
+        error_messages={"invalid_choice": _("Choose one of this round's areas.")},
+    )
+    kind = forms.ChoiceField(
+        label=_("What was done"),
+        choices=[("", _("Choose a kind")), *OutreachKind.choices],
+        error_messages={"invalid_choice": _("Choose what kind of outreach it was.")},
+    )
+    happened_on = DateFormField(label=_("Date"), help_text=_("The day it happened."))
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=OUTREACH_DESCRIPTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Where, for whom, and what happened: shown publicly beside the area."),
+    )
+
+    def __init__(self, *args: Any, budget_round: BudgetRound, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = Area.objects.filter(
+            round_areas__budget_round=budget_round
+        ).order_by("name")

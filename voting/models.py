@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from pb_platform.money import money_field
-from proposals.models import CountingRule, Proposal, RoundArea
+from proposals.models import Area, BudgetRound, CountingRule, Proposal, RoundArea
 
 
 class BallotChannel(models.TextChoices):
@@ -211,3 +211,49 @@ class ResultFile(models.Model):
     def data(self) -> bytes:
         """The file's bytes, exactly as served and hashed."""
         return self.content.encode("utf-8")
+
+
+class OutreachKind(models.TextChoices):
+    EVENT = "event", _("Event")
+    LEAFLET = "leaflet", _("Leaflet drop")
+    ASSISTED_VOTING = "assisted_voting", _("Assisted-voting session")
+    OTHER = "other", _("Other")
+
+
+OUTREACH_DESCRIPTION_MAX = 500
+
+
+class OutreachAction(models.Model):
+    """Something the council did to reach the people of an area during a round (a stall,
+    leaflets, a session helping people vote), shown publicly beside that area's
+    participation, so that an under-represented area can be seen to have been worked on.
+    Recorded by an officer (``voting.services.outreach.outreach_record``); who recorded
+    it is kept for the record, never shown publicly."""
+
+    budget_round = models.ForeignKey(
+        BudgetRound, on_delete=models.CASCADE, related_name="outreach_actions"
+    )
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="outreach_actions")
+    kind = models.CharField(max_length=20, choices=OutreachKind.choices)
+    happened_on = models.DateField()
+    description = models.TextField(max_length=OUTREACH_DESCRIPTION_MAX)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["happened_on", "pk"]
+        permissions = [("record_outreach", "Can record outreach actions against areas")]
+        indexes = [models.Index(fields=["budget_round", "area"], name="outreach_round_area")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=OutreachKind.values), name="outreach_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=~Q(description=""), name="outreach_description_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} in {self.area_id} on {self.happened_on}"

@@ -39,3 +39,8 @@ def can_record_paper_ballots(user: AnyUser) -> bool:
 
 def can_view_turnout(user: AnyUser) -> bool:
     return user.is_authenticated and user.has_perm("voting.view_turnout")
+
+
+def can_record_outreach(user: AnyUser) -> bool:
+    """Council officers record what they did to reach an area's residents."""
+    return user.is_authenticated and user.has_perm("voting.record_outreach")

@@ -419,3 +419,22 @@ def can_view_round_turnout(user: AnyUser, budget_round: BudgetRound, *, now: dat
         _("Voting in “%(round)s” opens on %(when)s.")
         % {"round": budget_round.name, "when": when_shown(budget_round.voting_starts)}
     )
+
+
+def can_record_outreach(user: AnyUser, budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """Officers record outreach against an area once the round's participation is public
+    (from the opening of the vote, when there is something to set it against), but not
+    in a past round imported for the record: nobody reached anyone through this site."""
+    if not permissions.can_record_outreach(user):
+        return deny(_("Only council officers record outreach."))
+    if budget_round.is_imported:
+        return deny(
+            _("“%(round)s” is a past round kept for the record; outreach is not recorded in it.")
+            % {"round": budget_round.name}
+        )
+    if phase_rank(budget_round.phase_at(now)) < phase_rank(Phase.VOTING):
+        return deny(
+            _("Outreach is recorded from the opening of the vote, on %(when)s.")
+            % {"when": when_shown(budget_round.voting_starts)}
+        )
+    return ALLOW

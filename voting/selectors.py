@@ -21,6 +21,7 @@ from voting.models import (
     Ballot,
     BallotChannel,
     BallotChoice,
+    OutreachAction,
     ResultExplanation,
     ResultFile,
     ResultLine,
@@ -610,3 +611,14 @@ def result_line_reasons(explanation: dict[str, Any] | None) -> dict[str, LineRea
     for project, percent in mes.effective_support_percent.items():
         reasons.setdefault(project, LineReason(how="lost", effective_support_percent=percent))
     return reasons
+
+
+def round_outreach_by_area(*, budget_round: BudgetRound) -> dict[int, list[OutreachAction]]:
+    """The round's outreach actions by area id, oldest first: one query for the whole
+    page however many areas and actions (who recorded each is not loaded: not public)."""
+    by_area: dict[int, list[OutreachAction]] = defaultdict(list)
+    for action in OutreachAction.objects.filter(budget_round=budget_round).order_by(
+        "area_id", "happened_on", "pk"
+    ):
+        by_area[action.area_id].append(action)
+    return dict(by_area)

@@ -36,7 +36,9 @@ def proposal_money(context: dict[str, Any], proposal: Any) -> dict[str, Any]:
         and user.is_authenticated
         and DeliveryFollower.objects.filter(proposal=proposal, user=user).exists()
     )
+    assessment = _assessment_context(proposal, user, updates) if funded else {}
     return {
+        **assessment,
         "user": user,
         "following": following,
         "follow_decision": policies.can_follow_delivery(
@@ -55,6 +57,29 @@ def proposal_money(context: dict[str, Any], proposal: Any) -> dict[str, Any]:
     }
 
 
+def _assessment_context(proposal: Any, user: Any, updates: list[Any]) -> dict[str, Any]:
+    """Results, what people said and whether this person may assess (seven queries)."""
+    state = selectors.assessment_state(proposal=proposal, user=user, updates=updates)
+    criteria = selectors.assessment_criteria(budget_round=proposal.budget_round)
+    return {
+        "assessment_state": state,
+        "assessment_result": selectors.assessment_results(
+            proposal_ids=[proposal.pk], criteria=criteria
+        )[proposal.pk],
+        "assessments": selectors.proposal_assessments(proposal=proposal),
+        "assess_decision": policies.can_assess(
+            user,
+            proposal,
+            today=timezone.localdate(),
+            delivered_on=state.delivered_on,
+            window_months=state.window_months,
+            invited=state.invitation is not None,
+        )
+        if user is not None
+        else deny(""),
+    }
+
+
 # For other apps' templates (links to the ledger pages): the role alone.
 for _name in ("can_record_ledger_entries", "can_audit_ledger"):
     register.filter(_name, getattr(permissions, _name))
@@ -68,3 +93,8 @@ def round_money_public(context: template.Context, budget_round: Any) -> Decision
 @register.simple_tag(takes_context=True)
 def can_open_round_ledger(context: template.Context, budget_round: Any) -> Decision:
     return policies.can_open_round_ledger(context.get("user"), budget_round, now=timezone.now())
+
+
+@register.simple_tag(takes_context=True)
+def can_read_assessment_report(context: template.Context) -> Decision:
+    return policies.can_read_assessment_report(context.get("user"))

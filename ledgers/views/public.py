@@ -9,29 +9,56 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from ledgers import selectors, services
+from ledgers import policies, selectors, services
 from ledgers.charts import money_chart
+from ledgers.round_story import round_story
 from proposals.models import BudgetRound
 
 
 def round_money(request: HttpRequest, slug: str) -> HttpResponse:
     """Allocated, committed, spent and remaining (allocated − spent) per proposal, per area
-    and in total, with a chart of allocated against spent. Four queries whatever the
-    number of entries."""
+    and in total, with a chart of allocated against spent, and how the people who use
+    each proposal assessed it. Six queries whatever the number of entries."""
     budget_round = get_object_or_404(BudgetRound, slug=slug)
     proposals = list(selectors.funded_proposals(budget_round=budget_round))
+    criteria = selectors.assessment_criteria(budget_round=budget_round)
+    results = selectors.assessment_results(
+        proposal_ids=[p.pk for p in proposals], criteria=criteria
+    )
+    for proposal in proposals:
+        proposal.assessment = results[proposal.pk]  # type: ignore[attr-defined]
     return render(
         request,
         "ledgers/round_money.html",
         {
             "round": budget_round,
             "proposals": proposals,
+            "assessed": any(p.assessment.count for p in proposals),  # type: ignore[attr-defined]
             "areas": list(selectors.area_balances(budget_round=budget_round)),
             "total": selectors.round_balance(budget_round=budget_round),
             "chart": money_chart(proposals),
         },
+    )
+
+
+@require_safe
+def you_said_we_did(request: HttpRequest, slug: str) -> HttpResponse:
+    """The round from what residents said to what was built and how it was judged: one
+    page, public once voting has closed (before then it says when)."""
+    budget_round = get_object_or_404(BudgetRound, slug=slug)
+    now = timezone.now()
+    decision = policies.round_money_public(budget_round, now=now)
+    story = (
+        round_story(budget_round=budget_round, now=now, today=timezone.localdate(now))
+        if decision
+        else None
+    )
+    return render(
+        request,
+        "ledgers/you_said_we_did.html",
+        {"round": budget_round, "story": story, "decision": decision},
     )
 
 
@@ -55,4 +82,5 @@ def proposal_follow(request: HttpRequest, pk: int) -> HttpResponse:
 urlpatterns = [
     path("rounds/<slug:slug>/money/", round_money, name="round_money"),
     path("proposals/<int:pk>/follow/", proposal_follow, name="proposal_follow"),
+    path("rounds/<slug:slug>/you-said-we-did/", you_said_we_did, name="you_said_we_did"),
 ]

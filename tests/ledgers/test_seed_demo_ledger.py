@@ -42,7 +42,7 @@ def test_the_demo_shows_a_delivery_plan_with_a_late_and_a_moved_milestone(db):
     from ledgers.models import Milestone, MilestoneChangeKind
 
     seed()
-    plan = list(Milestone.objects.all())
+    plan = list(Milestone.objects.filter(proposal__title="Park toilets reopened"))
     today = timezone.localdate()
     assert len(plan) == 4
     assert sum(m.done_on is not None for m in plan) == 2
@@ -50,5 +50,25 @@ def test_the_demo_shows_a_delivery_plan_with_a_late_and_a_moved_milestone(db):
     moved = Milestone.objects.get(changes__kind=MilestoneChangeKind.REPLANNED)
     page = Client().get(moved.proposal.get_absolute_url()).content.decode()
     assert "1 milestone late" in page and "Wet weather held up the groundworks" in page
+    count = Milestone.objects.count()
     seed()
-    assert Milestone.objects.count() == 4
+    assert Milestone.objects.count() == count
+
+
+def test_the_demo_has_a_delivered_proposal_assessed_with_replies(db):
+    from django.test import Client
+
+    from ledgers.models import Assessment, AssessorKind
+
+    seed()
+    pond = BudgetRound.objects.get(name="Parks 2026").proposals.get(title="Riverside pond clean-up")
+    kinds = sorted(Assessment.objects.filter(proposal=pond).values_list("kind", flat=True))
+    assert kinds == [AssessorKind.INVITED] + [AssessorKind.RESIDENT] * 4
+    assert Assessment.objects.filter(proposal=pond).exclude(reply="").count() == 2
+    page = Client().get(pond.get_absolute_url()).content.decode()
+    assert "Residents: 4 assessments" in page and "Invited service users: 1 assessment" in page
+    assert "The council replied:" in page and "3 of 3 reached" not in page
+    story = Client().get("/rounds/parks-2026/you-said-we-did/").content.decode()
+    assert "3 of 3 reached" in story and "Under-represented" in story
+    seed()
+    assert Assessment.objects.filter(proposal=pond).count() == 5

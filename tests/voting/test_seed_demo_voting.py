@@ -46,17 +46,18 @@ def test_seeding_twice_adds_no_ballots(db):
 
 
 def test_riverside_compares_equal_shares_with_what_greedy_would_have_funded(db, client):
-    # 13 ballots: neighbours cycle over 6 ballots (2 each), Sam chose the toilets and the
-    # lawn. Greedy by votes would fund the toilets, the gym and the pond, leaving the 2
-    # neighbours who chose only the lawn with nothing; Equal Shares funds the lawn
-    # instead of the gym, so everyone has something.
+    # 42 ballots: 36 neighbours cycle over 6 ballots (6 each), Sam chose the toilets and
+    # the lawn, and 5 voted on paper. Greedy by votes would fund the toilets, the gym and
+    # the pond, leaving the 6 neighbours and 1 paper voter who chose only the lawn with
+    # nothing (35 of 42 = 83.3%); Equal Shares funds the lawn instead of the gym, so
+    # everyone has something.
     seed()
     page = " ".join(client.get("/rounds/parks-2026/results/riverside/").content.decode().split())
     assert "How fair is the outcome?" in page
     row = "Voters with at least one of their choices funded"
     assert (
         f'{row}</th><td class="num" data-label="Equal Shares (used)">100.0%</td>'
-        '<td class="num" data-label="Greedy by votes (not used)">84.6%</td>'
+        '<td class="num" data-label="Greedy by votes (not used)">83.3%</td>'
     ) in page
     other = page[page.index('id="other-rule"') :]
     assert "Greedy by votes would have funded 3 proposals, in this order:" in other
@@ -64,9 +65,9 @@ def test_riverside_compares_equal_shares_with_what_greedy_would_have_funded(db, 
     assert other[gym:].index("not funded by the rule used") < other[gym:].index("</li>")
     used_only = other[other.index("Funded by the rule used, but not by the other:") :]
     assert "Dog-free picnic lawn" in used_only.split("</ul>")[0]
-    # Where the money came from: the toilets' 9 supporters (69.2% of 13) paid alike.
+    # Where the money came from: the toilets' 28 supporters (66.7% of 42) paid alike.
     sources = page[page.index('id="money-sources"') : page.index('id="fairness"')]
-    assert "9 voters, each paying the same" in sources and "69.2%" in sources
+    assert "28 voters, each paying the same" in sources and "66.7%" in sources
 
 
 def test_northfield_says_both_rules_fund_the_same(db, client):
@@ -83,7 +84,7 @@ def test_the_demo_resident_sees_their_whole_share_went_to_their_choices(db):
     seed()
     sam = get_user_model().objects.get(email="resident@example.org")
     page = " ".join(client_for(sam).get("/my/ballots/").content.decode().split())
-    # Sam chose the toilets and the lawn, both funded; their share is 100,000 / 13.
-    assert "Under Equal Shares you started with a share of £7,692.31." in page
+    # Sam chose the toilets and the lawn, both funded; their share is 100,000 / 42.
+    assert "Under Equal Shares you started with a share of £2,380.95." in page
     assert "All of your share went to the proposals you chose." in page
     assert "was not needed" not in page

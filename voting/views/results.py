@@ -7,18 +7,32 @@ import csv
 import io
 from collections.abc import Iterable
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.urls import path
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
 
+from pb_platform.access import require
+from pb_platform.forms import form_add_service_errors
+from pb_platform.once import submitted_once
+from pb_platform.policies import enforce
 from pb_platform.version import commonpurse_version
 from proposals.models import BudgetRound, RoundArea
-from voting import participation, policies, rules, selectors
-from voting.charts import money_sources_chart, satisfaction_chart, votes_chart
+from voting import participation, permissions, policies, rules, selectors
+from voting.charts import (
+    daily_ballots_chart,
+    money_sources_chart,
+    satisfaction_chart,
+    votes_chart,
+)
+from voting.forms import OutreachForm
 from voting.models import AreaResult, ResultLine
 from voting.result_insights import result_insights
+from voting.services.outreach import outreach_record
 from voting.services.pabulib_io import round_area_export_pabulib
 from voting.services.results import CountDelay, count_delays
 
@@ -181,27 +195,82 @@ def area_receipts(request: HttpRequest, slug: str, area_slug: str) -> HttpRespon
     )
 
 
-@require_safe
-def round_participation(request: HttpRequest, slug: str) -> HttpResponse:
-    """Who took part, per area: ballots against population, by channel, proposals, and
-    the areas under-represented (small counts hidden, see ``voting.participation``)."""
-    budget_round = get_object_or_404(BudgetRound, slug=slug)
-    decision = policies.participation_public(budget_round, now=timezone.now())
+def _participation_page(
+    request: HttpRequest, budget_round: BudgetRound, *, form: OutreachForm | None = None
+) -> HttpResponse:
+    now = timezone.now()
+    decision = policies.participation_public(budget_round, now=now)
+    data = (
+        participation.round_participation(budget_round=budget_round, today=timezone.localdate(now))
+        if decision
+        else None
+    )
+    can_record = policies.can_record_outreach(request.user, budget_round, now=now)
+    if can_record and form is None:
+        form = OutreachForm(budget_round=budget_round)
     return render(
         request,
         "voting/participation.html",
         {
             "round": budget_round,
             "decision": decision,
-            "participation": participation.round_participation(budget_round=budget_round)
-            if decision
-            else None,
+            "participation": data,
+            "daily_chart": daily_ballots_chart(data.days) if data and data.days else None,
+            "outreach_form": form if can_record else None,
         },
     )
 
 
+@require_safe
+def round_participation(request: HttpRequest, slug: str) -> HttpResponse:
+    """Who took part, per area: ballots against population, by channel, proposals, and
+    the areas under-represented (small counts hidden, see ``voting.participation``); the
+    ballots per day of the vote; each area's outreach, and for officers a form to add it."""
+    budget_round = get_object_or_404(BudgetRound, slug=slug)
+    return _participation_page(request, budget_round)
+
+
+@require_POST
+@require(permissions.can_record_outreach)
+@submitted_once
+def participation_outreach(request: HttpRequest, slug: str) -> HttpResponse:
+    """An officer records outreach in an area; the page comes back with the errors on
+    the fields, or redirects to the area's outreach with a message."""
+    budget_round = get_object_or_404(BudgetRound, slug=slug)
+    # Refused before the form is read (too early, an imported round): the 403 page says
+    # why. The service checks again whoever calls it.
+    enforce(policies.can_record_outreach(request.user, budget_round, now=timezone.now()))
+    form = OutreachForm(request.POST, budget_round=budget_round)
+    if form.is_valid():
+        try:
+            action = outreach_record(
+                officer=request.user,
+                budget_round=budget_round,
+                area=form.cleaned_data["area"],
+                kind=form.cleaned_data["kind"],
+                happened_on=form.cleaned_data["happened_on"],
+                description=form.cleaned_data["description"],
+                now=timezone.now(),
+            )
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("The outreach in %(area)s was recorded.") % {"area": action.area.name},
+            )
+            url = reverse("voting:round_participation", args=[budget_round.slug])
+            return redirect(f"{url}#outreach-{action.area.slug}")
+    return _participation_page(request, budget_round, form=form)
+
+
 urlpatterns = [
     path("rounds/<slug:slug>/participation/", round_participation, name="round_participation"),
+    path(
+        "rounds/<slug:slug>/participation/outreach/",
+        participation_outreach,
+        name="participation_outreach",
+    ),
     path("rounds/<slug:slug>/results/", round_results, name="round_results"),
     path("rounds/<slug:slug>/results/<slug:area_slug>/", area_results, name="area_results"),
     path(
