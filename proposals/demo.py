@@ -123,6 +123,8 @@ DEMO_SAM_REFERENCE = ("RS-100001", date(1985, 4, 12))
 DEMO_TRY_REFERENCE = ("NF-200002", date(1990, 1, 15))
 # The round whose voting needs an eligibility check in the demo (any method).
 DEMO_VERIFIED_ROUND = "Neighbourhood Fund 2026"
+# Rounds that ask online voters the optional equality questions (age band, disability).
+DEMO_EQUALITY_ROUNDS = ("Parks 2026", "Neighbourhood Fund 2026")
 
 # (title, description, area, category, estimate, author, fate) per round. Fates:
 # draft, submitted, returned, withdrawn, feasible:COST, not_feasible, duplicate:TITLE.
@@ -678,6 +680,7 @@ class ProposalsDemo:
                 verification_required=VerificationRequired.ANY
                 if name == DEMO_VERIFIED_ROUND
                 else VerificationRequired.NONE,
+                asks_equality_questions=name in DEMO_EQUALITY_ROUNDS,
             ),
             area_budgets={areas[area]: amount for area, amount in budgets.items()},
         )

@@ -191,6 +191,15 @@ class RoundForm(CleanTextFormMixin, forms.Form):
             "they cannot vote. Fixed once voting opens."
         ),
     )
+    asks_equality_questions = forms.BooleanField(
+        label=_("Ask voters the optional equality questions (age band, disability)"),
+        required=False,
+        help_text=_(
+            "Online voters may answer or skip them when they first vote. Only the counts "
+            "are kept, never who answered, and they are published on “Who took part” "
+            "once voting has closed. Fixed once voting opens."
+        ),
+    )
     minimum_age = forms.IntegerField(
         label=_("Minimum age to vote"),
         required=False,
@@ -272,6 +281,7 @@ class RoundForm(CleanTextFormMixin, forms.Form):
                 "max_choices",
                 "verification_required",
                 "minimum_age",
+                "asks_equality_questions",
                 *(boundary for boundary, _p in _ALL_BOUNDARIES),
             )
         }
@@ -282,6 +292,11 @@ class RoundForm(CleanTextFormMixin, forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         for name in self._frozen_field_names():
+            if isinstance(self.fields[name], forms.BooleanField):
+                # A frozen tick box is shown as text, so it is never sent: nothing to
+                # compare, the stored value stands.
+                cleaned[name] = self.initial.get(name)
+                continue
             sent = cleaned.get(name)
             stored = self.initial.get(name)
             if sent not in (None, "") and not _same(sent, stored):
@@ -312,6 +327,8 @@ class RoundForm(CleanTextFormMixin, forms.Form):
             text = money_format(value, self.initial.get("currency", ""))
         elif isinstance(field, forms.ChoiceField):
             text = str(dict(field.choices).get(value, value))
+        elif isinstance(field, forms.BooleanField):
+            text = str(_("Yes") if value else _("No"))
         else:
             text = "–" if value in (None, "") else str(value)
         return FrozenField(
@@ -329,7 +346,7 @@ class RoundForm(CleanTextFormMixin, forms.Form):
         return self.rows(["ballot_type", "max_choices", "counting_rule"])
 
     def eligibility_rows(self) -> list[forms.BoundField | FrozenField]:
-        return self.rows(["verification_required", "minimum_age"])
+        return self.rows(["verification_required", "minimum_age", "asks_equality_questions"])
 
     def timeline_fields(self) -> list[forms.BoundField | FrozenField]:
         return self.rows([name for name, _p in _ALL_BOUNDARIES])
@@ -375,6 +392,7 @@ class RoundForm(CleanTextFormMixin, forms.Form):
             ),
             verification_required=data["verification_required"] or VerificationRequired.NONE,
             minimum_age=data["minimum_age"],
+            asks_equality_questions=bool(data.get("asks_equality_questions")),
         )
 
     def to_area_budgets(self) -> dict[Area, Decimal]:

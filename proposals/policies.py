@@ -57,6 +57,7 @@ ROUND_RULE_FIELDS = (
     "max_choices",
     "verification_required",
     "minimum_age",
+    "asks_equality_questions",
 )
 # The form's key for "which areas take part, with which budgets".
 AREA_BUDGETS = "area_budgets"

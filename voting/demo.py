@@ -83,6 +83,18 @@ BALLOTS: dict[str, dict[str, list[tuple[str, ...]]]] = {
         ],
     },
 }
+# What neighbours answered to the optional equality questions, cycled over them (an
+# empty answer: skipped). Mostly middle-aged and few disabled people: the page shows it.
+EQUALITY_ANSWERS_GIVEN: list[dict[str, str]] = [
+    {"age_band": "35-49", "disability": "no"},
+    {"age_band": "50-64", "disability": "no"},
+    {"age_band": "35-49", "disability": "no"},
+    {"age_band": "25-34", "disability": "no"},
+    {},
+    {"age_band": "50-64", "disability": "yes"},
+    {"age_band": "65-74", "disability": "no"},
+    {"age_band": "not-said", "disability": "not-said"},
+]
 # The demo resident (Sam, Riverside) voted in the finished round, so their receipt is
 # in its published list; they have not voted in the open one yet.
 SAM_PARKS_BALLOT = ("Park toilets reopened", "Dog-free picnic lawn")
@@ -159,12 +171,18 @@ class VotingDemo:
                 if area.is_city_wide
                 else voters.get(area_name, [])
             )
+            answers = cycle(EQUALITY_ANSWERS_GIVEN)
             for user, titles in zip(people, cycle(patterns), strict=False):
-                self._vote(user, budget_round, area_name, titles, at)
+                self._vote(user, budget_round, area_name, titles, at, equality=next(answers))
 
     @staticmethod
     def _vote(
-        user: Any, budget_round: BudgetRound, area_name: str, titles: tuple[str, ...], at: Any
+        user: Any,
+        budget_round: BudgetRound,
+        area_name: str,
+        titles: tuple[str, ...],
+        at: Any,
+        equality: dict[str, str] | None = None,
     ) -> Ballot:
         round_area = budget_round.round_areas.select_related("area", "budget_round").get(
             area__name=area_name
@@ -172,7 +190,9 @@ class VotingDemo:
         proposal_ids = list(
             round_area.proposals.filter(title__in=titles).values_list("pk", flat=True)
         )
-        return ballot_submit(voter=user, round_area=round_area, proposal_ids=proposal_ids, now=at)
+        return ballot_submit(
+            voter=user, round_area=round_area, proposal_ids=proposal_ids, now=at, equality=equality
+        )
 
     @staticmethod
     def _outreach(budget_round: BudgetRound) -> None:

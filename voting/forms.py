@@ -10,7 +10,19 @@ from django.utils.translation import gettext_lazy as _
 from pb_platform.dates import DateFormField
 from pb_platform.text import CleanTextFormMixin
 from proposals.models import Area, BudgetRound, Proposal
-from voting.models import OUTREACH_DESCRIPTION_MAX, OutreachKind
+from voting.models import (
+    EQUALITY_ANSWERS,
+    OUTREACH_DESCRIPTION_MAX,
+    EqualityQuestion,
+    OutreachKind,
+)
+
+EQUALITY_LABELS = {
+    EqualityQuestion.AGE_BAND: _("How old are you?"),
+    EqualityQuestion.DISABILITY: _(
+        "Do you have a health condition or disability that limits your daily activities?"
+    ),
+}
 
 NOT_ON_BALLOT = _(
     "Some of your choices are not on this ballot (they may have been withdrawn). "
@@ -39,10 +51,21 @@ class BallotForm(forms.Form):
         ballot_proposals: list[Proposal],
         declare_age: int | None = None,
         declared_by_officer: bool = False,
+        ask_equality: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.ballot_proposals = ballot_proposals
+        if ask_equality:
+            # Optional, asked once (with the first ballot): only their counts are kept.
+            for question, answers in EQUALITY_ANSWERS.items():
+                self.fields[f"equality_{question}"] = forms.ChoiceField(
+                    label=EQUALITY_LABELS[question],
+                    choices=answers,
+                    required=False,
+                    widget=forms.RadioSelect,
+                    error_messages={"invalid_choice": _("Choose one of the answers, or none.")},
+                )
         self.fields["proposals"].choices = [(p.pk, p.title) for p in ballot_proposals]
         if declare_age is not None:
             # The round has a minimum age and no confirmed date of birth is known: the
@@ -56,6 +79,17 @@ class BallotForm(forms.Form):
                 % {"age": declare_age},
                 required=False,
             )
+
+    def equality_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith("equality_")]
+
+    def equality_answers(self) -> dict[str, str]:
+        """The equality questions answered (question -> answer); skipped ones left out."""
+        return {
+            question: answer
+            for question in EQUALITY_ANSWERS
+            if (answer := self.cleaned_data.get(f"equality_{question}"))
+        }
 
     def age_is_declared(self) -> bool:
         return bool(self.cleaned_data.get("age_declared"))

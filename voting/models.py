@@ -8,6 +8,8 @@ ballot was counted without revealing it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -257,3 +259,69 @@ class OutreachAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} in {self.area_id} on {self.happened_on}"
+
+
+# --- Equality monitoring: counts only ---------------------------------------------------
+
+
+class EqualityQuestion(models.TextChoices):
+    AGE_BAND = "age_band", _("Age")
+    DISABILITY = "disability", _("Disability")
+
+
+# The answers of each question, in the order they are offered and published.
+EQUALITY_ANSWERS: dict[str, list[tuple[str, Any]]] = {
+    EqualityQuestion.AGE_BAND: [
+        ("16-24", _("16 to 24")),
+        ("25-34", _("25 to 34")),
+        ("35-49", _("35 to 49")),
+        ("50-64", _("50 to 64")),
+        ("65-74", _("65 to 74")),
+        ("75+", _("75 or over")),
+        ("under-16", _("Under 16")),
+        ("not-said", _("Prefer not to say")),
+    ],
+    EqualityQuestion.DISABILITY: [
+        ("yes", _("Yes")),
+        ("no", _("No")),
+        ("not-said", _("Prefer not to say")),
+    ],
+}
+
+
+class EqualityTally(models.Model):
+    """How many online voters of a round gave each answer to an optional equality
+    question. Only counts: no row per person, no time, nothing that leads back to a
+    ballot or a voter (a row per answer would betray its order, and so its ballot)."""
+
+    budget_round = models.ForeignKey(
+        BudgetRound, on_delete=models.CASCADE, related_name="equality_tallies"
+    )
+    question = models.CharField(max_length=12, choices=EqualityQuestion.choices)
+    answer = models.CharField(max_length=12)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget_round", "question", "answer"], name="equality_tally_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(question__in=EqualityQuestion.values),
+                name="equality_tally_question_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    question=EqualityQuestion.AGE_BAND,
+                    answer__in=[a for a, _l in EQUALITY_ANSWERS[EqualityQuestion.AGE_BAND]],
+                )
+                | Q(
+                    question=EqualityQuestion.DISABILITY,
+                    answer__in=[a for a, _l in EQUALITY_ANSWERS[EqualityQuestion.DISABILITY]],
+                ),
+                name="equality_tally_answer_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget_round_id} {self.question}={self.answer}: {self.count}"

@@ -27,7 +27,14 @@ from django.utils import timezone
 
 from pb_platform.disclosure import suppressed_count, suppressed_counts
 from proposals.models import BudgetRound, Proposal, RoundArea
-from voting.models import Ballot, BallotChannel, OutreachAction
+from voting.models import (
+    EQUALITY_ANSWERS,
+    Ballot,
+    BallotChannel,
+    EqualityQuestion,
+    EqualityTally,
+    OutreachAction,
+)
 from voting.selectors import round_outreach_by_area
 
 # An area is flagged when its ballots per resident are under this share of the round's.
@@ -245,3 +252,41 @@ def _days(budget_round: BudgetRound, by_day: dict[date, int], *, today: date) ->
         DayBallots(day=day, ballots=count, running_total=total)
         for day, (count, total) in zip(days, daily_published(counts, outside=outside), strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class EqualityFigures:
+    """One equality question's published counts: each answer's (None where hidden) and
+    how many answered it (None when under five, and then no answer is shown)."""
+
+    question: str
+    label: str
+    answered: int | None
+    answers: list[tuple[str, int | None]]
+
+
+def round_equality(*, budget_round: BudgetRound) -> list[EqualityFigures]:
+    """The counts of the optional equality questions, through the disclosure helper
+    (one query). Each question's answers are one group whose total is shown."""
+    stored = {
+        (question, answer): count
+        for question, answer, count in EqualityTally.objects.filter(
+            budget_round=budget_round
+        ).values_list("question", "answer", "count")
+    }
+    figures = []
+    for question, label in EqualityQuestion.choices:
+        counts = {
+            answer: stored.get((question, answer), 0) for answer, _l in EQUALITY_ANSWERS[question]
+        }
+        answered = suppressed_count(sum(counts.values()))
+        shown = suppressed_counts(counts) if answered is not None else dict.fromkeys(counts)
+        figures.append(
+            EqualityFigures(
+                question=question,
+                label=str(label),
+                answered=answered,
+                answers=[(str(text), shown[answer]) for answer, text in EQUALITY_ANSWERS[question]],
+            )
+        )
+    return figures

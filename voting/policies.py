@@ -407,6 +407,22 @@ def participation_public(budget_round: BudgetRound, *, now: datetime) -> Decisio
     )
 
 
+def equality_figures_public(budget_round: BudgetRound, *, now: datetime) -> Decision:
+    """The equality questions' counts: for a round that asked them, once voting has
+    closed (shown while it is open, a count going up just after a known person voted
+    would tell what they answered)."""
+    if not budget_round.asks_equality_questions:
+        return deny(
+            _("“%(round)s” did not ask the equality questions.") % {"round": budget_round.name}
+        )
+    if now < budget_round.voting_ends:
+        return deny(
+            _("The answers to the equality questions are shown once voting closes, on %(when)s.")
+            % {"when": when_shown(budget_round.voting_ends)}
+        )
+    return ALLOW
+
+
 def can_view_round_turnout(user: AnyUser, budget_round: BudgetRound, *, now: datetime) -> Decision:
     """Turnout means something once voting has opened."""
     if not (decision := can_view_turnout(user)):

@@ -86,6 +86,11 @@ class BudgetRound(models.Model):
     # Checked against the date of birth when the register gave it, otherwise declared by
     # the voter on the ballot (recorded with the ballot).
     minimum_age = models.PositiveSmallIntegerField(_("minimum age"), null=True, blank=True)
+    # Online voters are asked, once and optionally, their age band and whether they are
+    # disabled; only counts are kept, never who answered (voting.EqualityTally).
+    asks_equality_questions = models.BooleanField(
+        _("ask voters the optional equality questions"), default=False
+    )
 
     # Optional: when set, residents spread points over the round's themes from this
     # moment until submission opens (``Phase.PRIORITIES``); empty means no such stage.

@@ -79,6 +79,7 @@ class RoundConfig:
     timeline: Timeline
     verification_required: str = VerificationRequired.NONE
     minimum_age: int | None = None
+    asks_equality_questions: bool = False
 
     def as_model_fields(self) -> dict[str, object]:
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "timeline"}

@@ -62,6 +62,7 @@ def config_of(budget_round: BudgetRound, **overrides) -> services.RoundConfig:
         timeline=replace(timeline, **dates),
         verification_required=budget_round.verification_required,
         minimum_age=budget_round.minimum_age,
+        asks_equality_questions=budget_round.asks_equality_questions,
     )
     return replace(base, **overrides)
 

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -50,7 +51,7 @@ from proposals.models import (
 )
 from proposals.services.register import dob_hash, reference_hash
 from voting import policies
-from voting.models import Ballot, BallotChannel, BallotChoice
+from voting.models import EQUALITY_ANSWERS, Ballot, BallotChannel, BallotChoice, EqualityTally
 from voting.selectors import area_ballot_proposals
 from voting.services.receipts import receipt_enqueue
 
@@ -174,6 +175,40 @@ def _choices_replace(ballot: Ballot, chosen: list[Proposal]) -> None:
     )
 
 
+def _equality_answers(equality: Mapping[str, str]) -> dict[str, str]:
+    """The answers, each checked against its question's, or ``ValidationError`` on the
+    question's field (``equality_<question>``)."""
+    errors = {
+        f"equality_{question}": [_("Choose one of the answers, or none.")]
+        for question, answer in equality.items()
+        if answer not in dict(EQUALITY_ANSWERS.get(question, []))
+    }
+    if errors:
+        raise ValidationError(errors)
+    return dict(equality)
+
+
+def _equality_count(budget_round_id: int, answers: Mapping[str, str]) -> None:
+    """Add one to the count of each answer given. Only counts are stored: no row per
+    voter, no time, nothing to join to the ballot (two statements: the rows are made if
+    missing, then added to, so concurrent first ballots never clash on creating one)."""
+    if not answers:
+        return
+    EqualityTally.objects.bulk_create(
+        [
+            EqualityTally(budget_round_id=budget_round_id, question=question, answer=answer)
+            for question, answer in answers.items()
+        ],
+        ignore_conflicts=True,
+    )
+    given = Q()
+    for question, answer in answers.items():
+        given |= Q(question=question, answer=answer)
+    EqualityTally.objects.filter(given, budget_round_id=budget_round_id).update(
+        count=F("count") + 1
+    )
+
+
 def ballot_submit(
     *,
     voter: User,
@@ -181,8 +216,13 @@ def ballot_submit(
     proposal_ids: Collection[int],
     now: datetime,
     age_declared: bool = False,
+    equality: Mapping[str, str] | None = None,
 ) -> Ballot:
     """Cast or change the voter's online ballot for an area. The last one counts.
+
+    ``equality``: the optional equality questions the voter answered (question ->
+    answer), counted with a first ballot in a round that asks them and never stored
+    with it (``_equality_count``); ignored when a ballot is changed.
 
     ``voting.policies.can_vote`` decides, once before the choices are checked (so a
     person who may not vote hears that, not a complaint about their choices) and again
@@ -194,6 +234,7 @@ def ballot_submit(
     """
     enforce(policies.can_vote(voter, round_area, now=now, age_declared=age_declared))
     chosen = ballot_choices_check(round_area=round_area, proposal_ids=proposal_ids)
+    answers = _equality_answers(equality or {})
     with transaction.atomic():
         profile = _lock_voter(voter)
         if profile is not None:
@@ -220,6 +261,8 @@ def ballot_submit(
                 changed_at=now,
                 age_declared=age_declared,
             )
+            if round_area.budget_round.asks_equality_questions:
+                _equality_count(round_area.budget_round_id, answers)
         else:
             ballot = existing
             ballot.changed_at = now

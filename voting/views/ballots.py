@@ -123,6 +123,7 @@ def ballot(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
         declare_age=budget_round.minimum_age
         if policies.age_declaration_needed(profile, budget_round)
         else None,
+        ask_equality=budget_round.asks_equality_questions and existing is None,
     )
     checked = False
     if request.method == "POST" and form.is_valid():
@@ -136,6 +137,7 @@ def ballot(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
                     proposal_ids=form.proposal_ids(),
                     now=timezone.now(),
                     age_declared=form.age_is_declared(),
+                    equality=form.equality_answers(),
                 )
             except PolicyDenied as denied:
                 if "age_declared" in form.fields and not form.age_is_declared():

@@ -205,6 +205,7 @@ def _participation_page(
         if decision
         else None
     )
+    equality = policies.equality_figures_public(budget_round, now=now)
     can_record = policies.can_record_outreach(request.user, budget_round, now=now)
     if can_record and form is None:
         form = OutreachForm(budget_round=budget_round)
@@ -217,6 +218,10 @@ def _participation_page(
             "participation": data,
             "daily_chart": daily_ballots_chart(data.days) if data and data.days else None,
             "outreach_form": form if can_record else None,
+            "equality": participation.round_equality(budget_round=budget_round)
+            if equality
+            else None,
+            "equality_decision": equality,
         },
     )
 
