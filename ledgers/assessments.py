@@ -180,16 +180,7 @@ def assessment_submit(
     criterion's position to 1-5), or update the one they gave: the latest counts and the
     earlier version is kept."""
     state = selectors.assessment_state(proposal=proposal, user=user)
-    enforce(
-        policies.can_assess(
-            user,
-            proposal,
-            today=timezone.localdate(now),
-            delivered_on=state.delivered_on,
-            window_months=state.window_months,
-            invited=state.invitation is not None,
-        )
-    )
+    enforce(state.assess_decision(user, proposal, today=timezone.localdate(now)))
     comment = text_clean(
         comment, field="comment", max_length=ASSESSMENT_COMMENT_MAX, multiline=True
     )
@@ -286,15 +277,7 @@ def assessment_invite(
     """Email someone a one-time link to assess a delivered proposal. Only the token's
     hash is stored; the link works once and for ``ASSESSMENT_INVITATION_DAYS`` days."""
     state = selectors.assessment_state(proposal=proposal, user=None)
-    enforce(
-        policies.can_invite_assessor(
-            officer,
-            proposal,
-            today=timezone.localdate(now),
-            delivered_on=state.delivered_on,
-            window_months=state.window_months,
-        )
-    )
+    enforce(state.invite_decision(officer, proposal, today=timezone.localdate(now)))
     email = text_clean(
         email,
         field="email",

@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy
 
-from ledgers import chain
+from ledgers import chain, policies
 from ledgers.models import (
     ASSESSMENT_WINDOW_MONTHS_DEFAULT,
     SCORE_MAX,
@@ -42,6 +42,7 @@ from ledgers.models import (
     MilestoneChange,
 )
 from ledgers.policies import assessment_closes_on
+from pb_platform.policies import Decision
 from proposals.models import BudgetRound, Proposal, RoundArea
 
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -396,6 +397,27 @@ class AssessmentState:
     invitation: AssessmentInvitation | None
     # Their current assessment, if any.
     assessment: Assessment | None
+
+    def assess_decision(self, user: Any, proposal: Proposal, *, today: date) -> Decision:
+        """``policies.can_assess`` from this state (the person's, as loaded)."""
+        return policies.can_assess(
+            user,
+            proposal,
+            today=today,
+            delivered_on=self.delivered_on,
+            window_months=self.window_months,
+            invited=self.invitation is not None,
+        )
+
+    def invite_decision(self, user: Any, proposal: Proposal, *, today: date) -> Decision:
+        """``policies.can_invite_assessor`` from this state."""
+        return policies.can_invite_assessor(
+            user,
+            proposal,
+            today=today,
+            delivered_on=self.delivered_on,
+            window_months=self.window_months,
+        )
 
 
 def assessment_state(

@@ -67,14 +67,7 @@ def _assessment_context(proposal: Any, user: Any, updates: list[Any]) -> dict[st
             proposal_ids=[proposal.pk], criteria=criteria
         )[proposal.pk],
         "assessments": selectors.proposal_assessments(proposal=proposal),
-        "assess_decision": policies.can_assess(
-            user,
-            proposal,
-            today=timezone.localdate(),
-            delivered_on=state.delivered_on,
-            window_months=state.window_months,
-            invited=state.invitation is not None,
-        )
+        "assess_decision": state.assess_decision(user, proposal, today=timezone.localdate())
         if user is not None
         else deny(""),
     }

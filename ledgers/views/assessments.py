@@ -35,7 +35,6 @@ from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
 from pb_platform.once import submitted_once
 from pb_platform.policies import enforce
-from pb_platform.users import AnyUser
 from proposals.models import BudgetRound, Proposal
 from proposals.services.coauthors import token_hash
 from voting.views.results import csv_safe
@@ -48,19 +47,6 @@ def _funded_proposal(pk: int) -> Proposal:
     return proposal
 
 
-def _assess_decision(
-    user: AnyUser, proposal: Proposal, state: selectors.AssessmentState
-) -> policies.Decision:
-    return policies.can_assess(
-        user,
-        proposal,
-        today=timezone.localdate(),
-        delivered_on=state.delivered_on,
-        window_months=state.window_months,
-        invited=state.invitation is not None,
-    )
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 @submitted_once
@@ -69,7 +55,7 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     version replaces the scores that count; every version is kept and listed."""
     proposal = _funded_proposal(pk)
     state = selectors.assessment_state(proposal=proposal, user=request.user)
-    decision = _assess_decision(request.user, proposal, state)
+    decision = state.assess_decision(request.user, proposal, today=timezone.localdate())
     criteria = selectors.assessment_criteria(budget_round=proposal.budget_round)
     mine = state.assessment
     initial = {}
@@ -169,13 +155,7 @@ def officer_assessments(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = _funded_proposal(pk)
     now = timezone.now()
     state = selectors.assessment_state(proposal=proposal, user=None)
-    invite_decision = policies.can_invite_assessor(
-        request.user,
-        proposal,
-        today=timezone.localdate(now),
-        delivered_on=state.delivered_on,
-        window_months=state.window_months,
-    )
+    invite_decision = state.invite_decision(request.user, proposal, today=timezone.localdate(now))
     posted = request.POST.get("form") if request.method == "POST" else None
     invite_form = AssessmentInviteForm(
         request.POST if posted == "invite" else None, prefix="invite"
