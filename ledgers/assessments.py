@@ -33,6 +33,7 @@ from ledgers.models import (
     SCORE_MIN,
     Assessment,
     AssessmentCriterion,
+    AssessmentFlag,
     AssessmentInvitation,
     AssessmentRevision,
     AssessmentScore,
@@ -265,6 +266,17 @@ def assessment_hide(*, officer: User, assessment: Assessment, reason: str, now: 
     Assessment.objects.filter(pk=assessment.pk, hidden_at__isnull=True).update(
         hidden_at=now, hidden_by=officer, hidden_reason=reason
     )
+
+
+def assessment_flag(*, assessment: Assessment, user: User, now: datetime) -> bool:
+    """Report an assessment's comment to officers. False if this person already had."""
+    enforce(policies.can_flag_assessment(user, assessment))
+    try:
+        with transaction.atomic():
+            AssessmentFlag.objects.create(assessment=assessment, flagged_by=user, created_at=now)
+    except IntegrityError:
+        return False  # the unique constraint: one report per person per assessment
+    return True
 
 
 def invitation_url(token: str) -> str:

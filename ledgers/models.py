@@ -541,3 +541,24 @@ class AssessmentRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assessment_id} v{self.number}"
+
+
+class AssessmentFlag(models.Model):
+    """Someone signed in thinks an assessment's comment breaks the rules, as for
+    comments; officers see the count beside it and may hide the comment."""
+
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="flags")
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "flagged_by"], name="assessment_flag_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Flag on assessment {self.assessment_id}"

@@ -292,6 +292,21 @@ def can_hide_assessment(user: AnyUser, assessment: Assessment) -> Decision:
     return ALLOW
 
 
+def can_flag_assessment(user: AnyUser, assessment: Assessment) -> Decision:
+    """Anyone who may report a comment may report an assessment's, but not their own."""
+    if not user.is_authenticated:
+        return deny(_("Sign in to report an assessment."))
+    if not proposal_permissions.can_flag_comments(user):
+        return deny(_("Your account cannot report assessments."))
+    if assessment.assessor_id == user.pk:
+        return deny(_("You cannot report your own assessment."))
+    if assessment.is_hidden:
+        return deny(_("This assessment's comment is already hidden."))
+    if not assessment.comment:
+        return deny(_("This assessment has no comment to report."))
+    return ALLOW
+
+
 def can_set_up_assessment(user: AnyUser, budget_round: BudgetRound) -> Decision:
     """Officers set how long delivered proposals stay open and what they are rated on."""
     if not permissions.can_record_delivery_updates(user):

@@ -451,14 +451,28 @@ def _closes_on(delivered: date | None, months: int) -> date | None:
 
 
 def proposal_assessments(*, proposal: Proposal) -> list[Assessment]:
-    """A proposal's assessments, newest first, with their scores in criterion order and
-    the assessor's public name (two queries)."""
+    """A proposal's assessments, newest first, with their scores in criterion order,
+    the assessor's public name and ``flag_count`` (two queries)."""
     scores = AssessmentScore.objects.select_related("criterion").order_by("criterion__position")
     return list(
         Assessment.objects.filter(proposal=proposal)
         .select_related("assessor__resident_profile")
         .prefetch_related(Prefetch("scores", queryset=scores))
+        .annotate(flag_count=Count("flags"))
         .order_by("-updated_at", "-pk")
+    )
+
+
+def reported_assessments(*, proposal_ids: list[int]) -> dict[int, int]:
+    """Per proposal, how many of its assessments have a comment someone reported and
+    no officer has hidden yet (one query)."""
+    return dict(
+        Assessment.objects.filter(
+            proposal_id__in=proposal_ids, hidden_at__isnull=True, flags__isnull=False
+        )
+        .values_list("proposal_id")
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
     )
 
 

@@ -49,7 +49,7 @@ def personal_data_export(*, user: AnyUser) -> dict[str, Any]:
     enforce(can_download_personal_data(user))
     person = signed_in(user)
     # Imported here: pb_platform is below the apps, which import it at load time.
-    from ledgers.models import Assessment, DeliveryFollower
+    from ledgers.models import Assessment, AssessmentFlag, DeliveryFollower
     from proposals.models import (
         CommentFlag,
         ProposalCoauthor,
@@ -159,6 +159,10 @@ def personal_data_export(*, user: AnyUser) -> dict[str, Any]:
             for assessment in Assessment.objects.filter(assessor=person)
             .prefetch_related("scores__criterion")
             .order_by("pk")
+        ],
+        "assessments_reported": [
+            {"assessment_id": flag.assessment_id, "created_at": _when(flag.created_at)}
+            for flag in AssessmentFlag.objects.filter(flagged_by=person).order_by("pk")
         ],
         "deliveries_followed": [
             {"proposal_id": row.proposal_id, "since": _when(row.created_at)}

@@ -400,6 +400,10 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         roles("302 writes", anonymous="302-login", officer="403", auditor="403", superuser="403"),
     ),
     "ledgers:officer_assessments": page(OFFICER, OFFICER_SAVES),
+    # Reporting an assessment's comment, as for comments: anyone signed in (carol wrote it).
+    "ledgers:assessment_flag": page(
+        roles("405", anonymous="302-login"), roles("302 writes", anonymous="302-login")
+    ),
     # The report: officers and auditors; officers (only) change the settings.
     "ledgers:round_assessments": page(
         OFFICER_OR_AUDITOR,
@@ -659,6 +663,7 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
     "ledgers:assessment_edit": {"": lambda w: {"pk": w.delivered.pk}},
     "ledgers:assessment_invitation": {"": lambda w: {"token": w.assessment_token}},
     "ledgers:officer_assessments": {"": lambda w: {"pk": w.delivered.pk}},
+    "ledgers:assessment_flag": {"": lambda w: {"pk": w.assessment.pk}},
     "ledgers:round_assessments": {"": _in(Phase.RESULTS)},
     "ledgers:round_assessments_csv": {"": _in(Phase.RESULTS)},
     "voting:vote": {"": _in(Phase.VOTING)},

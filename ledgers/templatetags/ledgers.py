@@ -61,12 +61,17 @@ def _assessment_context(proposal: Any, user: Any, updates: list[Any]) -> dict[st
     """Results, what people said and whether this person may assess (seven queries)."""
     state = selectors.assessment_state(proposal=proposal, user=user, updates=updates)
     criteria = selectors.assessment_criteria(budget_round=proposal.budget_round)
+    listed = selectors.proposal_assessments(proposal=proposal)
+    for assessment in listed:
+        assessment.flag_decision = (  # type: ignore[attr-defined]
+            policies.can_flag_assessment(user, assessment) if user is not None else deny("")
+        )
     return {
         "assessment_state": state,
         "assessment_result": selectors.assessment_results(
             proposal_ids=[proposal.pk], criteria=criteria
         )[proposal.pk],
-        "assessments": selectors.proposal_assessments(proposal=proposal),
+        "assessments": listed,
         "assess_decision": state.assess_decision(user, proposal, today=timezone.localdate())
         if user is not None
         else deny(""),

@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from ledgers import assessments, permissions, policies, selectors
 from ledgers.assessment_forms import (
@@ -100,6 +100,21 @@ def assessment_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "revisions": list(mine.revisions.order_by("-number")) if mine is not None else [],
         },
     )
+
+
+@login_required
+@require_POST
+def assessment_flag(request: HttpRequest, pk: int) -> HttpResponse:
+    """Report an assessment's comment to officers (a form: no JavaScript)."""
+    assessment = get_object_or_404(Assessment.objects.select_related("proposal"), pk=pk)
+    decision = policies.can_flag_assessment(request.user, assessment)
+    if not decision:
+        messages.error(request, decision.reason)
+    elif assessments.assessment_flag(assessment=assessment, user=request.user, now=timezone.now()):
+        messages.success(request, _("Thank you. An officer will look at this assessment."))
+    else:
+        messages.info(request, _("You have already reported this assessment."))
+    return redirect(f"{assessment.proposal.get_absolute_url()}#assessment-{assessment.pk}")
 
 
 def _invitation(token: str) -> AssessmentInvitation:
@@ -243,6 +258,9 @@ def _report_context(budget_round: BudgetRound) -> dict[str, object]:
     results = selectors.assessment_results(
         proposal_ids=[p.pk for p in proposals], criteria=criteria
     )
+    reported = selectors.reported_assessments(proposal_ids=[p.pk for p in proposals])
+    for proposal in proposals:
+        proposal.reported = reported.get(proposal.pk, 0)  # type: ignore[attr-defined]
     return {
         "round": budget_round,
         "criteria": criteria,
@@ -329,6 +347,7 @@ def round_assessments_csv(request: HttpRequest, slug: str) -> HttpResponse:
 urlpatterns = [
     path("proposals/<int:pk>/assess/", assessment_edit, name="assessment_edit"),
     path("assess/invitation/<str:token>/", assessment_invitation, name="assessment_invitation"),
+    path("assessments/<int:pk>/flag/", assessment_flag, name="assessment_flag"),
     path(
         "officer/ledger/proposals/<int:pk>/assessments/",
         officer_assessments,

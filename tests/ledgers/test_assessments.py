@@ -385,3 +385,28 @@ def test_the_download_lists_ones_assessments_and_closing_keeps_them_anonymously(
     assert not AssessmentInvitation.objects.filter(email=resident_b.email).exists()
     page = client_for(officer).get(delivered.get_absolute_url()).content.decode()
     assert "Good for the day centre." in page and "Invited service users: 1 assessment" in page
+
+
+def test_anyone_signed_in_reports_a_comment_once_and_officers_see_it(
+    delivered, officer, resident_a, resident_b
+):
+    from ledgers.models import AssessmentFlag
+
+    assessment = assess(resident_a, delivered, comment="Rude words here")
+    url = reverse("ledgers:assessment_flag", args=[assessment.pk])
+    own = client_for(resident_a).post(url, follow=True)
+    assert "You cannot report your own assessment." in own.content.decode()
+    page = client_for(resident_b).get(delivered.get_absolute_url()).content.decode()
+    assert "Report this comment" in page
+    first = client_for(resident_b).post(url, follow=True).content.decode()
+    assert "An officer will look at this assessment." in first
+    again = client_for(resident_b).post(url, follow=True).content.decode()
+    assert "You have already reported this assessment." in again
+    assert AssessmentFlag.objects.count() == 1
+    officers = client_for(officer).get(reverse("ledgers:officer_assessments", args=[delivered.pk]))
+    assert "Reported by 1 person as breaking the rules." in officers.content.decode()
+    report = client_for(officer).get(
+        reverse("ledgers:round_assessments", args=[delivered.budget_round.slug])
+    )
+    assert "1 reported comment to look at" in report.content.decode()
+    assert client_for(resident_b).get(url).status_code == 405
