@@ -33,6 +33,20 @@ def env_str(
     return value
 
 
+_RATE = re.compile(r"^[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str, *, environ: Mapping[str, str] = os.environ) -> str:
+    """A request rate such as "120/min": a whole number above 0, a slash and a unit."""
+    value = env_str(name, default, environ=environ).strip()
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(
+            f"{name} must be a number of requests per s, min, h or day, such as 120/min, "
+            f"not {value!r}."
+        )
+    return value
+
+
 def env_bool(name: str, default: bool, *, environ: Mapping[str, str] = os.environ) -> bool:
     raw = environ.get(name)
     if raw is None or raw.strip() == "":

@@ -21,6 +21,7 @@ from pb_platform.env import (
     env_int,
     env_list,
     env_optional_database,
+    env_rate,
     env_redis_url,
     env_str,
     env_time_zone,
@@ -105,6 +106,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    # The public API (pb_platform/api.py); listed for Swagger UI's own static files.
+    "ninja",
     "pb_platform",
     # Dependencies point one way: proposals <- voting <- ledgers.
     "proposals",
@@ -115,6 +118,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every log line of the request carries its id (pb_platform/logs.py).
     "pb_platform.logs.RequestIdMiddleware",
+    # The API's ETag, conditional GET, CORS and caching (pb_platform/api.py), around
+    # everything else so that it sees each answer as sent.
+    "pb_platform.api.ApiHttpMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy (pb_platform/headers.py).
     "pb_platform.headers.SecurityHeadersMiddleware",
@@ -132,6 +138,18 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
+
+# The public API (pb_platform/api.py): requests per client address (django-ninja's
+# "N/s", "N/min", "N/h" or "N/d"; over it: 429 with Retry-After), and how long its
+# answers may be cached.
+API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "120/min")
+API_MAX_AGE_SECONDS = 60
+# The licence the site's open data (the API, the downloads) is published under.
+OPEN_DATA_LICENCE = env_str(
+    "OPEN_DATA_LICENCE",
+    "Open Government Licence v3.0 "
+    "(https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/)",
+)
 
 # Largest request body accepted, from its Content-Length, before anything is read
 # (pb_platform/request_size.py). A 5 MB photo plus the rest of the form fits.

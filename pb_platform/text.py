@@ -21,6 +21,9 @@ _CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 _FORBIDDEN_MULTILINE = re.compile(f"[{_CONTROL}{_BIDI}]")
 _FORBIDDEN_ONE_LINE = re.compile(f"[{_CONTROL}{_BIDI}\t\n\r]")
+# The same rule as a pattern that whole one-line texts must match (for the API's
+# OpenAPI document, which tells clients what it accepts).
+ONE_LINE_TEXT_PATTERN = f"^[^{_CONTROL}{_BIDI}\t\n\r]*$"
 
 
 def text_problem(value: str, *, multiline: bool = False) -> str | None:

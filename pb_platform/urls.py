@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from pb_platform import media, views
 from pb_platform.access import two_factor_for_staff
+from pb_platform.api import api
 from proposals.views.rounds import home
 
 admin.site.site_header = "Commonpurse administration"
@@ -32,6 +33,8 @@ urlpatterns = [
     path("privacy/", views.privacy_notice, name="privacy"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    # The public, read-only API and its OpenAPI document and docs (pb_platform/api.py).
+    path("api/v1/", api.urls),
     path("", include("proposals.urls")),
     path("", include("voting.urls")),
     path("", include("ledgers.urls")),

@@ -137,6 +137,27 @@ def _proposals_with_card_data(queryset: QuerySet[Proposal]) -> QuerySet[Proposal
     )
 
 
+def public_proposals() -> QuerySet[Proposal]:
+    """Every proposal the public may see (submitted, never a draft), with what lists
+    show of each (area, category, support and comment counts)."""
+    return _proposals_with_card_data(
+        Proposal.objects.filter(status__in=PUBLIC_STATUSES, submitted_at__isnull=False)
+    )
+
+
+def api_round_list() -> QuerySet[BudgetRound]:
+    """Every round for the API, newest voting first (ties by name, then id: a stable
+    order for paging), with its areas (one more query per page)."""
+    return BudgetRound.objects.prefetch_related(
+        Prefetch(
+            "round_areas",
+            queryset=RoundArea.objects.select_related("area").order_by(
+                "area__is_city_wide", "area__name"
+            ),
+        )
+    ).order_by("-voting_starts", "name", "pk")
+
+
 def proposal_list(
     *,
     budget_round: BudgetRound,
@@ -147,9 +168,7 @@ def proposal_list(
     sort: str = "newest",
 ) -> QuerySet[Proposal]:
     """A round's public proposals (never drafts), filtered, searched and sorted."""
-    proposals = Proposal.objects.filter(
-        budget_round=budget_round, status__in=PUBLIC_STATUSES, submitted_at__isnull=False
-    )
+    proposals = public_proposals().filter(budget_round=budget_round)
     if round_area_id is not None:
         proposals = proposals.filter(round_area_id=round_area_id)
     if category_id is not None:
@@ -163,7 +182,7 @@ def proposal_list(
             | Q(description__icontains=search)
             | Q(location__icontains=search)
         )
-    return _proposals_with_card_data(proposals).order_by(*SORTS.get(sort, SORTS["newest"]))
+    return proposals.order_by(*SORTS.get(sort, SORTS["newest"]))
 
 
 def proposals_of_author(*, author: User) -> QuerySet[Proposal]:

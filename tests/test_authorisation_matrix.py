@@ -410,6 +410,23 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         roles("403", anonymous="302-login", officer="302 writes", superuser="302 writes"),
     ),
     "ledgers:round_assessments_csv": page(OFFICER_OR_AUDITOR, SAFE_ONLY),
+    # The public read-only API: everyone reads, nobody writes (pb_platform/api.py).
+    **{
+        f"api:{name}": page(PUBLIC, roles("405"))
+        for name in (
+            "api-root",
+            "index",
+            "openapi-json",
+            "openapi-view",
+            "rounds",
+            "round_detail",
+            "round_proposals",
+            "proposal_detail",
+            "round_results",
+            "round_participation",
+            "round_money",
+        )
+    },
     # Auditors
     "proposals:audit_overview": page(AUDITOR),
     "ledgers:audit_entries": page(AUDITOR, SAFE_ONLY),
@@ -645,6 +662,17 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
         "not_an_image": lambda w: {"name": NOT_AN_IMAGE},
     },
     "ledgers:round_money": {"": _in(Phase.RESULTS)},
+    **{
+        f"api:{name}": {"": _in(Phase.RESULTS)}
+        for name in (
+            "round_detail",
+            "round_proposals",
+            "round_results",
+            "round_participation",
+            "round_money",
+        )
+    },
+    "api:proposal_detail": {"": lambda w: {"proposal_id": w.funded.pk}},
     "ledgers:you_said_we_did": {
         "": _in(Phase.RESULTS),
         "before_the_vote": _in(Phase.SUBMISSION),

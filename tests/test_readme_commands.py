@@ -182,6 +182,8 @@ COMMANDS: dict[str, Run] = {
         why="the README says it refuses, naming the round, while a round still needs "
         "the register: the demo's rounds do",
     ),
+    "curl -s http://127.0.0.1:8000/api/v1/rounds/": Run(output='"slug": "parks-2026"'),
+    "curl -s http://127.0.0.1:8000/api/v1/openapi.json": Run(output='"openapi": "3.'),
     "curl -sI http://127.0.0.1:8000/ | grep -iE 'content-security|permissions|cache-control'": (
         Run(output="Content-Security-Policy")
     ),

@@ -622,3 +622,33 @@ def round_outreach_by_area(*, budget_round: BudgetRound) -> dict[int, list[Outre
     ):
         by_area[action.area_id].append(action)
     return dict(by_area)
+
+
+def round_published_lines(*, budget_round: BudgetRound) -> dict[int, list[ResultLine]]:
+    """Every published result line of the round by result id, in each result's order
+    (funded in the order chosen, then by votes): one query whatever the areas."""
+    lines: dict[int, list[ResultLine]] = {}
+    for line in (
+        ResultLine.objects.filter(
+            result__round_area__budget_round=budget_round, result__published_at__isnull=False
+        )
+        .select_related("proposal")
+        .only(
+            "result_id",
+            "votes",
+            "cost",
+            "funded",
+            "selection_order",
+            "proposal__id",
+            "proposal__title",
+        )
+        .order_by(
+            "result_id",
+            F("selection_order").asc(nulls_last=True),
+            "-votes",
+            "proposal__title",
+            "pk",
+        )
+    ):
+        lines.setdefault(line.result_id, []).append(line)
+    return lines

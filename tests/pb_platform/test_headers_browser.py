@@ -73,3 +73,28 @@ def test_the_admin_works_under_its_policy(
     finally:
         context.close()
     assert violations == []
+
+
+def test_the_api_docs_work_under_the_sites_policy(
+    browser, transactional_db, django_db_serialized_rollback, live_server
+):
+    """The API's docs page (Swagger UI, served from the site's own static files) lists
+    the operations under the site's Content-Security-Policy, with no violation and no
+    request to another origin."""
+    context, csp = browser_context(browser, base_url=live_server.url)
+    elsewhere: list[str] = []
+    try:
+        page = context.new_page()
+        page.on(
+            "request",
+            lambda request: (
+                None if request.url.startswith(live_server.url) else elsewhere.append(request.url)
+            ),
+        )
+        response = page.goto("/api/v1/docs")
+        assert "script-src 'self';" in response.headers["content-security-policy"]
+        page.wait_for_selector("text=/api/v1/rounds/{slug}/money/", timeout=15_000)
+        violations = csp.take()
+    finally:
+        context.close()
+    assert violations == [] and elsewhere == []

@@ -25,6 +25,7 @@ from pb_platform.env import (
     env_int,
     env_list,
     env_optional_database,
+    env_rate,
     env_redis_url,
     env_str,
     env_time_zone,
@@ -65,6 +66,17 @@ def test_env_str_required_and_missing_names_the_variable():
         env_str("SECRET_KEY", environ={"SECRET_KEY": ""})
     assert env_str("SECRET_KEY", environ={"SECRET_KEY": "s3cret"}) == "s3cret"
     assert env_str("LOG_LEVEL", "INFO", environ={}) == "INFO"
+
+
+@pytest.mark.parametrize("raw", ["120/min", "5/s", "1000/day"])
+def test_env_rate_accepts_a_number_per_unit(raw):
+    assert env_rate("API_RATE_LIMIT", "1/s", environ={"API_RATE_LIMIT": raw}) == raw
+
+
+@pytest.mark.parametrize("raw", ["120", "0/min", "fast", "10/week", "-1/s"])
+def test_env_rate_garbage_names_the_variable(raw):
+    with pytest.raises(ImproperlyConfigured, match=r"^API_RATE_LIMIT must be a number"):
+        env_rate("API_RATE_LIMIT", "1/s", environ={"API_RATE_LIMIT": raw})
 
 
 def test_env_int_parses_and_defaults():

@@ -1,0 +1,121 @@
+"""The public, read-only API at ``/api/v1/``: open data for researchers, journalists and
+other councils' tools.
+
+Built on django-ninja: typed schemas give the OpenAPI 3 document
+(``/api/v1/openapi.json``) from the same code that answers, and its browsable docs
+(``/api/v1/docs``) load Swagger UI from the site's own static files (no CDN, within the
+site's Content-Security-Policy). Each app serves its part (``proposals/api.py``,
+``voting/api.py``, ``ledgers/api.py``) by calling the same selectors and policies as its
+pages, so the API never holds a second copy of a rule.
+
+HTTP around every answer (``ApiHttpMiddleware``): GET only; an ``ETag`` on each
+successful answer and ``304 Not Modified`` for a matching ``If-None-Match``; CORS open
+for reading (``Access-Control-Allow-Origin: *``); a minute of public caching; rate limits
+per client address (``API_RATE_LIMIT``), answering ``429`` with ``Retry-After``.
+Every figure is locale-independent: money as a decimal string with a dot, dates and
+times in ISO 8601, codes instead of translated labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
+from django.views.decorators.http import require_safe
+from ninja import NinjaAPI, Schema
+from ninja.throttling import AnonRateThrottle
+
+API_PREFIX = "/api/v1/"
+
+
+class ClientRateThrottle(AnonRateThrottle):
+    """Requests per client address, at the rate ``API_RATE_LIMIT`` says when the request
+    comes (so a deployment, or a test, changes it without a restart of this module)."""
+
+    def __init__(self) -> None:
+        super().__init__(settings.API_RATE_LIMIT)
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.rate = settings.API_RATE_LIMIT
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+
+api = NinjaAPI(
+    title="Commonpurse open data",
+    version="1",
+    description=(
+        "Read-only open data of the participatory budgeting rounds run on this site: "
+        "rounds, public proposals, published results, the money of funded proposals and "
+        "who took part. Money is a decimal string in the round's currency; dates and "
+        "times are ISO 8601. No personal data is ever returned."
+    ),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    throttle=[ClientRateThrottle()],
+    # The document and the docs page answer GET and HEAD only, like every operation.
+    docs_decorator=require_safe,
+)
+
+
+class Index(Schema):
+    """Where to start: the operations' document, its docs, and the list of rounds."""
+
+    openapi: str
+    docs: str
+    rounds: str
+    licence: str
+
+
+@api.get("/", response=Index, tags=["Index"], summary="Where to start")
+def index(request: HttpRequest) -> Index:
+    base = settings.SITE_URL + API_PREFIX
+    return Index(
+        openapi=base + "openapi.json",
+        docs=base + "docs",
+        rounds=base + "rounds/",
+        licence=settings.OPEN_DATA_LICENCE,
+    )
+
+
+def _register() -> None:
+    # Imported here: the apps import pb_platform at load time.
+    from ledgers.api import router as ledgers_router
+    from proposals.api import router as proposals_router
+    from voting.api import router as voting_router
+
+    api.add_router("/", proposals_router)
+    api.add_router("/", voting_router)
+    api.add_router("/", ledgers_router)
+
+
+_register()
+
+
+class ApiHttpMiddleware:
+    """ETag and conditional GET, CORS for reading, and public caching, on the API only."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        response = self.get_response(request)
+        response["Access-Control-Allow-Origin"] = "*"
+        if request.method not in ("GET", "HEAD") or response.status_code != 200:
+            return response
+        if response.streaming:
+            return response
+        if not response.has_header("Cache-Control"):
+            # Open data: the same for everyone (PrivateCacheMiddleware marks signed-in
+            # people's answers private; those stay so).
+            patch_cache_control(response, public=True, max_age=settings.API_MAX_AGE_SECONDS)
+        set_response_etag(response)
+        conditional = get_conditional_response(
+            request, etag=response.get("ETag"), response=response
+        )
+        return conditional if conditional is not None else response
