@@ -300,24 +300,28 @@ class PublishedResult:
         return self.result.budget - self.result.budget_used
 
 
+def _lines() -> QuerySet[ResultLine]:
+    """Result lines with what results pages show of their proposals (titles and ids)."""
+    return ResultLine.objects.select_related("proposal").only(
+        "result_id",
+        "votes",
+        "cost",
+        "funded",
+        "selection_order",
+        "proposal__id",
+        "proposal__title",
+        "proposal__external_id",
+    )
+
+
+# A result's order: funded first, in the order the rule chose them, then by votes.
+# Spelled out: NULLs (not funded) sort first on SQLite and last on PostgreSQL.
+LINE_ORDER = (F("selection_order").asc(nulls_last=True), "-votes", "proposal__title", "pk")
+
+
 def result_lines(*, result: AreaResult) -> list[ResultLine]:
     """The result's lines with their proposals' titles and ids, in one query."""
-    return list(
-        ResultLine.objects.filter(result=result)
-        .select_related("proposal")
-        .only(
-            "result_id",
-            "votes",
-            "cost",
-            "funded",
-            "selection_order",
-            "proposal__id",
-            "proposal__title",
-            "proposal__external_id",
-        )
-        # Spelled out: NULLs (not funded) sort first on SQLite and last on PostgreSQL.
-        .order_by(F("selection_order").asc(nulls_last=True), "-votes", "proposal__title", "pk")
-    )
+    return list(_lines().filter(result=result).order_by(*LINE_ORDER))
 
 
 def area_channel_turnout(*, round_area: RoundArea) -> AreaTurnout:
@@ -625,30 +629,13 @@ def round_outreach_by_area(*, budget_round: BudgetRound) -> dict[int, list[Outre
 
 
 def round_published_lines(*, budget_round: BudgetRound) -> dict[int, list[ResultLine]]:
-    """Every published result line of the round by result id, in each result's order
-    (funded in the order chosen, then by votes): one query whatever the areas."""
+    """Every published result line of the round by result id, each result's in its
+    order: one query whatever the number of areas."""
     lines: dict[int, list[ResultLine]] = {}
     for line in (
-        ResultLine.objects.filter(
-            result__round_area__budget_round=budget_round, result__published_at__isnull=False
-        )
-        .select_related("proposal")
-        .only(
-            "result_id",
-            "votes",
-            "cost",
-            "funded",
-            "selection_order",
-            "proposal__id",
-            "proposal__title",
-        )
-        .order_by(
-            "result_id",
-            F("selection_order").asc(nulls_last=True),
-            "-votes",
-            "proposal__title",
-            "pk",
-        )
+        _lines()
+        .filter(result__round_area__budget_round=budget_round, result__published_at__isnull=False)
+        .order_by("result_id", *LINE_ORDER)
     ):
         lines.setdefault(line.result_id, []).append(line)
     return lines
