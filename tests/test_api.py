@@ -119,6 +119,8 @@ def test_conditional_get_cors_and_caching(api):
     again = get(api, "/api/v1/rounds/parks-2026/", if_none_match=first["ETag"])
     assert again.status_code == 304 and again.content == b""
     assert get(api, "/api/v1/rounds/parks-2026/", if_none_match='"other"').status_code == 200
+    head = api.head("/api/v1/rounds/parks-2026/")
+    assert head.status_code == 200 and head["ETag"] == first["ETag"] and head.content == b""
     assert api.post("/api/v1/rounds/").status_code == 405
 
 
