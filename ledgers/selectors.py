@@ -168,6 +168,11 @@ EXPORT_COLUMNS = (
 )
 
 
+# The public ledger of a round (open data): the same columns without who recorded each
+# entry's email (``recorded_by`` stays the id the hash covers).
+PUBLIC_COLUMNS = tuple(name for name in EXPORT_COLUMNS if name != "recorded_by_email")
+
+
 def export_rows(
     entries: QuerySet[LedgerEntry], *, chunk_size: int = 2000
 ) -> Iterator[dict[str, Any]]:

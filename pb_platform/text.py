@@ -106,3 +106,16 @@ class CleanTextFormMixin:
             if problem is not None:
                 self.add_error(name, problem)  # type: ignore[attr-defined]
         return cleaned
+
+
+# A spreadsheet runs a cell that starts with = + - @ (or a tab or a carriage return) as a
+# formula ("CSV injection"), so such a cell gets a leading ' and shows as text. A cell
+# that already starts with ' gets one too, so the rule can be undone exactly: strip one
+# leading ' (the ledger's checker does, on the columns people type into).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

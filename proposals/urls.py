@@ -38,6 +38,11 @@ urlpatterns = [
     path("accounts/verify/", register_views.eligibility_verify, name="eligibility_verify"),
     path("audit/", views.audit_overview, name="audit_overview"),
     path("rounds/<slug:slug>/proposals/", proposal_views.round_proposals, name="round_proposals"),
+    path(
+        "rounds/<slug:slug>/proposals.csv",
+        proposal_views.round_proposals_csv,
+        name="round_proposals_csv",
+    ),
     path("rounds/<slug:slug>/proposals/new/", proposal_views.proposal_new, name="proposal_new"),
     path("proposals/<int:pk>/", proposal_views.proposal_detail, name="proposal_detail"),
     path("proposals/<int:pk>/edit/", proposal_views.proposal_edit, name="proposal_edit"),

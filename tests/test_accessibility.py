@@ -88,9 +88,10 @@ MIN_PAGES = {"visitor": 5, "resident": 5, "officer": 10, "auditor": 5}
 # only be sent to sign in, so the links offered are checked, not where they lead).
 MUST_NOT_REACH = {"visitor": ("/officer/", "/audit/"), "resident": ("/officer/", "/audit/")}
 
-# Never followed: the admin has its own markup, logging out would end the crawl, and
-# static or media files are not pages.
-SKIP_PREFIXES = ("/admin/", "/accounts/logout/", "/static/", "/media/")
+# Never followed: the admin has its own markup, logging out would end the crawl, static
+# or media files are not pages, and the API answers JSON (its docs page is Swagger UI's,
+# checked under the site's policy in tests/pb_platform/test_headers_browser.py).
+SKIP_PREFIXES = ("/admin/", "/accounts/logout/", "/static/", "/media/", "/api/")
 SKIP_SUFFIXES = (
     ".css", ".js", ".json", ".xml", ".txt", ".csv", ".pdf", ".zip", ".pb",
     ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico",

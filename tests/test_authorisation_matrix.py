@@ -131,6 +131,10 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     "proposals:round_proposals": page(PUBLIC),
     "ledgers:round_money": page(PUBLIC),
     "ledgers:you_said_we_did": page(PUBLIC, SAFE_ONLY),
+    # Open data: the page for every round; the ledger once voting has closed.
+    "ledgers:round_open_data": page(PUBLIC, SAFE_ONLY),
+    "ledgers:round_ledger_csv": page(PUBLIC, SAFE_ONLY),
+    "proposals:round_proposals_csv": page(PUBLIC, SAFE_ONLY),
     # Before the vote closes the page says when it will have something to show.
     "ledgers:you_said_we_did[before_the_vote]": page(PUBLIC, SAFE_ONLY),
     "voting:round_results": page(PUBLIC, SAFE_ONLY),
@@ -673,6 +677,9 @@ KWARGS: dict[str, dict[str, Kwargs]] = {
         )
     },
     "api:proposal_detail": {"": lambda w: {"proposal_id": w.funded.pk}},
+    "ledgers:round_open_data": {"": _in(Phase.RESULTS)},
+    "ledgers:round_ledger_csv": {"": _in(Phase.RESULTS)},
+    "proposals:round_proposals_csv": {"": _in(Phase.SUBMISSION)},
     "ledgers:you_said_we_did": {
         "": _in(Phase.RESULTS),
         "before_the_vote": _in(Phase.SUBMISSION),

@@ -35,9 +35,9 @@ from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
 from pb_platform.once import submitted_once
 from pb_platform.policies import enforce
+from pb_platform.text import csv_cell
 from proposals.models import BudgetRound, Proposal
 from proposals.services.coauthors import token_hash
-from voting.views.results import csv_safe
 
 
 def _funded_proposal(pk: int) -> Proposal:
@@ -324,7 +324,7 @@ def round_assessments_csv(request: HttpRequest, slug: str) -> HttpResponse:
         header += [f"{criterion.name} average"] + [
             f"{criterion.name} {score}" for score in range(1, 6)
         ]
-    writer.writerow([csv_safe(cell) for cell in header])
+    writer.writerow([csv_cell(cell) for cell in header])
     for proposal, result in context["rows"]:  # type: ignore[attr-defined]
         for group in result.groups:
             row: list[object] = [
@@ -338,7 +338,7 @@ def round_assessments_csv(request: HttpRequest, slug: str) -> HttpResponse:
             for criterion_result in group.criteria:
                 average = criterion_result.average
                 row += [average if average is not None else "", *criterion_result.distribution]
-            writer.writerow([csv_safe(cell) for cell in row])
+            writer.writerow([csv_cell(cell) for cell in row])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{budget_round.slug}-assessments.csv"'
     return response

@@ -36,6 +36,7 @@ from ledgers.selectors import (
     export_rows,
 )
 from pb_platform.access import require
+from pb_platform.text import csv_cell
 from proposals.models import Area, BudgetRound
 
 PAGE_SIZE = 50
@@ -45,11 +46,9 @@ CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json; ch
 # few hundred bytes at a time, small enough to stay a few hundred KB.
 ROWS_PER_CHUNK = 500
 
-# Columns people type into. A spreadsheet runs a cell that starts with = + - @ (or a tab
-# or carriage return) as a formula ("CSV injection"), so in the CSV such a cell gets a
-# leading ' and shows as text. A cell already starting with ' gets one too, so the rule
-# can be undone exactly: a verifier strips one leading ' from these columns, and only
-# these. Money, dates, ids and hashes are never touched, so the hashes still check out.
+# Columns people type into, made safe for spreadsheets by ``pb_platform.text.csv_cell``
+# (reversibly: a verifier strips one leading ' from these columns, and only these).
+# Money, dates, ids and hashes are never touched, so the hashes still check out.
 FREE_TEXT_COLUMNS = frozenset(
     {
         "supplier",
@@ -62,7 +61,6 @@ FREE_TEXT_COLUMNS = frozenset(
         "recorded_by_email",
     }
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 def _filter_form(request: HttpRequest) -> LedgerFilterForm:
@@ -137,10 +135,6 @@ def audit_entries(request: HttpRequest) -> HttpResponse:
 # --- The exports ---------------------------------------------------------------------------
 
 
-def _neutralised(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 class _Echo:
     """A file for ``csv.writer`` that hands back each line instead of keeping it."""
 
@@ -148,17 +142,19 @@ class _Echo:
         return text
 
 
-def csv_chunks(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
-    """A header of ``EXPORT_COLUMNS``, then one line per row, a few hundred rows a piece."""
+def csv_chunks(
+    rows: Iterable[Mapping[str, Any]], *, columns: tuple[str, ...] = EXPORT_COLUMNS
+) -> Iterator[str]:
+    """A header of ``columns``, then one line per row, a few hundred rows a piece."""
     writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_COLUMNS)
+    yield writer.writerow(columns)
     lines: list[str] = []
     for row in rows:
         lines.append(
             writer.writerow(
                 [
-                    _neutralised(row[name]) if name in FREE_TEXT_COLUMNS else row[name]
-                    for name in EXPORT_COLUMNS
+                    csv_cell(row[name]) if name in FREE_TEXT_COLUMNS else row[name]
+                    for name in columns
                 ]
             )
         )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -14,7 +15,9 @@ from django.views.decorators.http import require_POST, require_safe
 from ledgers import policies, selectors, services
 from ledgers.charts import money_chart
 from ledgers.round_story import round_story
+from ledgers.views.audit import csv_chunks
 from proposals.models import BudgetRound
+from voting.selectors import round_results_summary
 
 
 def round_money(request: HttpRequest, slug: str) -> HttpResponse:
@@ -62,6 +65,43 @@ def you_said_we_did(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@require_safe
+def round_ledger_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """The round's whole ledger as open data: the 17 hashed columns, both hashes and the
+    reading columns, never who recorded an entry beyond their id; anyone can check the
+    chain with the README's checker. Streamed, so any size downloads in constant memory."""
+    budget_round = get_object_or_404(BudgetRound, slug=slug)
+    decision = policies.round_money_public(budget_round, now=timezone.now())
+    if not decision:
+        raise Http404(decision.reason)
+    rows = selectors.export_rows(selectors.entries_filtered(round_id=budget_round.pk))
+    response = StreamingHttpResponse(
+        csv_chunks(rows, columns=selectors.PUBLIC_COLUMNS),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="ledger-{budget_round.slug}.csv"'
+    return response
+
+
+@require_safe
+def round_open_data(request: HttpRequest, slug: str) -> HttpResponse:
+    """What anyone may download about a round, under which licence, and what each column
+    means (a data dictionary and a glossary)."""
+    budget_round = get_object_or_404(BudgetRound, slug=slug)
+    now = timezone.now()
+    return render(
+        request,
+        "ledgers/open_data.html",
+        {
+            "round": budget_round,
+            "results": round_results_summary(budget_round=budget_round),
+            "money": policies.round_money_public(budget_round, now=now),
+            "licence": settings.OPEN_DATA_LICENCE,
+            "ledger_columns": selectors.PUBLIC_COLUMNS,
+        },
+    )
+
+
 @login_required
 @require_POST
 def proposal_follow(request: HttpRequest, pk: int) -> HttpResponse:
@@ -83,4 +123,6 @@ urlpatterns = [
     path("rounds/<slug:slug>/money/", round_money, name="round_money"),
     path("proposals/<int:pk>/follow/", proposal_follow, name="proposal_follow"),
     path("rounds/<slug:slug>/you-said-we-did/", you_said_we_did, name="you_said_we_did"),
+    path("rounds/<slug:slug>/ledger.csv", round_ledger_csv, name="round_ledger_csv"),
+    path("rounds/<slug:slug>/open-data/", round_open_data, name="round_open_data"),
 ]

@@ -7,9 +7,12 @@ and refuse a forged POST with the same reason.
 
 from __future__ import annotations
 
-from datetime import datetime
+import csv
+import io
+from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -19,12 +22,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
+from pb_platform.money import money_quantize
 from pb_platform.once import submitted_once
 from pb_platform.policies import Decision, enforce
+from pb_platform.text import csv_cell
 from proposals import permissions, policies, selectors, services
 from proposals.forms import (
     CategoryForm,
@@ -61,6 +66,46 @@ def _round(slug: str) -> BudgetRound:
     return get_object_or_404(
         BudgetRound.objects.prefetch_related("round_areas__area", "categories"), slug=slug
     )
+
+
+# The open-data file of a round's proposals: its columns, in order (the round's open-data
+# page explains each).
+PROPOSAL_CSV_COLUMNS = (
+    "id", "title", "description", "location", "area", "category", "status",
+    "estimated_cost", "official_cost", "submitted_at", "supporters", "url",
+)  # fmt: skip
+
+
+@require_safe
+def round_proposals_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every public proposal of the round (never a draft, never a name), oldest first,
+    as CSV open data: locale-independent (money with a dot, times in UTC ISO 8601),
+    cells that a spreadsheet would run as formulas neutralised."""
+    budget_round = get_object_or_404(BudgetRound, slug=slug)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(PROPOSAL_CSV_COLUMNS)
+    for proposal in selectors.public_proposals().filter(budget_round=budget_round).order_by("pk"):
+        writer.writerow(
+            csv_cell(cell)
+            for cell in (
+                proposal.pk,
+                proposal.title,
+                proposal.description,
+                proposal.location,
+                proposal.round_area.area.slug,
+                proposal.category.name if proposal.category is not None else "",
+                proposal.status,
+                money_quantize(proposal.estimated_cost),
+                "" if proposal.official_cost is None else money_quantize(proposal.official_cost),
+                proposal.submitted_at.astimezone(UTC).isoformat() if proposal.submitted_at else "",
+                proposal.support_count,  # type: ignore[attr-defined]
+                settings.SITE_URL + proposal.get_absolute_url(),
+            )
+        )
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="proposals-{budget_round.slug}.csv"'
+    return response
 
 
 def round_proposals(request: HttpRequest, slug: str) -> HttpResponse:

@@ -20,6 +20,7 @@ from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
 from pb_platform.once import submitted_once
 from pb_platform.policies import enforce
+from pb_platform.text import csv_cell
 from pb_platform.version import commonpurse_version
 from proposals.models import BudgetRound, RoundArea
 from voting import participation, permissions, policies, rules, selectors
@@ -36,9 +37,6 @@ from voting.services.outreach import outreach_record
 from voting.services.pabulib_io import round_area_export_pabulib
 from voting.services.results import CountDelay, count_delays
 
-# Characters that make a spreadsheet read a cell as a formula (CSV injection); tab and
-# carriage return as well, as OWASP advises.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 RECEIPT_INPUT_MAX = 64
 
 
@@ -138,17 +136,11 @@ def _filename(round_area: RoundArea, suffix: str) -> str:
     return f"{round_area.budget_round.slug}-{round_area.area.slug}-{suffix}"
 
 
-def csv_safe(value: object) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 def result_csv_rows(lines: Iterable[ResultLine]) -> Iterable[list[str]]:
     yield ["project_id", "title", "votes", "cost", "funded", "selection_order"]
     for line in lines:
         yield [
-            csv_safe(cell)
+            csv_cell(cell)
             for cell in (
                 line.proposal.pabulib_id,
                 line.proposal.title,
