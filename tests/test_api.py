@@ -6,6 +6,7 @@ the schema)."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Iterator
@@ -97,6 +98,21 @@ def test_money_figures_are_the_pages(api):
     assert money_format(Decimal(data["spent"]), "GBP") in page
 
 
+def test_results_and_participation_figures_are_the_pages(api):
+    results = json.loads(get(api, "/api/v1/rounds/parks-2026/results/").content)
+    for area in results["areas"]:
+        csv_text = get(api, f"/rounds/parks-2026/results/{area['area']}/results.csv").content
+        rows = list(csv.DictReader(io.StringIO(csv_text.decode())))
+        assert [(r["title"], int(r["votes"]), r["cost"]) for r in rows] == [
+            (line["title"], line["votes"], line["cost"]) for line in area["lines"]
+        ]
+    who = json.loads(get(api, "/api/v1/rounds/parks-2026/participation/").content)
+    page = " ".join(get(api, "/rounds/parks-2026/participation/").content.decode().split())
+    riverside = next(a for a in who["areas"] if a["area"] == "riverside")
+    assert f'data-label="Turnout">{riverside["turnout_percent"]} %<' in page
+    assert f'data-label="Online">{riverside["online"]} <' in page
+
+
 def test_results_and_participation_are_the_published_ones(api):
     results = json.loads(get(api, "/api/v1/rounds/parks-2026/results/").content)
     riverside = next(a for a in results["areas"] if a["area"] == "riverside")
@@ -138,6 +154,7 @@ def test_the_openapi_document_and_the_docs_use_no_cdn(api):
     assert "/api/v1/rounds/{slug}/money/" in schema["paths"]
     docs = get(api, "/api/v1/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    assert 'href="/api/v1/docs"' in get(api, "/").content.decode()  # linked from every page
 
 
 def test_lists_make_the_same_queries_for_a_few_proposals_and_many(api):
