@@ -53,19 +53,19 @@ def round_money(request: HttpRequest, slug: Slug) -> Status[object]:
         RoundMoney(
             round=budget_round.slug,
             currency=budget_round.currency,
-            allocated=money(total["allocated"]) or "0.00",
-            committed=money(total["committed"]) or "0.00",
-            spent=money(total["spent"]) or "0.00",
-            remaining=money(total["remaining"]) or "0.00",
+            allocated=money(total["allocated"]),
+            committed=money(total["committed"]),
+            spent=money(total["spent"]),
+            remaining=money(total["remaining"]),
             proposals=[
                 FundedProposal(
                     proposal_id=p.pk,
                     title=p.title,
                     area=p.round_area.area.slug,
-                    allocated=money(p.allocated) or "0.00",  # type: ignore[attr-defined]
-                    committed=money(p.committed) or "0.00",  # type: ignore[attr-defined]
-                    spent=money(p.spent) or "0.00",  # type: ignore[attr-defined]
-                    remaining=money(p.remaining) or "0.00",  # type: ignore[attr-defined]
+                    allocated=money(p.allocated),  # type: ignore[attr-defined]
+                    committed=money(p.committed),  # type: ignore[attr-defined]
+                    spent=money(p.spent),  # type: ignore[attr-defined]
+                    remaining=money(p.remaining),  # type: ignore[attr-defined]
                     delivery_status=p.delivery_status or "not_started",  # type: ignore[attr-defined]
                 )
                 for p in selectors.funded_proposals(budget_round=budget_round)

@@ -40,6 +40,7 @@ from ledgers.models import (
     AssessmentSetup,
     AssessorKind,
 )
+from ledgers.services import round_lock
 from pb_platform.outbox import ASSESSMENT_INVITATION, email_enqueue
 from pb_platform.policies import enforce
 from pb_platform.text import text_clean
@@ -73,10 +74,6 @@ def _criteria_saved(budget_round: BudgetRound) -> list[AssessmentCriterion]:
             strict=True,
         )
     )
-
-
-def _lock_round(budget_round: BudgetRound) -> BudgetRound:
-    return BudgetRound.objects.select_for_update().get(pk=budget_round.pk)
 
 
 def _criteria_names(lines: list[str]) -> list[str]:
@@ -127,7 +124,7 @@ def assessment_setup_save(
     names = _criteria_names(criteria)
     with transaction.atomic():
         # The round's row orders setup against first assessments (see _criteria_saved).
-        _lock_round(budget_round)
+        round_lock(budget_round.pk)
         AssessmentSetup.objects.update_or_create(
             budget_round=budget_round,
             defaults={"window_months": window_months, "updated_by": officer, "updated_at": now},
@@ -187,7 +184,7 @@ def assessment_submit(
     )
     with transaction.atomic():
         # The round's row orders this against the criteria being stored or changed.
-        _lock_round(proposal.budget_round)
+        round_lock(proposal.budget_round_id)
         criteria = _criteria_saved(proposal.budget_round)
         parsed = _scores(criteria, scores)
         assessment = (

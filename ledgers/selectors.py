@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -481,6 +481,19 @@ def reported_assessments(*, proposal_ids: list[int]) -> dict[int, int]:
     )
 
 
+def _mean_score(distributions: Iterable[tuple[int, ...]]) -> Decimal | None:
+    """The mean of every score counted in ``distributions`` (each: how many gave 1, 2, 3,
+    4 and 5) to one decimal place, half up; None without a score."""
+    scores = total = 0
+    for distribution in distributions:
+        for score, n in enumerate(distribution, start=SCORE_MIN):
+            scores += n
+            total += score * n
+    if not scores:
+        return None
+    return (Decimal(total) / scores).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
 @dataclass(frozen=True)
 class CriterionResult:
     """One criterion's scores from one group: how many gave each score 1..5."""
@@ -494,11 +507,7 @@ class CriterionResult:
 
     @property
     def average(self) -> Decimal | None:
-        """The mean score to one decimal place (half up), None without scores."""
-        if not self.count:
-            return None
-        total = sum(score * n for score, n in enumerate(self.distribution, start=SCORE_MIN))
-        return (Decimal(total) / self.count).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return _mean_score([self.distribution])
 
 
 @dataclass(frozen=True)
@@ -513,13 +522,7 @@ class GroupResult:
     @property
     def average(self) -> Decimal | None:
         """The mean of all this group's scores on every criterion."""
-        scores = sum(c.count for c in self.criteria)
-        if not scores:
-            return None
-        total = sum(
-            score * n for c in self.criteria for score, n in enumerate(c.distribution, SCORE_MIN)
-        )
-        return (Decimal(total) / scores).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return _mean_score(c.distribution for c in self.criteria)
 
 
 @dataclass(frozen=True)
@@ -534,16 +537,8 @@ class AssessmentResult:
 
     @property
     def average(self) -> Decimal | None:
-        scores = sum(c.count for group in self.groups for c in group.criteria)
-        if not scores:
-            return None
-        total = sum(
-            score * n
-            for group in self.groups
-            for c in group.criteria
-            for score, n in enumerate(c.distribution, SCORE_MIN)
-        )
-        return (Decimal(total) / scores).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        """The mean of every score, both groups together."""
+        return _mean_score(c.distribution for group in self.groups for c in group.criteria)
 
 
 def assessment_results(

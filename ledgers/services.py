@@ -81,15 +81,16 @@ def entry_canonical_fields(entry: LedgerEntry, *, reverses_sequence: int | None)
     }
 
 
-def _lock_round(budget_round_id: int) -> None:
-    """The round's row is its chain's lock: one append (and one balance check before it)
-    at a time per round. Held until the transaction ends."""
+def round_lock(budget_round_id: int) -> None:
+    """The round's row is its ledger's lock: one append (and one balance check before it)
+    at a time per round; assessment uses it too, to store the round's criteria once.
+    Held until the transaction ends."""
     BudgetRound.objects.select_for_update().filter(pk=budget_round_id).values_list("pk").get()
 
 
 def _append(*, budget_round_id: int, entry: LedgerEntry) -> LedgerEntry:
     """Add ``entry`` at the end of its round's chain. Call inside a transaction."""
-    _lock_round(budget_round_id)
+    round_lock(budget_round_id)
     last = (
         LedgerEntry.objects.filter(budget_round_id=budget_round_id)
         .order_by("-sequence")
@@ -247,7 +248,7 @@ def _allocation_record(*, line: ResultLine, now: datetime) -> bool:
     with transaction.atomic():
         proposal = line.proposal
         # Checked again under the round's lock, in case another run got here first.
-        _lock_round(proposal.budget_round_id)
+        round_lock(proposal.budget_round_id)
         if LedgerEntry.objects.filter(proposal=proposal, kind=EntryKind.ALLOCATION).exists():
             return False
         _append(
@@ -298,7 +299,7 @@ def commitment_record(
     with transaction.atomic():
         # The balance is read and the entry appended under one lock, so two commitments
         # at once cannot both fit in the same uncommitted money.
-        _lock_round(proposal.budget_round_id)
+        round_lock(proposal.budget_round_id)
         balance = proposal_balance(proposal=proposal)
         if balance.committed + value > balance.allocated and not reason:
             currency = proposal.budget_round.currency
@@ -365,7 +366,7 @@ def spend_record(
         document_date, proposal, field="document_date", today=_today(now, today)
     )
     with transaction.atomic():
-        _lock_round(proposal.budget_round_id)
+        round_lock(proposal.budget_round_id)
         balance = proposal_balance(proposal=proposal)
         if balance.spent + value > balance.allocated and not reason:
             currency = proposal.budget_round.currency
@@ -416,7 +417,7 @@ def release_record(
     value = money_parse(amount)
     reason = _multi_line(reason, "reason", REASON_MAX, _("Say why the money is not needed."))
     with transaction.atomic():
-        _lock_round(proposal.budget_round_id)
+        round_lock(proposal.budget_round_id)
         balance = proposal_balance(proposal=proposal)
         if value > balance.remaining:
             raise ValidationError(
@@ -465,7 +466,7 @@ def reversal_record(
         raise ValidationError(_("That entry belongs to another proposal."))
     reason = _multi_line(reason, "reason", REASON_MAX, _("Say what was wrong."))
     with transaction.atomic():
-        _lock_round(proposal.budget_round_id)
+        round_lock(proposal.budget_round_id)
         enforce(
             policies.can_reverse(
                 officer,

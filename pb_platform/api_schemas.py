@@ -27,7 +27,12 @@ class InvalidQuery(Schema):
 ERRORS: dict[int, Any] = {404: Problem, 422: InvalidQuery, 429: Problem}
 
 
-def money(amount: Decimal | None) -> str | None:
+def money(amount: Decimal) -> str:
     """Money as the API writes it whatever the site's language: a decimal string with
     two places and a dot ("1250.00"), in the round's currency."""
-    return None if amount is None else str(money_quantize(amount))
+    return str(money_quantize(amount))
+
+
+def money_or_none(amount: Decimal | None) -> str | None:
+    """``money``, or None for an amount not set (an official cost before review)."""
+    return None if amount is None else money(amount)

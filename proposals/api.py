@@ -16,7 +16,7 @@ from ninja import Field, FilterSchema, Query, Router, Schema
 from ninja import Path as PathParam
 from ninja.pagination import PageNumberPagination, paginate
 
-from pb_platform.api_schemas import ERRORS, money
+from pb_platform.api_schemas import ERRORS, money, money_or_none
 from pb_platform.text import ONE_LINE_TEXT_PATTERN
 from proposals import selectors
 from proposals.models import BudgetRound, Proposal
@@ -59,7 +59,7 @@ class RoundArea(Schema):
 
     @staticmethod
     def resolve_budget(obj: RoundAreaModel) -> str:
-        return money(obj.budget) or "0.00"
+        return money(obj.budget)
 
     @staticmethod
     def resolve_population(obj: RoundAreaModel) -> int | None:
@@ -93,7 +93,7 @@ class Round(Schema):
 
     @staticmethod
     def resolve_total_budget(obj: BudgetRound) -> str:
-        return money(obj.total_budget) or "0.00"
+        return money(obj.total_budget)
 
     @staticmethod
     def resolve_phase(obj: BudgetRound) -> str:
@@ -149,11 +149,11 @@ class ProposalOut(Schema):
 
     @staticmethod
     def resolve_estimated_cost(obj: Proposal) -> str:
-        return money(obj.estimated_cost) or "0.00"
+        return money(obj.estimated_cost)
 
     @staticmethod
     def resolve_official_cost(obj: Proposal) -> str | None:
-        return money(obj.official_cost)
+        return money_or_none(obj.official_cost)
 
     @staticmethod
     def resolve_supporters(obj: Proposal) -> int:

@@ -58,8 +58,8 @@ def round_results(request: HttpRequest, slug: Slug) -> Status[object]:
         AreaResult(
             area=summary.round_area.area.slug,
             rule=summary.result.rule,
-            budget=money(summary.result.budget) or "0.00",
-            budget_used=money(summary.result.budget_used) or "0.00",
+            budget=money(summary.result.budget),
+            budget_used=money(summary.result.budget_used),
             ballots_counted=summary.result.ballots_counted,
             published_at=summary.result.published_at.isoformat()
             if summary.result.published_at
@@ -69,7 +69,7 @@ def round_results(request: HttpRequest, slug: Slug) -> Status[object]:
                     proposal_id=line.proposal_id,
                     title=line.proposal.title,
                     votes=line.votes,
-                    cost=money(line.cost) or "0.00",
+                    cost=money(line.cost),
                     funded=line.funded,
                     selection_order=line.selection_order,
                 )

@@ -30,7 +30,13 @@ from ledgers.assessment_forms import (
     AssessmentReplyForm,
     AssessmentSetupForm,
 )
-from ledgers.models import Assessment, AssessmentInvitation
+from ledgers.models import (
+    SCORE_MAX,
+    SCORE_MIN,
+    Assessment,
+    AssessmentCriterion,
+    AssessmentInvitation,
+)
 from pb_platform.access import require
 from pb_platform.forms import form_add_service_errors
 from pb_platform.once import submitted_once
@@ -252,21 +258,17 @@ def officer_assessments(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _report_context(budget_round: BudgetRound) -> dict[str, object]:
+def _report_rows(
+    budget_round: BudgetRound,
+) -> tuple[list[AssessmentCriterion], list[tuple[Proposal, selectors.AssessmentResult]]]:
+    """The round's criteria, and each funded proposal with its results (three queries):
+    what the printable report and its CSV both show."""
     criteria = selectors.assessment_criteria(budget_round=budget_round)
     proposals = list(selectors.funded_proposals(budget_round=budget_round))
     results = selectors.assessment_results(
         proposal_ids=[p.pk for p in proposals], criteria=criteria
     )
-    reported = selectors.reported_assessments(proposal_ids=[p.pk for p in proposals])
-    for proposal in proposals:
-        proposal.reported = reported.get(proposal.pk, 0)  # type: ignore[attr-defined]
-    return {
-        "round": budget_round,
-        "criteria": criteria,
-        "rows": [(p, results[p.pk]) for p in proposals],
-        "window_months": selectors.assessment_window_months(budget_round=budget_round),
-    }
+    return criteria, [(p, results[p.pk]) for p in proposals]
 
 
 @require(policies.can_read_assessment_report)
@@ -276,14 +278,16 @@ def round_assessments(request: HttpRequest, slug: str) -> HttpResponse:
     """The round's assessment report (printable) and, for officers, its setup: how long
     delivered proposals stay open and the criteria they are rated on."""
     budget_round = get_object_or_404(BudgetRound, slug=slug)
-    context = _report_context(budget_round)
+    criteria, rows = _report_rows(budget_round)
+    # Only the page lists the reported comments officers have still to look at.
+    reported = selectors.reported_assessments(proposal_ids=[p.pk for p, _result in rows])
+    for proposal, _result in rows:
+        proposal.reported = reported.get(proposal.pk, 0)  # type: ignore[attr-defined]
+    window_months = selectors.assessment_window_months(budget_round=budget_round)
     setup_decision = policies.can_set_up_assessment(request.user, budget_round)
     form = AssessmentSetupForm(
         request.POST if request.method == "POST" else None,
-        initial={
-            "window_months": context["window_months"],
-            "criteria": "\n".join(c.name for c in context["criteria"]),  # type: ignore[attr-defined]
-        },
+        initial={"window_months": window_months, "criteria": "\n".join(c.name for c in criteria)},
     )
     if request.method == "POST":
         enforce(setup_decision)
@@ -304,7 +308,14 @@ def round_assessments(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "ledgers/officer/round_assessments.html",
-        {**context, "form": form, "setup_decision": setup_decision},
+        {
+            "round": budget_round,
+            "criteria": criteria,
+            "rows": rows,
+            "window_months": window_months,
+            "form": form,
+            "setup_decision": setup_decision,
+        },
     )
 
 
@@ -315,17 +326,16 @@ def round_assessments_csv(request: HttpRequest, slug: str) -> HttpResponse:
     each criterion's average and number of 1s to 5s. Cells that a spreadsheet would
     run as formulas are neutralised."""
     budget_round = get_object_or_404(BudgetRound, slug=slug)
-    context = _report_context(budget_round)
-    criteria = context["criteria"]
+    criteria, rows = _report_rows(budget_round)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = ["proposal_id", "title", "area", "assessors", "assessments", "average"]
-    for criterion in criteria:  # type: ignore[attr-defined]
+    for criterion in criteria:
         header += [f"{criterion.name} average"] + [
-            f"{criterion.name} {score}" for score in range(1, 6)
+            f"{criterion.name} {score}" for score in range(SCORE_MIN, SCORE_MAX + 1)
         ]
     writer.writerow([csv_cell(cell) for cell in header])
-    for proposal, result in context["rows"]:  # type: ignore[attr-defined]
+    for proposal, result in rows:
         for group in result.groups:
             row: list[object] = [
                 proposal.pk,
@@ -333,11 +343,10 @@ def round_assessments_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 proposal.round_area.area.name,
                 group.kind,
                 group.count,
-                group.average if group.average is not None else "",
+                group.average,  # an empty cell when nobody in the group assessed
             ]
             for criterion_result in group.criteria:
-                average = criterion_result.average
-                row += [average if average is not None else "", *criterion_result.distribution]
+                row += [criterion_result.average, *criterion_result.distribution]
             writer.writerow([csv_cell(cell) for cell in row])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{budget_round.slug}-assessments.csv"'
