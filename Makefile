@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint typecheck format browser-deps clean-db
+.PHONY: run test lint typecheck format browser-deps clean-db messages
 
 # The virtualenv, rebuilt only when pyproject.toml changes.
 $(BIN)/python:
@@ -37,6 +37,23 @@ browser-deps: node_modules/axe-core/axe.min.js
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Translations: each language's .po files (locale/<language>/LC_MESSAGES, in the repo)
+# compiled with gettext's msgfmt into the .mo files Django reads (git-ignored), again
+# whenever a .po changes. --check refuses a translation whose placeholders differ.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+locale/%.mo: locale/%.po
+	msgfmt --check -o $@ $<
+
+# After changing text in a template or in code: gather every translatable string into
+# each language's .po files (new strings arrive untranslated; the tests fail until they
+# are translated). README, "Languages".
+messages: $(VENV)/.installed-run
+	for domain in django djangojs; do \
+	  DEBUG=true $(BIN)/python manage.py makemessages --all --domain $$domain --no-obsolete \
+	    --ignore '$(VENV)/*' --ignore 'node_modules/*' --ignore 'staticfiles/*' \
+	    --ignore 'tests/*' --ignore 'bench/*' --ignore 'media/*' --ignore 'var/*'; \
+	done
+
 # Development settings for every manage.py command, Celery and the web server, written
 # once and never overwritten (edit it freely; it is git-ignored). Real environment
 # variables win over it. Production sets real variables and never needs it.
@@ -57,7 +74,7 @@ browser-deps: node_modules/axe-core/axe.min.js
 # to the whole group leaves no pool process for its warm shutdown to wait on forever;
 # being the only worker, it has no peers to meet or watch (mingle, gossip, heartbeat).
 # SITE_URL (links in emails) follows PORT unless set: `make run PORT=8001`.
-run: $(VENV)/.installed-run .env
+run: $(VENV)/.installed-run .env $(MO_FILES)
 	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"; \
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py seed_demo && \
@@ -70,7 +87,7 @@ run: $(VENV)/.installed-run .env
 	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) & \
 	  wait -n; }
 
-test: $(VENV)/.installed browser-deps lint typecheck
+test: $(VENV)/.installed browser-deps $(MO_FILES) lint typecheck
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed

@@ -180,7 +180,7 @@ def assessment_open(
     if today > closes_on:
         return deny(
             _("Assessment of this proposal closed on %(date)s.")
-            % {"date": date_format(closes_on, "j F Y")}
+            % {"date": date_format(closes_on, "DATE_FORMAT")}
         )
     return ALLOW
 
@@ -265,7 +265,7 @@ def can_take_up_invitation(
     if now >= invitation.expires_at:
         return deny(
             _("This invitation expired on %(date)s. Ask the council for a new one.")
-            % {"date": date_format(invitation.expires_at, "j F Y")}
+            % {"date": date_format(invitation.expires_at, "DATE_FORMAT")}
         )
     if not user.is_authenticated:
         return deny(_("Sign in, or create an account, to take up this invitation."))

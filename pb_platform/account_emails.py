@@ -31,11 +31,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.sites.shortcuts import get_current_site
 from django.db import models
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 
 from pb_platform.accounts import CleanEmailAdapter
-from pb_platform.outbox import ACCOUNT_EMAIL, email_enqueue
+from pb_platform.outbox import ACCOUNT_EMAIL, email_enqueue, email_language_set
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,15 @@ def _site(request: HttpRequest | None) -> Any:
 
 
 class AccountAdapter(CleanEmailAdapter):
+    def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
+        """A new account reads its emails, the confirmation first, in the language of
+        the page it signed up on."""
+        user = super().save_user(request, user, form, commit=commit)
+        language = translation.get_language()
+        if commit and language in dict(settings.LANGUAGES):
+            email_language_set(user=user, language=language)
+        return user
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Queue the email in the outbox instead of sending it in the request."""
         request = allauth_context.request

@@ -18,11 +18,16 @@ times in ISO 8601, codes instead of translated labels.
 
 from __future__ import annotations
 
+import hashlib
+import math
+import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
+from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 from ninja import NinjaAPI, Schema
 from ninja.throttling import AnonRateThrottle
@@ -127,7 +132,37 @@ class ApiHttpMiddleware:
             # people's answers private; those stay so).
             patch_cache_control(response, public=True, max_age=settings.API_MAX_AGE_SECONDS)
         set_response_etag(response)
+        etag = response["ETag"]
+        since: int | None = unchanged_since(request.get_full_path(), etag)
+        if since is not None and since <= time.time():
+            response["Last-Modified"] = http_date(since)
+        else:
+            # Seen new within this very second: a date may not lie ahead of the answer's.
+            since = None
         conditional = get_conditional_response(
-            request, etag=response.get("ETag"), response=response
+            request, etag=etag, last_modified=since, response=response
         )
         return conditional if conditional is not None else response
+
+
+# How long the API remembers when an answer last changed (then it says "now" again).
+UNCHANGED_SINCE_SECONDS = 30 * 24 * 60 * 60
+
+
+def unchanged_since(address: str, etag: str) -> int:
+    """Since when (whole Unix seconds, rounded up) ``address`` has answered with this
+    ``etag``: the moment it was first served after a different answer, as the cache
+    remembers it.
+
+    The answers are computed from the data each time, so "last modified" is when this
+    answer was first seen to be new. Never earlier than the truth: a server that has
+    not seen it (a new process, an emptied cache) says now, and a client then fetches
+    once more than it needed to instead of keeping a stale copy.
+    """
+    key = "api-unchanged-since:" + hashlib.sha256(address.encode()).hexdigest()
+    remembered = cache.get(key)
+    if isinstance(remembered, tuple) and remembered[0] == etag:
+        return int(remembered[1])
+    since = math.ceil(time.time())
+    cache.set(key, (etag, since), timeout=UNCHANGED_SINCE_SECONDS)
+    return since

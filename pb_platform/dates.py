@@ -13,7 +13,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import formats
+from django.utils import formats, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,8 +35,29 @@ def years_before(moment: date, years: int) -> date:
         return moment.replace(year=moment.year - years, day=28)
 
 
+# Our date formats beyond Django's fixed set of names, with the English pattern used
+# when the active language's format module (pb_platform/formats) has none.
+EXTRA_FORMATS = {
+    "WEEKDAY_DATETIME_FORMAT": "l j F Y, H:i",
+    "WEEKDAY_DATE_FORMAT": "D j F Y",
+    "EXACT_DATETIME_FORMAT": "j M Y, H:i:s",
+}
+
+
+def named_format(name: str) -> str:
+    """The active language's pattern for the format ``name``: one of Django's names
+    (``DATE_FORMAT``…), which ``date_format`` looks up itself, or one of ours."""
+    if name not in EXTRA_FORMATS:
+        return name
+    for module in formats.get_format_modules(translation.get_language()):
+        pattern = getattr(module, name, None)
+        if pattern:
+            return str(pattern)
+    return EXTRA_FORMATS[name]
+
+
 def _shown(day: date) -> str:
-    return formats.date_format(day, "j F Y")
+    return formats.date_format(day, "DATE_FORMAT")
 
 
 def date_check(

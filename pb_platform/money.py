@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, get_currency_name
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import translation
 from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -30,7 +34,14 @@ CURRENCY_CHOICES = [
     ("CZK", "CZK – Czech koruna"),
 ]
 CURRENCY_CODES = [code for code, _label in CURRENCY_CHOICES]
-CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    """The currencies a form offers, each named in the reader's language ("PLN – złoty
+    polski" in Polish), from the same CLDR data as ``money_format``."""
+    locale = _babel_locale(translation.get_language())
+    return [(code, f"{code} – {get_currency_name(code, locale=locale)}") for code in CURRENCY_CODES]
+
 
 MONEY_QUANTUM = Decimal(1).scaleb(-settings.MONEY_DECIMAL_PLACES)
 # The largest amount a money column holds (e.g. 999,999,999,999.99 for 14 digits).
@@ -56,14 +67,27 @@ def money_from_fraction(amount: Fraction) -> Decimal:
 
 
 def money_format(amount: Decimal, currency: str) -> str:
-    """Plain display such as "£12,500.00" or "12,500.00 PLN"."""
-    text = f"{money_quantize(amount):,}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    if symbol is None:
-        return f"{text} {currency}"
-    if text.startswith("-"):
-        return f"-{symbol}{text[1:]}"
-    return f"{symbol}{text}"
+    """``amount`` written for a reader in the active language, with the currency's
+    symbol or code where that language puts it: "£12,500.00" or "PLN 12,500.00" in
+    English, "12 500,00 zł" or "12 500,00 GBP" in Polish (Unicode CLDR, through Babel).
+    Pages and emails only: every data format writes plain ``1250.00`` instead."""
+    text = format_currency(
+        money_quantize(amount), currency, locale=_babel_locale(translation.get_language())
+    )
+    # CLDR's currency spacing, which Babel leaves out: a code written before the figures
+    # is set apart from them ("PLN 12,500.00", not "PLN12,500.00").
+    return _CODE_AGAINST_DIGIT.sub("\\1\u00a0\\2", text)
+
+
+_CODE_AGAINST_DIGIT = re.compile(r"([A-Za-z])(\d)")
+
+
+@functools.lru_cache(maxsize=16)
+def _babel_locale(language: str | None) -> Locale:
+    try:
+        return Locale.parse(translation.to_locale(language or settings.LANGUAGE_CODE))
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse(translation.to_locale(settings.LANGUAGE_CODE))
 
 
 def money_field(**kwargs: Any) -> models.DecimalField:

@@ -301,6 +301,14 @@ def recipient_language(user: User) -> str:
     return chosen or settings.LANGUAGE_CODE
 
 
+def email_language_set(*, user: User, language: str) -> None:
+    """Remember the language ``user`` reads: emails queued from now on are written in it
+    (the language switcher, and signing up, call this with the page's language)."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValueError(f"{language!r} is not one of the site's languages")
+    EmailLanguage.objects.update_or_create(user=user, defaults={"language": language})
+
+
 def email_wanted(*, user: User | None, kind: EmailKind) -> bool:
     if not kind.unsubscribable or user is None:
         return True
@@ -585,7 +593,7 @@ def can_retry_email(user: AnyUser, item: OutboxEmail) -> Decision:
     if item.sent_at is not None:
         return deny(
             _("This email was already sent on %(when)s.")
-            % {"when": formats.date_format(timezone.localtime(item.sent_at), "j F Y, H:i")}
+            % {"when": formats.date_format(timezone.localtime(item.sent_at), "DATETIME_FORMAT")}
         )
     if item.cancelled_at is not None:
         return deny(_("This email was cancelled (%(reason)s).") % {"reason": item.cancel_reason})

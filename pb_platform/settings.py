@@ -401,8 +401,19 @@ else:
 # --- Internationalisation ---------------------------------------------------------------
 
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en-gb")
-LANGUAGES = [("en-gb", "English")]
+# Each language's name is written in that language, as the switcher shows it. Adding one:
+# README, "Adding a language".
+LANGUAGES = [("en-gb", "English"), ("pl", "Polski")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers as each language writes them (pb_platform/formats/<locale>/formats.py,
+# then Django's own for a language we have none for).
+FORMAT_MODULE_PATH = ["pb_platform.formats"]
+# The language is chosen by a cookie, not by a prefix in every address: a link in an
+# email, on a poster or a paper ballot's QR code, and every API address stay the same in
+# every language, and open in the reader's own (their choice, else their browser's).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_time_zone("TIME_ZONE", "Europe/London")
 USE_I18N = True
 USE_TZ = True
@@ -488,6 +499,7 @@ if MEDIA_STORAGE == "s3":
 SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)

@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from pb_platform import media, views
 from pb_platform.access import two_factor_for_staff
@@ -31,6 +32,9 @@ urlpatterns = [
     path("accounts/my-data.json", views.personal_data_download, name="personal_data_download"),
     path("accounts/close/", views.account_close, name="account_close"),
     path("privacy/", views.privacy_notice, name="privacy"),
+    path("language/", views.language_choose, name="language_choose"),
+    # The ballot's live total in the reader's language (static/js/ballot.js).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # The public, read-only API and its OpenAPI document and docs (pb_platform/api.py).

@@ -1,6 +1,7 @@
 import json
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.i18n import set_language
 
 from pb_platform import health, jobs, outbox, privacy
 from pb_platform.forms import AccountCloseForm, EmailPreferencesForm, form_add_service_errors
@@ -21,6 +23,18 @@ from pb_platform.policies import can_close_account, can_retry_job, can_view_jobs
 from pb_platform.users import User
 
 JOB_HISTORY_SHOWN = 200
+
+
+@require_POST
+def language_choose(request: HttpRequest) -> HttpResponse:
+    """The language switcher's form (every page's header; no JavaScript needed): Django's
+    ``set_language`` keeps the choice in a cookie and goes back to the page, and a
+    signed-in person's emails follow the choice too."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if language in dict(settings.LANGUAGES) and request.user.is_authenticated:
+        outbox.email_language_set(user=cast(User, request.user), language=language)
+    return response
 
 
 @never_cache

@@ -5,7 +5,7 @@ it means on the site."""
 # No "from __future__ import annotations": django-ninja reads the annotations at import.
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -33,8 +33,10 @@ class Page(PageNumberPagination):
         page: int = Field(1, ge=1, le=1_000_000)
         page_size: int | None = Field(None, ge=1, le=200)
 
-    page_size = 50
-    max_page_size = 200
+    # Given to __init__: ninja's sets both from its own settings (100), so class
+    # attributes were overwritten and a page held 100 whatever was asked.
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(page_size=50, max_page_size=200, **kwargs)
 
 
 # Path parameters as the site's URLs spell them (anything else: 422, never a lookup).

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pb_platform.dates import DateFormField, DateTimeFormField
 from pb_platform.images import IMAGE_ACCEPT, PhotoField
-from pb_platform.money import CURRENCY_CHOICES, MoneyFormField, money_format
+from pb_platform.money import MoneyFormField, currency_choices, money_format
 from pb_platform.text import CleanTextFormMixin, text_clean
 from proposals import policies, services
 from proposals.models import (
@@ -154,7 +154,7 @@ class RoundForm(CleanTextFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Plain language: what the money is for and who can take part."),
     )
-    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial="GBP")
+    currency = forms.ChoiceField(label=_("Currency"), choices=currency_choices, initial="GBP")
     total_budget = MoneyFormField(label=_("Total budget"))
     counting_rule = forms.ChoiceField(
         label=_("Counting rule"),
@@ -322,7 +322,7 @@ class RoundForm(CleanTextFormMixin, forms.Form):
         field = self.fields[name]
         value = self.initial.get(name)
         if isinstance(value, datetime):
-            text = formats.date_format(timezone.localtime(value), "j F Y, H:i")
+            text = formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
         elif name == "total_budget" and value is not None:
             text = money_format(value, self.initial.get("currency", ""))
         elif isinstance(field, forms.ChoiceField):

@@ -64,7 +64,7 @@ AREA_BUDGETS = "area_budgets"
 
 
 def _when(moment: datetime) -> str:
-    return formats.date_format(timezone.localtime(moment), "j F Y, H:i")
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def round_voting_reached(budget_round: BudgetRound, *, now: datetime) -> bool:

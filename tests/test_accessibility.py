@@ -1,6 +1,12 @@
 """Every page a visitor or a demo role can reach from ``/``, checked in a real browser with
 axe-core against WCAG 2.2 AA and axe's best practices. Serious and critical findings fail.
 
+The crawl runs in every language of the site: in English up to ``PER_KIND`` pages of
+each kind, in each other language one page of each kind (URL name), reached with the
+browser set to that language (so the first visit's ``Accept-Language`` chooses it),
+where every page must also say so in ``<html lang>`` and show no English word outside
+what people typed (tests/english_left.py).
+
 Each page is checked at a desktop and at a phone width, and a full-page screenshot of
 each is saved under ``test-output/a11y/<persona>/`` so a failure can be looked at.
 """
@@ -15,10 +21,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import Resolver404, resolve
+from django.utils import translation
 
+from tests import english_left
 from tests.browser import (
     TEST_OUTPUT,
     CspViolations,
@@ -143,13 +152,36 @@ class Checker:
     """Runs axe at every viewport on pages a context shows, saving screenshots, and
     collects the Content-Security-Policy violations the context's pages reported."""
 
-    def __init__(self, persona: str, folder: Path, csp: CspViolations) -> None:
+    def __init__(
+        self, persona: str, folder: Path, csp: CspViolations, language: str | None = None
+    ) -> None:
         self.persona = persona
         self.folder = folder
         self.csp = csp
+        self.language = language or settings.LANGUAGE_CODE
         self.findings: list[str] = []
+        # Where the page is in another language than the site's own: what people typed,
+        # taken out before looking for English (read once: the crawl changes nothing).
+        self.typed = english_left.typed_texts() if self.language != settings.LANGUAGE_CODE else None
 
     def check(self, page: Any, label: str, name: str) -> None:
+        if self.language != settings.LANGUAGE_CODE:
+            name = f"{self.language}-{name}"
+        lang = page.evaluate("() => document.documentElement.lang")
+        if lang.lower() != self.language:
+            self.findings.append(f"[{self.persona}] {label}\n  <html lang={lang!r}>")
+        if self.typed is not None:
+            for figure in page.evaluate(english_left.BAD_FIGURES_JS):
+                self.findings.append(
+                    f"[{self.persona}] {label}\n  a figure for the browser: {figure}"
+                )
+            texts = page.evaluate(english_left.PAGE_TEXTS_JS)
+            for leak in english_left.english_on_page(
+                texts, language=self.language, typed=self.typed
+            ):
+                self.findings.append(
+                    f"[{self.persona}, {self.language}] {label}\n  English: {leak}"
+                )
         for viewport_name, viewport in VIEWPORTS.items():
             page.set_viewport_size(viewport)
             for violation in axe_violations(page):
@@ -175,10 +207,13 @@ class Checker:
             self.findings.append(f"[{self.persona}] Content-Security-Policy: {violation}")
 
 
-def new_page(browser: Any, base_url: str) -> tuple[Any, Any, list[str], CspViolations]:
-    """A fresh context and page; the list collects same-origin files that failed to load."""
+def new_page(
+    browser: Any, base_url: str, language: str = "en-gb"
+) -> tuple[Any, Any, list[str], CspViolations]:
+    """A fresh context and page, the browser set to ``language`` (its Accept-Language);
+    the list collects same-origin files that failed to load."""
     context, csp = browser_context(
-        browser, base_url=base_url, viewport=VIEWPORTS["desktop"], locale="en-GB"
+        browser, base_url=base_url, viewport=VIEWPORTS["desktop"], locale=language
     )
     page = context.new_page()
     broken: list[str] = []
@@ -204,7 +239,9 @@ def sign_in(page: Any, email: str, password: str) -> None:
     form.locator("input[name=password]").fill(password)
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
-    assert page.get_by_role("button", name="Sign out").count() == 1, (
+    with translation.override(page.evaluate("() => document.documentElement.lang")):
+        sign_out = translation.gettext("Sign out")
+    assert page.get_by_role("button", name=sign_out).count() == 1, (
         f"could not sign in as {email}: ended on {page.url}"
     )
 
@@ -227,8 +264,10 @@ def page_kind(path: str) -> str:
     return f"{match.namespace}:{match.url_name}"
 
 
-def crawl(page: Any, base_url: str, checker: Checker) -> tuple[list[str], set[str], list[str]]:
-    """Breadth-first from ``/`` along same-origin links, up to PER_KIND pages per kind.
+def crawl(
+    page: Any, base_url: str, checker: Checker, per_kind: int = PER_KIND
+) -> tuple[list[str], set[str], list[str]]:
+    """Breadth-first from ``/`` along same-origin links, up to ``per_kind`` pages per kind.
 
     Returns the pages visited (after redirects), every link offered and the problems.
     """
@@ -263,7 +302,7 @@ def crawl(page: Any, base_url: str, checker: Checker) -> tuple[list[str], set[st
             if link is not None and link not in seen:
                 seen.add(link)
                 kind = page_kind(link)
-                if queued_per_kind[kind] < PER_KIND:
+                if queued_per_kind[kind] < per_kind:
                     queued_per_kind[kind] += 1
                     queue.append((link, final))
     if queue:
@@ -292,6 +331,30 @@ def test_every_reachable_page_is_accessible(browser, demo_site, persona):
     assert not problems + broken, f"{persona}: " + "\n".join(problems + broken)
     assert not checker.findings, (
         f"{len(checker.findings)} serious or critical accessibility finding(s) "
+        f"(screenshots in {checker.folder}):\n" + "\n".join(checker.findings)
+    )
+
+
+@pytest.mark.parametrize("language", english_left.untranslated_site_languages())
+@pytest.mark.parametrize("persona", list(ACCOUNTS))
+def test_every_kind_of_page_in_each_language(browser, demo_site, persona, language):
+    """One page of each kind per persona, in a browser set to ``language``: accessible,
+    in that language (``<html lang>``), and with no English word left on it."""
+    context, page, broken, csp = new_page(browser, demo_site, language)
+    checker = Checker(persona, screenshot_dir(persona, f"{language}-"), csp, language)
+    try:
+        if ACCOUNTS[persona]:
+            sign_in(page, *ACCOUNTS[persona])
+        visited, _linked, problems = crawl(page, demo_site, checker, per_kind=1)
+        checker.csp_check()
+    finally:
+        context.close()
+
+    print(f"{persona} in {language}: crawled {len(visited)} pages: {', '.join(visited)}")
+    assert len(visited) >= MIN_PAGES[persona], f"{persona} only reached {visited}"
+    assert not problems + broken, f"{persona}: " + "\n".join(problems + broken)
+    assert not checker.findings, (
+        f"{len(checker.findings)} finding(s) in {language} "
         f"(screenshots in {checker.folder}):\n" + "\n".join(checker.findings)
     )
 

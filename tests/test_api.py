@@ -11,6 +11,7 @@ import io
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 import schemathesis
@@ -19,9 +20,11 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils.http import http_date
 from hypothesis import HealthCheck, Phase, given, settings
 
 from ledgers.selectors import funded_proposals
+from pb_platform import api as pb_api
 from pb_platform.money import money_format
 from pb_platform.wsgi import application
 from proposals.models import BudgetRound, Proposal, ProposalStatus
@@ -140,6 +143,28 @@ def test_conditional_get_cors_and_caching(api):
     assert api.post("/api/v1/rounds/").status_code == 405
 
 
+def test_last_modified_says_since_when_the_answer_is_the_same(api, monkeypatch):
+    clock = SimpleNamespace(time=lambda: 1_900_000_000.25)
+    monkeypatch.setattr(pb_api, "time", clock)
+    address = "/api/v1/rounds/parks-2026/"
+    first = get(api, address)
+    # New this very second: a Last-Modified would lie ahead of the answer's own date.
+    assert first.status_code == 200 and not first.has_header("Last-Modified")
+    clock.time = lambda: 1_900_000_060.5
+    later = get(api, address)
+    assert later["ETag"] == first["ETag"]
+    assert later["Last-Modified"] == http_date(1_900_000_001)
+    assert get(api, address, if_modified_since=later["Last-Modified"]).status_code == 304
+    assert get(api, address, if_modified_since=http_date(1_899_999_000)).status_code == 200
+
+    BudgetRound.objects.filter(slug="parks-2026").update(name="Parks 2026, renamed")
+    clock.time = lambda: 1_900_000_120.0
+    changed = get(api, address, if_modified_since=later["Last-Modified"])
+    assert changed.status_code == 200 and "renamed" in changed.json()["name"]
+    clock.time = lambda: 1_900_000_180.0
+    assert get(api, address)["Last-Modified"] == http_date(1_900_000_120)
+
+
 def test_too_many_requests_get_429_with_retry_after(api):
     with override_settings(API_RATE_LIMIT="3/min"):
         codes = [get(api, "/api/v1/rounds/").status_code for _ in range(4)]
@@ -170,6 +195,17 @@ def test_lists_make_the_same_queries_for_a_few_proposals_and_many(api):
     for _ in range(30):
         ProposalFactory(budget_round=green, round_area=round_area, status="submitted")
     assert [queries(path) for path in paths] == few
+
+
+def test_a_page_holds_50_unless_up_to_200_are_asked_for(api):
+    green = BudgetRound.objects.get(slug="green-streets-2027")
+    round_area = green.round_areas.first()
+    ProposalFactory.create_batch(230, budget_round=green, round_area=round_area, status="submitted")
+    address = "/api/v1/rounds/green-streets-2027/proposals/"
+    listed = json.loads(get(api, address).content)
+    assert listed["count"] >= 230 and len(listed["items"]) == 50
+    assert len(json.loads(get(api, f"{address}?page_size=200").content)["items"]) == 200
+    assert get(api, f"{address}?page_size=201").status_code == 422
 
 
 # --- Schemathesis --------------------------------------------------------------------
@@ -223,3 +259,42 @@ def test_the_api_keeps_to_its_openapi_document(wsgi_demo):
         check()
     assert len(operations) == 8 and len(set(calls)) == len(operations)
     print(f"schemathesis: {len(operations)} operations, {len(calls)} requests, 0 failures")
+
+
+# Every data format is the same whatever the reader's language: figures with a full stop,
+# dates in ISO 8601, codes rather than words. Fetched in English and in Polish (by the
+# browser's Accept-Language and by the switcher's cookie), each must be byte for byte
+# the same.
+DATA_ADDRESSES = [
+    "/api/v1/rounds/",
+    "/api/v1/rounds/parks-2026/",
+    "/api/v1/rounds/parks-2026/proposals/",
+    "/api/v1/rounds/parks-2026/results/",
+    "/api/v1/rounds/parks-2026/money/",
+    "/api/v1/rounds/parks-2026/participation/",
+    "/api/v1/openapi.json",
+    "/rounds/parks-2026/proposals.csv",
+    "/rounds/parks-2026/ledger.csv",
+    "/rounds/parks-2026/results/riverside/results.csv",
+    "/rounds/parks-2026/results/riverside/ballots.pb",
+    "/rounds/parks-2026/results/riverside/receipts.txt",
+]
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_every_data_format_is_the_same_in_every_language(api):
+    for address in DATA_ADDRESSES:
+        response = get(api, address, accept_language="en-GB")
+        assert response.status_code == 200, address
+        english = body(response)
+        polish = get(api, address, accept_language="pl-PL,pl;q=0.9")
+        assert polish["Content-Language"] == "pl", address  # the site itself was in Polish
+        assert body(polish) == english, f"{address} differs in Polish"
+        api.cookies["django_language"] = "pl"
+        assert body(get(api, address)) == english, f"{address} differs with the cookie"
+        del api.cookies["django_language"]
+    money = json.loads(get(api, "/api/v1/rounds/parks-2026/money/", accept_language="pl").content)
+    assert any("." in line["allocated"] for line in money["proposals"])

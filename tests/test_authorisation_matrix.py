@@ -154,6 +154,10 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
     # own account with their password (staff are only deactivated); a superuser may not
     # close theirs here (the admin's last superuser would lock the council out).
     "privacy": page(PUBLIC, SAFE_ONLY),
+    # The language switcher: anyone may choose (a cookie); a signed-in person's emails
+    # follow the choice (a row). The ballot's JavaScript strings are public.
+    "language_choose": page(POST_ONLY, roles("302 writes", anonymous="302")),
+    "javascript_catalog": page(PUBLIC, SAFE_ONLY),
     # Uploaded images (pb_platform/media.py) follow their proposal: a draft's photo is its
     # author's alone, like the draft; a file no proposal shows as an image is nobody's.
     "media_upload[draft]": page(roles("404", resident_a="200"), SAFE_ONLY),
@@ -991,6 +995,7 @@ POST_DATA: dict[str, Callable[[World], dict[str, Any]]] = {
     # An unticked box: resident-facing emails about proposals turned off.
     "email_preferences": lambda w: {outbox.PROPOSAL_DECISION.name: "false"},
     "account_close": lambda w: {"confirm": "on", "password": PASSWORD},
+    "language_choose": lambda w: {"language": "pl", "next": "/rounds/"},
     # Through the admin, a voting round's area made whole-council and given a new
     # address: both bypass the officer page's rules.
     "admin:proposals_area_change": lambda w: {

@@ -148,6 +148,7 @@ MANAGE = ".venv/bin/python manage.py"
 # next two read). Commands not listed run as written and must exit 0.
 COMMANDS: dict[str, Run] = {
     f"{MANAGE} seed_demo": Run(output="resident@example.org"),
+    "make messages": Run(output="processing locale pl"),
     f"{MANAGE} migrate": Run(output="No migrations to apply"),
     f"{MANAGE} verify_ledger [--round ID]": Run(
         variants=(f"{MANAGE} verify_ledger", f"{MANAGE} verify_ledger --round ROUND_ID"),

@@ -38,7 +38,7 @@ from voting.models import Ballot, BallotChannel
 def when_shown(moment: datetime) -> str:
     """ "24 November 2026, 14:50" in the site's time zone (no "p.m." to clash with the
     sentence's full stop)."""
-    return formats.date_format(timezone.localtime(moment), "j F Y, H:i")
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def profile_of(user: AnyUser) -> ResidentProfile | None:

@@ -100,7 +100,7 @@ def area_move_blockers(*, home_area_id: int, open_voting: list[OpenVoting]) -> l
 
 
 def _when(moment: datetime) -> str:
-    return formats.date_format(timezone.localtime(moment), "j F Y, H:i")
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def area_move_pending_reason(blockers: list[BudgetRound]) -> str:

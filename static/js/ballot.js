@@ -3,12 +3,12 @@
 (function () {
   "use strict";
   var form = document.querySelector(".ballot-form");
-  if (!form || !window.Intl) { return; }
+  if (!form || !window.Intl || !window.gettext) { return; }
   var budget = Number(form.dataset.budget);
   var maxChoices = Number(form.dataset.maxChoices || 0);
   var withinBudget = form.dataset.withinBudget === "true";
   var money = new Intl.NumberFormat(document.documentElement.lang || "en-GB", {
-    style: "currency", currency: form.dataset.currency
+    style: "currency", currency: form.dataset.currency, useGrouping: "always"
   });
   var status = document.getElementById("ballot-total");
   var boxes = form.querySelectorAll("input[type=checkbox][data-cost]");
@@ -20,14 +20,19 @@
     });
     // Whole pennies, so the sum of decimal costs has no binary rounding error.
     spent = Math.round(spent * 100) / 100;
+    // The words come from the site's translations (jsi18n, loaded before this file).
     var text;
     if (withinBudget) {
-      text = "Your choices add up to " + money.format(spent) + " of " + money.format(budget) + ". " +
-        (spent > budget ? "That is over the budget: untick some proposals." :
-          "Left: " + money.format(Math.round((budget - spent) * 100) / 100) + ".");
+      text = interpolate(gettext("Your choices add up to %(spent)s of %(budget)s."),
+        {spent: money.format(spent), budget: money.format(budget)}, true) + " " +
+        (spent > budget ? gettext("That is over the budget: untick some proposals.") :
+          interpolate(gettext("Left: %(left)s."),
+            {left: money.format(Math.round((budget - spent) * 100) / 100)}, true));
     } else {
-      text = "You chose " + count + " of up to " + maxChoices + " proposals." +
-        (count > maxChoices ? " That is too many: untick some." : "");
+      text = interpolate(ngettext("You chose %(count)s proposal of up to %(most)s.",
+        "You chose %(count)s proposals of up to %(most)s.", count),
+        {count: count, most: maxChoices}, true) +
+        (count > maxChoices ? " " + gettext("That is too many: untick some.") : "");
     }
     status.classList.toggle("over", withinBudget ? spent > budget : count > maxChoices);
     status.textContent = text;

@@ -27,11 +27,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from celery.app.task import Task
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
 from pb_platform.roles import RESIDENT, role_grant
 from proposals.models import Area, BudgetRound
 from proposals.phases import BOUNDARIES, Phase
+from tests import english_left
 from tests.browser import (
     TEST_OUTPUT,
     CspViolations,
@@ -141,12 +143,15 @@ class Trip:
         self._contexts: list[Any] = []
         self._csp: list[CspViolations] = []
 
-    def journey(self, person: str, *, viewport: dict[str, int] = DESKTOP) -> Journey:
+    def journey(
+        self, person: str, *, viewport: dict[str, int] = DESKTOP, language: str = "en-gb"
+    ) -> Journey:
+        """A person in their own browser, set to ``language`` (its Accept-Language)."""
         context, csp = browser_context(
             self.browser,
             base_url=self.base_url,
             viewport=viewport,
-            locale="en-GB",
+            locale=language,
             timezone_id="Europe/London",
             accept_downloads=True,
         )
@@ -155,7 +160,7 @@ class Trip:
         context.set_default_timeout(15_000)
         self._contexts.append(context)
         self._csp.append(csp)
-        return Journey(self, person, context.new_page(), csp)
+        return Journey(self, person, context.new_page(), csp, language)
 
     def close(self) -> None:
         for context in self._contexts:
@@ -179,11 +184,14 @@ class Trip:
 class Journey:
     """One person's page. Navigate only through these methods so every page is checked."""
 
-    def __init__(self, trip: Trip, person: str, page: Any, csp: CspViolations) -> None:
+    def __init__(
+        self, trip: Trip, person: str, page: Any, csp: CspViolations, language: str = "en-gb"
+    ) -> None:
         self.trip = trip
         self.person = person
         self.page = page
         self.csp = csp
+        self.language = language
         self._policy_missing: str | None = None
         self._navigations = 0
         self._checked_navigations = 0
@@ -244,22 +252,34 @@ class Journey:
 
     def new_tab(self) -> Journey:
         """Another tab of the same browser (same person, same session)."""
-        return Journey(self.trip, self.person, self.page.context.new_page(), self.csp)
+        return Journey(
+            self.trip, self.person, self.page.context.new_page(), self.csp, self.language
+        )
 
     # People --------------------------------------------------------------------------------
+
+    def t(self, text: str) -> str:
+        """``text`` (an English message of the site, allauth or Django) as this person's
+        page shows it."""
+        if self.language == settings.LANGUAGE_CODE:
+            return text
+        with translation.override(self.language):
+            return translation.gettext(text)
 
     def sign_in(self, email: str, password: str) -> None:
         """Sign in through the allauth form (going to it unless already there)."""
         if urlsplit(self.page.url).path != "/accounts/login/":
             self.visit("/accounts/login/", "sign-in-form")
-        form = self.page.locator("main form").filter(has=self.page.get_by_label("Password"))
-        form.get_by_label("Email").fill(email)
-        form.get_by_label("Password").fill(password)
-        self.follow(form.get_by_role("button", name=re.compile(r"^sign in$", re.I)), "signed-in")
+        password_label = self.t("Password")
+        form = self.page.locator("main form").filter(has=self.page.get_by_label(password_label))
+        form.get_by_label(self.t("Email")).fill(email)
+        form.get_by_label(password_label).fill(password)
+        sign_in = re.compile(rf"^{re.escape(self.t('Sign In'))}$", re.I)
+        self.follow(form.get_by_role("button", name=sign_in), "signed-in")
         self.expect_signed_in()
 
     def expect_signed_in(self) -> None:
-        assert self.page.get_by_role("button", name="Sign out").count() == 1, (
+        assert self.page.get_by_role("button", name=self.t("Sign out")).count() == 1, (
             f"{self.person} is not signed in: on {self.page.url}"
         )
 
@@ -284,6 +304,8 @@ class Journey:
             self.trip.findings.append(f"{label}\n  the page answered HTTP {self._status}")
         for violation in axe_violations(page):
             self.trip.findings.append(f"{label}\n  {describe_violation(violation)}")
+        if self.language != settings.LANGUAGE_CODE:
+            self._check_language(page, label)
         scroll_width, window_width = page.evaluate(
             "() => [document.scrollingElement.scrollWidth, window.innerWidth]"
         )
@@ -303,6 +325,22 @@ class Journey:
             self._policy_missing = None
         for violation in self.csp.take():
             self.trip.findings.append(f"{label}\n  Content-Security-Policy: {violation}")
+
+    def _check_language(self, page: Any, label: str) -> None:
+        """The page is in this person's language, with no English left outside what
+        people typed (tests/english_left.py)."""
+        lang = page.evaluate("() => document.documentElement.lang")
+        if lang.lower() != self.language:
+            self.trip.findings.append(f"{label}\n  <html lang={lang!r}>, not {self.language}")
+        leaks = english_left.english_on_page(
+            page.evaluate(english_left.PAGE_TEXTS_JS),
+            language=self.language,
+            typed=english_left.typed_texts(),
+        )
+        for leak in leaks:
+            self.trip.findings.append(f"{label}\n  English: {leak}")
+        for figure in page.evaluate(english_left.BAD_FIGURES_JS):
+            self.trip.findings.append(f"{label}\n  a figure for the browser: {figure}")
 
     def _check_missed(self) -> None:
         """A page reached some other way (a redirect by script, a raw page.click) is

@@ -303,7 +303,7 @@ def test_an_email_is_rendered_in_the_language_its_recipient_had_when_it_was_queu
     (email,) = mail.outbox
     closes = timezone.localtime(voting_area.budget_round.voting_ends)
     with translation.override("pl"):
-        polish_month = formats.date_format(closes, "F")
+        polish_month = formats.date_format(closes, "E")  # "grudnia": a date's genitive
     with translation.override("en-gb"):
         english_month = formats.date_format(closes, "F")
     assert polish_month != english_month

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from pb_platform.version import commonpurse_version
 from proposals.models import CountingRule, RoundArea
@@ -45,7 +46,10 @@ def results_to_explain() -> list[AreaResult]:
 
 def result_explain_job_label(result: AreaResult) -> str:
     round_area = result.round_area
-    return f"Explaining the result of {round_area.area.name} in {round_area.budget_round.name}"
+    return _("Explaining the result of %(area)s in %(round)s") % {
+        "area": round_area.area.name,
+        "round": round_area.budget_round.name,
+    }
 
 
 def area_rule_input(

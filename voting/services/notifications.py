@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from pb_platform.outbox import RESULTS_PUBLISHED, email_enqueue
 from pb_platform.users import User
@@ -27,7 +28,10 @@ def results_to_notify() -> list[AreaResult]:
 
 def result_notify_job_label(result: AreaResult) -> str:
     round_area = result.round_area
-    return f"Telling voters of {round_area.area.name} in {round_area.budget_round.name}"
+    return _("Telling voters of %(area)s in %(round)s") % {
+        "area": round_area.area.name,
+        "round": round_area.budget_round.name,
+    }
 
 
 def result_voters_notify(*, result_id: int, now: datetime) -> int:

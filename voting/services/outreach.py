@@ -38,7 +38,7 @@ def _happened_on_problem(
     earliest = outreach_earliest_day(budget_round)
     if happened_on < earliest:
         return _("The date must be on or after %(day)s, when this round began.") % {
-            "day": formats.date_format(earliest, "j F Y")
+            "day": formats.date_format(earliest, "DATE_FORMAT")
         }
     return None
 
