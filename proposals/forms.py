@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import formats, timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from pb_platform.dates import DateFormField, DateTimeFormField
@@ -661,12 +662,18 @@ class MergeForm(CleanTextFormMixin, forms.Form):
         self.fields["absorbed"].queryset = proposals_to_merge_with(proposal=proposal)
 
 
+def _up_to_characters(most: int) -> str:
+    """ "Up to 2,000 characters." in the reader's language and number format, worked out
+    when shown ("%" on a lazy message would translate it once, at import)."""
+    return _("Up to %(n)s characters.") % {"n": formats.number_format(most, force_grouping=True)}
+
+
 class CommentForm(CleanTextFormMixin, forms.Form):
     body = forms.CharField(
         label=_("Your comment"),
         max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("Up to %(n)s characters.") % {"n": f"{COMMENT_MAX_LENGTH:,}"},
+        help_text=lazy(lambda: _up_to_characters(COMMENT_MAX_LENGTH), str)(),
     )
     # Set by the reply box: the comment answered. Its own message, never a server error,
     # for an id that is not a number.

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client
+from django.utils import translation
 
 from pb_platform.roles import AUDITOR, OFFICER, RESIDENT, role_grant
 from tests.browser import browser  # noqa: F401  (registers the session-wide Chromium fixture)
@@ -119,6 +120,15 @@ def _fresh_cache(request, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         _clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language: a request in Polish leaves Polish active
+    in the thread that served it (Django's test client serves in the test's own)."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

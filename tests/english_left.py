@@ -23,6 +23,7 @@ import django
 from django.apps import apps
 from django.conf import settings
 from django.db import models
+from django.utils.text import Truncator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Whole words of three letters or more, any alphabet ("według" is one word, not "wed").
@@ -101,6 +102,9 @@ def typed_texts() -> list[str]:
             for value in row:
                 if isinstance(value, str):
                     texts.update(line.strip() for line in value.splitlines())
+                    # As templates shorten them (|truncatewords, |truncatechars).
+                    texts.update(Truncator(value).words(n, truncate=" …") for n in (30, 40))
+                    texts.add(Truncator(value).chars(40))
     # Shorter values (codes such as "pl", "GBP") would cut words apart.
     return sorted((text for text in texts if len(text) >= 4), key=len, reverse=True)
 

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from pb_platform.policies import ALLOW, Decision, deny, first_denial
 from pb_platform.users import AnyUser
@@ -138,9 +138,9 @@ ACCEPTED_METHODS = {
 
 
 _REQUIRED_IN_WORDS = {
-    VerificationRequired.REGISTER: _lazy("a match on the council's register"),
-    VerificationRequired.CODE: _lazy("a code from a letter the council sent"),
-    VerificationRequired.ANY: _lazy(
+    VerificationRequired.REGISTER: gettext_lazy("a match on the council's register"),
+    VerificationRequired.CODE: gettext_lazy("a code from a letter the council sent"),
+    VerificationRequired.ANY: gettext_lazy(
         "a match on the register, a letter's code or a check in person"
     ),
 }
