@@ -30,7 +30,7 @@ import tempfile
 from decimal import Decimal
 from typing import Any
 
-from coproduction_pages import Page, _django, _measure, _print
+from coproduction_pages import Page, _django, _measure_sizes
 
 API = "/api/v1/"
 COST = Decimal(500)  # each proposal's cost; an area's budget funds about one in ten
@@ -201,16 +201,10 @@ def main(argv: list[str] | None = None) -> None:
         request_started.connect(cache_clear)
         memory = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
         fast_passwords = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # N residents
-        results = []
-        names: list[str] = []
         with override_settings(
             API_RATE_LIMIT="10000/min", CACHES=memory, PASSWORD_HASHERS=fast_passwords
         ):
-            for size in sizes:
-                people, pages = _build(size, tag=str(size))
-                names = [page.name for page in pages]
-                results.append(_measure(people, pages))
-    _print(sizes, names, results)
+            _measure_sizes(sizes, _build)
 
 
 if __name__ == "__main__":

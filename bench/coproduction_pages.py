@@ -21,6 +21,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -255,12 +256,19 @@ def main(argv: list[str] | None = None) -> None:
         from django.test.utils import setup_test_environment
 
         setup_test_environment()  # the test client's templates and response context
-        results: list[dict[str, tuple[int, float]]] = []
-        names: list[str] = []
-        for size in sizes:
-            people, pages = _build(size, tag=str(size))
-            names = [page.name for page in pages]
-            results.append(_measure(people, pages))
+        _measure_sizes(sizes, _build)
+
+
+def _measure_sizes(
+    sizes: list[int], build: Callable[[int, str], tuple[dict[str, Any], list[Page]]]
+) -> None:
+    """Build the data at each size (``build(size, tag)``), measure its pages, print."""
+    results: list[dict[str, tuple[int, float]]] = []
+    names: list[str] = []
+    for size in sizes:
+        people, pages = build(size, str(size))
+        names = [page.name for page in pages]
+        results.append(_measure(people, pages))
     _print(sizes, names, results)
 
 

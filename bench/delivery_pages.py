@@ -18,7 +18,7 @@ import tempfile
 from datetime import timedelta
 from typing import Any
 
-from coproduction_pages import Page, _django, _measure, _print
+from coproduction_pages import Page, _django, _measure_sizes
 
 
 def _build(size: int, tag: str) -> tuple[dict[str, Any], list[Page]]:
@@ -108,13 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         from django.test.utils import setup_test_environment
 
         setup_test_environment()
-        results = []
-        names: list[str] = []
-        for size in sizes:
-            people, pages = _build(size, tag=str(size))
-            names = [page.name for page in pages]
-            results.append(_measure(people, pages))
-    _print(sizes, names, results)
+        _measure_sizes(sizes, _build)
 
 
 if __name__ == "__main__":
