@@ -133,14 +133,13 @@ class ApiHttpMiddleware:
             patch_cache_control(response, public=True, max_age=settings.API_MAX_AGE_SECONDS)
         set_response_etag(response)
         etag = response["ETag"]
-        since: int | None = unchanged_since(request.get_full_path(), etag)
-        if since is not None and since <= time.time():
-            response["Last-Modified"] = http_date(since)
-        else:
-            # Seen new within this very second: a date may not lie ahead of the answer's.
-            since = None
+        since = unchanged_since(request.get_full_path(), etag)
+        # Seen new within this very second: no date, which may not lie ahead of the answer's.
+        last_modified = since if since <= time.time() else None
+        if last_modified is not None:
+            response["Last-Modified"] = http_date(last_modified)
         conditional = get_conditional_response(
-            request, etag=etag, last_modified=since, response=response
+            request, etag=etag, last_modified=last_modified, response=response
         )
         return conditional if conditional is not None else response
 

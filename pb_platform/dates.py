@@ -18,6 +18,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from pb_platform.formats.en_GB import formats as british_formats
+
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2200
 # Contracts, invoices and delivery news may date from before the round (planning starts
@@ -35,13 +37,9 @@ def years_before(moment: date, years: int) -> date:
         return moment.replace(year=moment.year - years, day=28)
 
 
-# Our date formats beyond Django's fixed set of names, with the English pattern used
-# when the active language's format module (pb_platform/formats) has none.
-EXTRA_FORMATS = {
-    "WEEKDAY_DATETIME_FORMAT": "l j F Y, H:i",
-    "WEEKDAY_DATE_FORMAT": "D j F Y",
-    "EXACT_DATETIME_FORMAT": "j M Y, H:i:s",
-}
+# Our date formats beyond Django's fixed set of names; a language whose format module
+# (pb_platform/formats) lacks one gets the British English pattern.
+EXTRA_FORMATS = ("WEEKDAY_DATETIME_FORMAT", "WEEKDAY_DATE_FORMAT", "EXACT_DATETIME_FORMAT")
 
 
 def named_format(name: str) -> str:
@@ -53,7 +51,7 @@ def named_format(name: str) -> str:
         pattern = getattr(module, name, None)
         if pattern:
             return str(pattern)
-    return EXTRA_FORMATS[name]
+    return str(getattr(british_formats, name))
 
 
 def _shown(day: date) -> str:

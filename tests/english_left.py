@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import allauth
 import django
@@ -32,7 +33,7 @@ _WORD = re.compile(r"[^\W\d_]{3,}")
 _NOT_WORDS = re.compile(r"%\([^)]*\)[sdif]|%[sdif]|<[^>]*>|&[a-z]+;|\{[^}]*\}")
 
 
-def _catalog_texts(po_file: Path) -> tuple[list[str], list[str]]:
+def catalog_texts(po_file: Path) -> tuple[list[str], list[str]]:
     """The msgids and msgstrs of a .po file (plural forms included), unescaped enough
     for word counting."""
     ids: list[str] = []
@@ -70,7 +71,7 @@ def english_words(language: str) -> frozenset[str]:
     translated: set[str] = set()
     for folder in catalogs:
         for po_file in folder.glob("*.po"):
-            ids, strs = _catalog_texts(po_file)
+            ids, strs = catalog_texts(po_file)
             english |= _words(ids)
             translated |= _words(strs)
     return frozenset(english - translated)
@@ -157,8 +158,26 @@ def english_on_page(texts: Iterable[str], *, language: str, typed: list[str]) ->
     return found
 
 
-def untranslated_site_languages() -> list[str]:
+def other_site_languages() -> list[str]:
+    """The site's languages other than its own (``LANGUAGE_CODE``)."""
     return [code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+def language_problems(page: Any, language: str, typed: list[str] | None) -> list[str]:
+    """What shows that a browser ``page`` is not wholly in ``language``: its ``<html
+    lang>``, and, given what people ``typed`` (for a language other than the site's),
+    figures written the language's way and English words left."""
+    problems: list[str] = []
+    lang = page.evaluate("() => document.documentElement.lang")
+    if lang.lower() != language:
+        problems.append(f"<html lang={lang!r}>, not {language}")
+    if typed is not None:
+        for figure in page.evaluate(BAD_FIGURES_JS):
+            problems.append(f"a figure for the browser: {figure}")
+        texts = page.evaluate(PAGE_TEXTS_JS)
+        for leak in english_on_page(texts, language=language, typed=typed):
+            problems.append(f"English: {leak}")
+    return problems
 
 
 class _TextCollector(HTMLParser):

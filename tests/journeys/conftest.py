@@ -329,18 +329,9 @@ class Journey:
     def _check_language(self, page: Any, label: str) -> None:
         """The page is in this person's language, with no English left outside what
         people typed (tests/english_left.py)."""
-        lang = page.evaluate("() => document.documentElement.lang")
-        if lang.lower() != self.language:
-            self.trip.findings.append(f"{label}\n  <html lang={lang!r}>, not {self.language}")
-        leaks = english_left.english_on_page(
-            page.evaluate(english_left.PAGE_TEXTS_JS),
-            language=self.language,
-            typed=english_left.typed_texts(),
-        )
-        for leak in leaks:
-            self.trip.findings.append(f"{label}\n  English: {leak}")
-        for figure in page.evaluate(english_left.BAD_FIGURES_JS):
-            self.trip.findings.append(f"{label}\n  a figure for the browser: {figure}")
+        typed = english_left.typed_texts()
+        for problem in english_left.language_problems(page, self.language, typed):
+            self.trip.findings.append(f"{label}\n  {problem}")
 
     def _check_missed(self) -> None:
         """A page reached some other way (a redirect by script, a raw page.click) is

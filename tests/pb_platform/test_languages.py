@@ -34,7 +34,6 @@ from tests.conftest import client_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCALE = REPO_ROOT / "locale"
-OTHER_LANGUAGES = [code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
 POLISH = "pl-PL,pl;q=0.9,en;q=0.5"
 
 
@@ -46,7 +45,7 @@ def catalogs() -> list[Path]:
 
 
 def test_every_language_of_the_site_has_its_catalogs():
-    for language in OTHER_LANGUAGES:
+    for language in english_left.other_site_languages():
         folder = LOCALE / translation.to_locale(language) / "LC_MESSAGES"
         assert {p.name for p in folder.glob("*.po")} == {"django.po", "djangojs.po"}, folder
 
@@ -66,18 +65,8 @@ def test_every_message_is_translated_and_none_is_fuzzy(po_file):
 
 
 def msgids(po_file: Path) -> set[str]:
-    """The English messages of a catalog, as msgfmt would read them."""
-    ids, current, reading = set(), "", False
-    for line in [*po_file.read_text(encoding="utf-8").splitlines(), ""]:
-        if line.startswith("msgid "):
-            current, reading = line[6:].strip('"'), True
-        elif reading and line.startswith('"'):
-            current += line.strip('"')
-        elif reading:
-            if current:
-                ids.add(current)
-            reading = False
-    return ids
+    """The English messages of a catalog."""
+    return set(english_left.catalog_texts(po_file)[0])
 
 
 def test_the_catalogs_hold_every_message_the_code_and_templates_have(tmp_path):
