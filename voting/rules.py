@@ -36,10 +36,61 @@ decision the engine computes it exactly. See ``_MesEngine`` for the details and 
 Speed: identical ballots are counted once with their multiplicity, money is an integer
 count of 1 / (voters * 10**decimals) currency units (so every voter's starting money is
 an integer), a project's previous price bounds its new one from below (as in pabutools),
-and voters far above a project's price are only counted, not sorted. add1 reruns MES for
-every increment, exactly as pabutools does (the outcome is not monotone in the voters'
-money, so skipping increments would not be provably identical); the Warsaw Mokotow file
-(12,933 voters, 228 reruns) takes about 6 s where pabutools takes 466 s.
+and voters far above a project's price are only counted, not sorted. add1 skips the
+increments that a proof shows cannot change the outcome (below): the Warsaw Mokotow file
+(12,933 voters, 226 increments) takes about 6 s where pabutools takes 466 s, and the same
+election with every amount multiplied by 10,000 (2.26 million increments) needs only a
+few hundred runs (bench/tally.py).
+
+Skipping add1's increments, exactly. The outcome is not monotone in the voters' money,
+so add1 cannot bisect; but it is piecewise constant, and each run can prove how far its
+own piece reaches. Fix the sequence of winners W = (w_1, ..., w_T) of a run, and let s be
+every voter's starting money. Round t charges w_t's supporters min(b_i, rho_t), where
+rho_t solves sum of min(b_i, rho) = cost. The run at s funds W exactly when, in every
+round t, w_t is affordable and every other affordable unfunded project q has rho_q /
+cost_q above rho_t / cost_t, or equal with a later id, and at the end none is affordable.
+
+(M) Along W, money only rises and prices only fall as s rises: sum of min(b_i, r) rises
+with every b_i, so the r that reaches a cost falls, and what is left, max(b_i - rho, 0),
+rises. By induction over rounds this holds for every voter, every winner's price and any
+other project's price in any round; a project affordable at s stays affordable above s.
+
+Proof 1, from one run at s0 (``_Proof``). While every round's winner is paid for by the
+same split of its supporters (the poor paying all they have, the rich paying rho), every
+amount is affine in d = s - s0: money is value + slope * d, and rho_t is (cost - sum of
+the poor's money) / (number of rich). Slopes: every voter starts at 1; a price's slope is
+minus the poor's slopes over the rich, so at most 0; a rich voter's slope then rises by
+as much, so stays at least 1; a voter that paid all it had keeps 0 (one left with
+exactly 0 after paying rho does not: it has money at any d > 0). Each decision of the run
+rests on an inequality, affine in d, that holds at d = 0:
+- a winner's poor supporters have at most rho (its rich keep at least rho: their money
+  minus the price has a slope of at least 1);
+- a project found unaffordable in round t has supporters' money below its cost (and, money
+  only falling within a run, in every later round);
+- every other project q is above the winner by a lower bound from some split (P, R) of its
+  supporters in some round t' <= t: for ANY split, (cost - money of P) / |R| <= rho_q,
+  because sum of min(b_i, rho_q) = cost is at most money of P + |R| * rho_q; and rho_q only
+  rises from round to round. A bound that served several rounds is checked, strictly,
+  against the last of them, with rho_t / cost_t <= rho_{t+1} / cost_{t+1} for each round
+  (true of the real run: round t+1's winner was a candidate in round t, no dearer then).
+If all these hold at d, then by induction over the rounds each round's affine rho solves
+its equation, so it is the real price, every decision is the same, and the run at
+s0 + d funds W. The last increment where all of them hold is found exactly (equality
+counts where the rules allow it: a poor voter with exactly rho, a tie won by a later id).
+
+Proof 2, from runs at s0 and s1 > s0 that both fund W (``ceiling``). If in each round t of
+the run at s1, every project not found unaffordable has a lower bound on rho_q / cost_q
+above w_t's rho / cost at s0 (or equal, with a later id), every s in between funds W: by
+induction, at round t, w_t is affordable (it is at s0), a project unaffordable at s1 is
+unaffordable at s, and for any other q, by (M), its price at s is at least its price at
+s1, at least the bound, above w_t's price at s0, at least w_t's price at s.
+
+Either way the skipped increments fund the same projects in the same order, so none of
+them is over budget or exhaustive, and add1 ends at the same increment with the same
+outcome as stepping one unit at a time (tests/voting/test_rules_properties.py compares
+the two). add1 tries proof 2 with a stretch that doubles while it works, and, where
+proofs keep failing (a currency unit large next to the money, where nearly every
+increment changes something), steps plainly for a while before trying again.
 """
 
 from __future__ import annotations
@@ -51,7 +102,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from itertools import accumulate
-from math import gcd
+from math import ceil, floor, gcd
 from operator import itemgetter, mul
 
 __all__ = [
@@ -190,6 +241,13 @@ def mes_runs(
 class _Instance:
     """The input in exact integers: money is counted in units of 10**-decimals."""
 
+    # add1 skips the increments that a proof shows cannot change its outcome, by either
+    # proof (``affine``, ``leaps``); ``jump = False`` steps one unit at a time as pabutools
+    # does. The tests compare every combination.
+    jump = True
+    affine = True
+    leaps = True
+
     def __init__(
         self, projects: Sequence[Project], ballots: Iterable[Collection[str]], budget: Decimal
     ) -> None:
@@ -269,10 +327,16 @@ class _Instance:
             engine = _MesEngine(self, considered)
         previous: list[int] = []
         increment = 0
+        # Money unit inside the engine: 1 / (scale * voters) currency units, so that every
+        # voter's starting money budget / voters + increment is an integer.
+        unit = self.scale * voters
+        # How far ahead to try a whole stretch at once (doubles while that works).
+        leap = 2
+        # Where proofs keep failing (a currency unit large next to the money, where nearly
+        # every increment changes something), step plainly for a while, longer each time.
+        pause, backoff = 0, 0
+        outcome = engine.run(self.budget, trail=self.jump)
         while True:
-            # Money unit inside the engine: 1 / (scale * voters) currency units, so that
-            # every voter's starting money budget / voters + increment is an integer.
-            outcome = engine.run(self.budget + increment * self.scale * voters)
             spent = sum(self.costs[i] for i in outcome)
             if spent > self.budget:
                 return previous, increment - 1
@@ -280,7 +344,34 @@ class _Instance:
             if all(i in chosen or spent + self.costs[i] > self.budget for i in considered):
                 return outcome, increment
             previous = outcome
-            increment += 1
+            if not self.jump or pause:
+                pause = max(0, pause - 1)
+                increment += 1
+                outcome = engine.run(self.budget + increment * unit, trail=self.jump and not pause)
+                continue
+            # The increments a proof covers fund the same projects in the same order, so
+            # they are neither over budget nor exhaustive either: skip them. Two proofs:
+            # the affine one from this run alone, or this run and one far ahead together.
+            stable = engine.stable_increments(unit) if self.affine else 0
+            if self.leaps:
+                leap = max(leap, 2 * (stable + 1))
+                ceiling = engine.prices()
+                outcome = engine.run(
+                    self.budget + (increment + leap) * unit, trail=True, ceiling=ceiling
+                )
+                if outcome == previous and engine.trail is not None and engine.trail.above:
+                    increment += leap
+                    leap *= 2
+                    backoff = 0
+                    continue
+                leap = 2
+            if stable:
+                backoff = 0
+            else:
+                backoff = min(2 * backoff + 1, 64)
+                pause = backoff
+            increment += stable + 1
+            outcome = engine.run(self.budget + increment * unit, trail=not pause)
 
 
 def _exact(amount: Decimal | int | Fraction, what: str) -> Fraction:
@@ -377,11 +468,19 @@ class _MesEngine:
         # Costs in the engine's unit (1 / (scale * voters) currency units).
         self.cost = {p: instance.costs[p] * self.voters for p in considered}
         self.ids = instance.ids
+        self.trail: _Trail | None = None
+        # Per project: its supporting groups and their weights (for the proofs).
+        self.weighted: dict[int, tuple[list[int], list[int]]] = {}
 
     # The run ------------------------------------------------------------------------
 
-    def run(self, start: int) -> list[int]:
-        """Projects funded by one MES run where every voter starts with ``start``."""
+    def run(
+        self, start: int, *, trail: bool = False, ceiling: list[tuple[int, int]] | None = None
+    ) -> list[int]:
+        """Projects funded by one MES run where every voter starts with ``start``; with
+        ``trail``, also what ``stable_increments`` needs to prove how far it holds; with a
+        ``ceiling`` (each round's rho / cost in an earlier run from less money), whether
+        every runner-up stayed above it (``trail.above``, see ``_Instance.mes_add1_kept``)."""
         # Guides small enough for CPython's fast paths (sorting one-digit ints, summing
         # in a machine word), as precise as that allows.
         self.unit_bits = max(0, self.GUIDE_BITS - start.bit_length())
@@ -400,8 +499,11 @@ class _MesEngine:
             p: (1, len(self.slots_of[p])) for p in self.considered
         }
         remaining = set(self.considered)
+        self.trail = _Trail(self.considered, ceiling) if trail else None
         funded: list[int] = []
         while remaining:
+            if self.trail is not None:
+                self.trail.snapshots.append(self.G[:])
             winner = self._round(remaining)
             if winner is None:
                 break
@@ -427,11 +529,12 @@ class _MesEngine:
             cutoff = (2 * num, den) if best is None else (best.num, best.den)
             guide = self._guide(p, cutoff)
             if guide is None:
-                remaining.discard(p)
+                self._unaffordable(p, remaining)
                 continue
             fresh[p] = guide
             if guide.num * den > num * guide.den:
                 bound[p] = (guide.num, guide.den)
+                self._bound_from(p, guide.split, None)
             if best is None or _before(
                 guide.num, guide.den, p, best.num, best.den, best.project, ids
             ):
@@ -453,21 +556,59 @@ class _MesEngine:
             if guide is None:
                 guide = self._guide(p, None)
                 if guide is None:
-                    remaining.discard(p)
+                    self._unaffordable(p, remaining)
                     continue
                 fresh[p] = guide
                 if guide.num * bound[p][1] > bound[p][0] * guide.den:
                     bound[p] = (guide.num, guide.den)
+                    self._bound_from(p, guide.split, None)
                 if _ruled_out(bound[p], p, alpha_num, alpha_den, winner, ids):
                     continue
             candidate = self._exact(guide)
             bound[p] = candidate.alpha
+            self._bound_from(p, candidate.split, candidate.poor)
             if _before(*candidate.alpha, p, alpha_num, alpha_den, winner, ids):
                 winner, exact = p, candidate
                 alpha_num, alpha_den = exact.alpha
         remaining.discard(winner)
+        if self.trail is not None:
+            if self.trail.above:
+                self.trail.above = self._above(winner, remaining)
+            self.trail.round_won(self.rounds, winner, exact.split, exact.poor, remaining)
         self._pay(exact)
         return winner
+
+    def _above(self, winner: int, others: set[int]) -> bool:
+        """Is every other project's rho / cost above this round's ceiling (or equal to it,
+        with a later id than the winner)? Exact prices where the bounds do not show it."""
+        trail = self.trail
+        if trail is None or trail.ceiling is None or self.rounds >= len(trail.ceiling):
+            return False
+        top_num, top_den = trail.ceiling[self.rounds]
+        bound, ids = self.bound, self.ids
+        for q in sorted(others, key=ids.__getitem__):
+            if _ruled_out(bound[q], q, top_num, top_den, winner, ids):
+                continue
+            guide = self._guide(q, None)
+            if guide is None:
+                self._unaffordable(q, others)
+                continue
+            exact = self._exact(guide)
+            bound[q] = exact.alpha
+            self._bound_from(q, exact.split, exact.poor)
+            if not _ruled_out(bound[q], q, top_num, top_den, winner, ids):
+                return False
+        return True
+
+    def _unaffordable(self, p: int, remaining: set[int]) -> None:
+        remaining.discard(p)
+        if self.trail is not None:
+            self.trail.unaffordable.append((self.rounds, p))
+
+    def _bound_from(self, p: int, split: int, poor: frozenset[int] | None) -> None:
+        """Note which split of p's supporters, in this round, gave p's new lower bound."""
+        if self.trail is not None:
+            self.trail.source[p] = (self.rounds, p, split, poor)
 
     # Evaluation ---------------------------------------------------------------------
 
@@ -622,6 +763,34 @@ class _MesEngine:
             poor.add(g)
         raise AssertionError("an affordable project always has a price")
 
+    # Jump-ahead ---------------------------------------------------------------------
+
+    def stable_increments(self, unit: int) -> int:
+        """The largest J such that runs starting every voter with ``start + j * unit``,
+        for every j in 0..J, make exactly the decisions of the last run, which must have
+        been traced (``run(..., trail=True)``): the same winners in the same order, each
+        paid for by the same supporters in full. 0 when nothing more can be proven.
+
+        Along s = start + delta, while the decisions stay the same, every amount of the
+        run is an affine function of delta; the proof that each decision holds is a set of
+        affine inequalities, each holding at delta = 0, and J is the last multiple of
+        ``unit`` where they all still hold (the argument is in the module docstring)."""
+        trail = self.trail
+        if trail is None:
+            raise ValueError("stable_increments needs a run with trail=True")
+        proof = _Proof(self, trail, unit)
+        return proof.increments()
+
+    def prices(self) -> list[tuple[int, int]]:
+        """Each round's rho / cost in the last run, exactly, as (numerator, denominator)."""
+        trail = self.trail
+        if trail is None:
+            raise ValueError("prices needs a run with trail=True")
+        return [
+            (a, self.L * self.cost[winner])
+            for a, (winner, _split, _poor) in zip(self.A, trail.won, strict=True)
+        ]
+
     # Payment ------------------------------------------------------------------------
 
     def _pay(self, exact: _Exact) -> None:
@@ -658,6 +827,40 @@ class _MesEngine:
         self.rounds += 1
 
 
+# A lower bound's evidence: in round ``t`` the supporters of ``project`` whose guide was
+# below ``split`` (or, from the slow path, the groups in ``poor``) paid all they had.
+_Source = tuple[int, int, int, frozenset[int] | None]  # (t, project, split, poor)
+
+
+class _Trail:
+    """What one run decided, and on which evidence, for ``stable_increments``."""
+
+    def __init__(self, considered: list[int], ceiling: list[tuple[int, int]] | None) -> None:
+        self.ceiling = ceiling
+        # With a ceiling: whether every round so far kept every other project above it.
+        self.above = ceiling is not None
+        self.snapshots: list[list[int]] = []  # the guides at the start of each round
+        self.won: list[tuple[int, int, frozenset[int] | None]] = []  # (project, split, poor)
+        # Each project's current lower bound on rho / cost came from this split (at first
+        # the empty one: rho >= cost / supporters).
+        self.source: dict[int, _Source] = {p: (0, p, 0, None) for p in considered}
+        # The rounds in which each source was what proved its project did not win.
+        self.used: dict[_Source, list[int]] = {}
+        self.unaffordable: list[tuple[int, int]] = []  # (round, project) found unaffordable
+
+    def round_won(
+        self, t: int, winner: int, split: int, poor: frozenset[int] | None, others: set[int]
+    ) -> None:
+        self.won.append((winner, split, poor))
+        for q in others:
+            key = self.source[q]
+            span = self.used.get(key)
+            if span is None:
+                self.used[key] = [t, t]
+            else:
+                span[1] = t
+
+
 @dataclass(slots=True)
 class _Guide:
     project: int
@@ -679,6 +882,198 @@ class _Exact:
     split: int  # supporters whose guide is below pay all they have, the others rho
     poor: frozenset[int] | None  # or, from the slow path, the groups that pay all
     alpha: tuple[int, int]  # rho / cost, exactly
+
+
+class _Settled(Exception):
+    """A proof found its answer early (0: the next increment may already differ)."""
+
+
+class _Proof:
+    """The affine inequalities behind one traced run, and how far they hold.
+
+    Money at start + delta is written value + slope * delta. Every voter's money has a
+    slope of 0 (it paid all it had) or at least 1, and every price a slope of at most 0:
+    a richer start only lowers prices (module docstring). The checks likeliest to bind
+    come first, and the proof stops as soon as nothing can be proven beyond the next run.
+    """
+
+    def __init__(self, engine: _MesEngine, trail: _Trail, unit: int) -> None:
+        self.engine = engine
+        self.trail = trail
+        self.unit = unit
+        self.rho = [Fraction(a, engine.L) for a in engine.A]  # each round's price, value
+        self.slope: list[Fraction] = []  # and slope, filled round by round
+        self.B: list[int] = []  # the slopes as integers over one common denominator D
+        self.D = 1
+        self.limit: int | None = None  # the smallest J proven so far (None: no limit yet)
+        # The round in which each group paid all it had (it has nothing from then on). A
+        # guide of 0 is not enough: a voter left with exactly 0 after paying a price has
+        # money at any richer start.
+        self.emptied = [len(trail.won)] * engine.group_count
+
+    def increments(self) -> int:
+        try:
+            self._prove()
+        except _Settled:
+            return 0
+        return 0 if self.limit is None else self.limit
+
+    def _prove(self) -> None:
+        engine, trail = self.engine, self.trail
+        # Each round's price: value and slope from the winner's split (its poor supporters
+        # pay all they have, the rich ``rho``).
+        splits: list[list[int]] = []
+        for t, (winner, split, poor) in enumerate(trail.won):
+            paying, weights, rich = self._split(t, winner, split, poor)
+            value, slope = self._money(paying, weights, t)
+            if (engine.cost[winner] - value) / rich != self.rho[t]:
+                raise AssertionError("the traced split does not give the round's price")
+            self._add_slope(-slope / rich)
+            splits.append(paying)
+            for g in paying:
+                self.emptied[g] = t
+        # Each winner's poor supporters stay at or below its price (the rich stay above:
+        # their money rises at least as fast as the price falls). The richest poor one of
+        # each round first; then the others, with the guide as an upper bound on money,
+        # until none can reach the price sooner.
+        order = [
+            sorted(paying, key=trail.snapshots[t].__getitem__, reverse=True)
+            for t, paying in enumerate(splits)
+        ]
+        for t, paying in enumerate(order):
+            if paying:
+                self._stays_poor(t, paying[0])
+        most = Fraction(1)  # an upper bound on any voter's slope in round t
+        ulp = Fraction(1, 1 << engine.unit_bits)
+        for t, paying in enumerate(order):
+            rho, slope = self.rho[t], self.slope[t]
+            guides = trail.snapshots[t]
+            for g in paying[1:]:
+                if self.limit is not None:
+                    soonest = (rho - guides[g] * ulp) / ((most - slope) * self.unit)
+                    if soonest >= self.limit:
+                        break
+                self._stays_poor(t, g)
+            most -= slope
+        # Projects found unaffordable stay so: their supporters' money stays below the cost.
+        for t, q in trail.unaffordable:
+            groups, weights = self._nonzero(q, t)
+            value, slope = self._money(groups, weights, t)
+            self._holds(engine.cost[q] - value, -slope, strict=True)
+        # A project that did not win kept a price per unit of cost above the winner's (or
+        # equal, with a later id), shown by a lower bound from some split of its supporters.
+        needs_order = False
+        for (t0, q, split, poor), (first, last) in trail.used.items():
+            paying, weights, rich = self._split(t0, q, split, poor)
+            value, slope = self._money(paying, weights, t0)
+            cost = engine.cost[q]
+            bound = ((cost - value) / (rich * cost), -slope / (rich * cost))
+            if first < last and self._beats(bound, last, strict=True):
+                needs_order = True  # above the last winner, so above the earlier ones
+                continue
+            for t in range(first, last + 1):
+                if not self._beats(bound, t, strict=engine.ids[q] < self._winner_id(t)):
+                    raise _Settled
+        if needs_order:
+            for t in range(len(trail.won) - 1):
+                now, later = self._alpha(t), self._alpha(t + 1)
+                self._holds(later[0] - now[0], later[1] - now[1], strict=False)
+
+    # The pieces ---------------------------------------------------------------------
+
+    def _stays_poor(self, t: int, g: int) -> None:
+        value, slope = self._money([g], [1], t)
+        self._holds(self.rho[t] - value, self.slope[t] - slope, strict=False)
+
+    def _add_slope(self, slope: Fraction) -> None:
+        self.slope.append(slope)
+        common = _lcm(self.D, slope.denominator)
+        if common != self.D:
+            factor = common // self.D
+            self.B = [b * factor for b in self.B]
+            self.D = common
+        self.B.append(slope.numerator * (common // slope.denominator))
+
+    def _split(
+        self, t: int, project: int, split: int, poor: frozenset[int] | None
+    ) -> tuple[list[int], list[int], int]:
+        """Project's supporters that pay all they have in round t, with their weights
+        (those emptied before are left out: they have nothing), and how many pay rho."""
+        groups, weights = self._weighted(project)
+        guides = self.trail.snapshots[t]
+        emptied = self.emptied
+        paying: list[int] = []
+        paying_weights: list[int] = []
+        rich = 0
+        for g, weight in zip(groups, weights, strict=True):
+            if emptied[g] < t:
+                continue
+            if g in poor if poor is not None else guides[g] < split:
+                paying.append(g)
+                paying_weights.append(weight)
+            else:
+                rich += weight
+        return paying, paying_weights, rich
+
+    def _nonzero(self, project: int, t: int) -> tuple[list[int], list[int]]:
+        groups, weights = self._weighted(project)
+        emptied = self.emptied
+        kept = [(g, w) for g, w in zip(groups, weights, strict=True) if emptied[g] >= t]
+        return [g for g, _ in kept], [w for _, w in kept]
+
+    def _weighted(self, project: int) -> tuple[list[int], list[int]]:
+        engine = self.engine
+        weighted = engine.weighted.get(project)
+        if weighted is None:
+            weight = Counter(engine.slots_of[project])
+            groups = engine.groups_of[project]
+            weighted = engine.weighted[project] = (groups, [weight[g] for g in groups])
+        return weighted
+
+    def _money(self, groups: list[int], weights: list[int], t: int) -> tuple[Fraction, Fraction]:
+        """The money at the start of round t of these groups (with weights), none emptied
+        before, as value and slope: start - the prices each paid before round t."""
+        engine = self.engine
+        spread = engine.spread
+        paid = sum(map(mul, map(spread.__getitem__, groups), weights))
+        paid &= (1 << (engine.field * t)) - 1
+        field, mask = engine.field, engine.mask
+        times = [(paid >> (field * r)) & mask for r in range(t)]
+        count = sum(weights)
+        value = count * engine.start * engine.L - sum(map(mul, engine.A, times))
+        slope = count * self.D - sum(map(mul, self.B, times))
+        return Fraction(value, engine.L), Fraction(slope, self.D)
+
+    def _alpha(self, t: int) -> tuple[Fraction, Fraction]:
+        cost = self.engine.cost[self.trail.won[t][0]]
+        return self.rho[t] / cost, self.slope[t] / cost
+
+    def _winner_id(self, t: int) -> str:
+        return self.engine.ids[self.trail.won[t][0]]
+
+    def _beats(self, bound: tuple[Fraction, Fraction], t: int, *, strict: bool) -> bool:
+        """Require ``bound`` (a lower bound on a project's rho / cost) to stay above round
+        t's winner's (or equal, where not ``strict``); False if it fails at once."""
+        alpha = self._alpha(t)
+        return self._holds(bound[0] - alpha[0], bound[1] - alpha[1], strict=strict, soft=True)
+
+    def _holds(self, value: Fraction, slope: Fraction, *, strict: bool, soft: bool = False) -> bool:
+        """Require value + slope * delta > 0 (>= 0 unless ``strict``) and lower the limit to
+        the last increment where it does. If it fails at once: False if ``soft``, else the
+        proof is settled at 0."""
+        if value < 0 or (strict and value == 0):
+            if soft:
+                return False
+            raise _Settled
+        if slope >= 0:
+            return True
+        reach = value / (-slope * self.unit)  # the increment where it reaches 0
+        last = ceil(reach) - 1 if strict else floor(reach)
+        if self.limit is None or last < self.limit:
+            if last <= 0:
+                raise _Settled
+            self.limit = last
+        return True
 
 
 def _getter(slots: list[int]) -> Callable[[list[int]], Sequence[int]]:

@@ -18,7 +18,7 @@ from pabutools.rules import (
     method_of_equal_shares,
 )
 
-from tests.voting.elections import elections
+from tests.voting.elections import IDS, Election, elections
 from voting import rules
 
 PROPERTY_SETTINGS = settings(
@@ -91,3 +91,46 @@ def test_coarse_guides_only_move_work_to_the_exact_fallbacks(election) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(rules._MesEngine, "GUIDE_BITS", 0)
         assert rules.method_of_equal_shares(costs, ballots, budget) == expected
+
+
+@st.composite
+def elections_in_small_units(draw: st.DrawFn) -> Election:
+    """An election of at most 8 projects where add1 has work to do (a budget between the
+    dearest project and the sum of all, up to 40 ballots), its costs and budget scaled as
+    if counted in a currency with a smaller unit: add1 then needs many more increments
+    between changes, which is where skipping them matters."""
+    ids = draw(st.lists(st.sampled_from(IDS), min_size=2, max_size=8, unique=True))
+    costs = [draw(st.integers(1, 40)) for _ in ids]
+    shapes = draw(st.lists(st.frozensets(st.sampled_from(ids), min_size=1), min_size=1, max_size=5))
+    ballot = st.one_of(st.sampled_from(shapes), st.frozensets(st.sampled_from(ids)))
+    ballots = draw(st.lists(ballot, min_size=2, max_size=40))
+    budget = draw(st.integers(max(costs), sum(costs)))
+    factor = draw(st.sampled_from([1, 7, 10, 100]))
+    projects = [
+        rules.Project(i, Decimal(cost * factor)) for i, cost in zip(ids, costs, strict=True)
+    ]
+    return projects, ballots, Decimal(budget * factor)
+
+
+@PROPERTY_SETTINGS
+@given(
+    elections_in_small_units(),
+    st.sampled_from([(True, True), (True, False), (False, True)]),
+    st.sampled_from([rules._MesEngine.GUIDE_BITS, 0]),
+)
+def test_add1_skipping_increments_keeps_every_outcome_of_stepping(
+    election, proofs, guide_bits
+) -> None:
+    # pabutools gives every voter one more unit and reruns; skipping the increments a
+    # proof covers must end at the same increment with the same projects in the same order,
+    # whichever proof does the skipping and however coarse the engine's guides are.
+    projects, ballots, budget = election
+    stepping = rules._Instance(projects, ballots, budget)
+    stepping.jump = False
+    expected = stepping.mes_add1_kept()
+    affine, leaps = proofs
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rules._MesEngine, "GUIDE_BITS", guide_bits)
+        skipping = rules._Instance(projects, ballots, budget)
+        skipping.affine, skipping.leaps = affine, leaps
+        assert skipping.mes_add1_kept() == expected
