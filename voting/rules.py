@@ -364,7 +364,7 @@ class _Instance:
                     leap *= 2
                     backoff = 0
                     continue
-                leap = 2
+                leap = max(2, leap // 2)
             if stable:
                 backoff = 0
             else:
@@ -499,7 +499,7 @@ class _MesEngine:
             p: (1, len(self.slots_of[p])) for p in self.considered
         }
         remaining = set(self.considered)
-        self.trail = _Trail(self.considered, ceiling) if trail else None
+        self.trail = _Trail(self.considered, ceiling, self.bound) if trail else None
         funded: list[int] = []
         while remaining:
             if self.trail is not None:
@@ -534,7 +534,7 @@ class _MesEngine:
             fresh[p] = guide
             if guide.num * den > num * guide.den:
                 bound[p] = (guide.num, guide.den)
-                self._bound_from(p, guide.split, None)
+                self._bound_from(p, guide, None)
             if best is None or _before(
                 guide.num, guide.den, p, best.num, best.den, best.project, ids
             ):
@@ -561,12 +561,12 @@ class _MesEngine:
                 fresh[p] = guide
                 if guide.num * bound[p][1] > bound[p][0] * guide.den:
                     bound[p] = (guide.num, guide.den)
-                    self._bound_from(p, guide.split, None)
+                    self._bound_from(p, guide, None)
                 if _ruled_out(bound[p], p, alpha_num, alpha_den, winner, ids):
                     continue
             candidate = self._exact(guide)
             bound[p] = candidate.alpha
-            self._bound_from(p, candidate.split, candidate.poor)
+            self._bound_from(p, None, candidate)
             if _before(*candidate.alpha, p, alpha_num, alpha_den, winner, ids):
                 winner, exact = p, candidate
                 alpha_num, alpha_den = exact.alpha
@@ -595,7 +595,7 @@ class _MesEngine:
                 continue
             exact = self._exact(guide)
             bound[q] = exact.alpha
-            self._bound_from(q, exact.split, exact.poor)
+            self._bound_from(q, None, exact)
             if not _ruled_out(bound[q], q, top_num, top_den, winner, ids):
                 return False
         return True
@@ -605,10 +605,19 @@ class _MesEngine:
         if self.trail is not None:
             self.trail.unaffordable.append((self.rounds, p))
 
-    def _bound_from(self, p: int, split: int, poor: frozenset[int] | None) -> None:
-        """Note which split of p's supporters, in this round, gave p's new lower bound."""
-        if self.trail is not None:
-            self.trail.source[p] = (self.rounds, p, split, poor)
+    def _bound_from(self, p: int, guide: _Guide | None, exact: _Exact | None) -> None:
+        """Note which split of p's supporters, in this round, gave p's new lower bound
+        ``bound[p]``, and how many of them paid rho in it."""
+        if self.trail is None:
+            return
+        num, den = self.bound[p]
+        if exact is not None:
+            source = (self.rounds, p, exact.split, exact.poor, num, den, exact.rich)
+        elif guide is not None:
+            source = (self.rounds, p, guide.split, None, num, den, len(guide.values) - guide.k)
+        else:
+            raise ValueError("a bound comes from a guide or an exact price")
+        self.trail.source[p] = source
 
     # Evaluation ---------------------------------------------------------------------
 
@@ -739,7 +748,8 @@ class _MesEngine:
                 break
             if any(self._exact_money(g) < rho for g in self._with_guide(guide, low[j])):
                 return self._exact_slow(p)
-        return _Exact(p, rho, split, None, (rho.numerator, rho.denominator * cost))
+        rich = len(guide.values) - k
+        return _Exact(p, rho, split, None, (rho.numerator, rho.denominator * cost), rich)
 
     @staticmethod
     def _with_guide(guide: _Guide, value: int) -> set[int]:
@@ -757,7 +767,8 @@ class _MesEngine:
         for g in sorted(self.groups_of[p], key=money.__getitem__):
             rho = (cost - paid) / rich
             if rho <= money[g]:
-                return _Exact(p, rho, 0, frozenset(poor), (rho.numerator, rho.denominator * cost))
+                alpha = (rho.numerator, rho.denominator * cost)
+                return _Exact(p, rho, 0, frozenset(poor), alpha, rich)
             paid += money[g] * weight[g]
             rich -= weight[g]
             poor.add(g)
@@ -829,13 +840,19 @@ class _MesEngine:
 
 # A lower bound's evidence: in round ``t`` the supporters of ``project`` whose guide was
 # below ``split`` (or, from the slow path, the groups in ``poor``) paid all they had.
-_Source = tuple[int, int, int, frozenset[int] | None]  # (t, project, split, poor)
+# Also the bound itself, num / den, and how many supporters paid rho in that split.
+_Source = tuple[int, int, int, frozenset[int] | None, int, int, int]
 
 
 class _Trail:
     """What one run decided, and on which evidence, for ``stable_increments``."""
 
-    def __init__(self, considered: list[int], ceiling: list[tuple[int, int]] | None) -> None:
+    def __init__(
+        self,
+        considered: list[int],
+        ceiling: list[tuple[int, int]] | None,
+        bound: dict[int, tuple[int, int]],
+    ) -> None:
         self.ceiling = ceiling
         # With a ceiling: whether every round so far kept every other project above it.
         self.above = ceiling is not None
@@ -843,7 +860,9 @@ class _Trail:
         self.won: list[tuple[int, int, frozenset[int] | None]] = []  # (project, split, poor)
         # Each project's current lower bound on rho / cost came from this split (at first
         # the empty one: rho >= cost / supporters).
-        self.source: dict[int, _Source] = {p: (0, p, 0, None) for p in considered}
+        self.source: dict[int, _Source] = {
+            p: (0, p, 0, None, bound[p][0], bound[p][1], bound[p][1]) for p in considered
+        }
         # The rounds in which each source was what proved its project did not win.
         self.used: dict[_Source, list[int]] = {}
         self.unaffordable: list[tuple[int, int]] = []  # (round, project) found unaffordable
@@ -882,6 +901,7 @@ class _Exact:
     split: int  # supporters whose guide is below pay all they have, the others rho
     poor: frozenset[int] | None  # or, from the slow path, the groups that pay all
     alpha: tuple[int, int]  # rho / cost, exactly
+    rich: int  # how many supporters pay rho
 
 
 class _Settled(Exception):
@@ -963,7 +983,19 @@ class _Proof:
         # A project that did not win kept a price per unit of cost above the winner's (or
         # equal, with a later id), shown by a lower bound from some split of its supporters.
         needs_order = False
-        for (t0, q, split, poor), (first, last) in trail.used.items():
+        fastest = [Fraction(1)]  # an upper bound on any voter's slope in each round
+        for slope in self.slope:
+            fastest.append(fastest[-1] - slope)
+        for (t0, q, split, poor, num, den, paid_rho), (first, last) in trail.used.items():
+            # First from the bound's own figures: its value at 0, and a slope no steeper
+            # than if every other supporter's money rose as fast as any voter's can.
+            cost = engine.cost[q]
+            others = len(engine.slots_of[q]) - paid_rho
+            alpha = self._alpha(last)
+            rough_slope = -others * fastest[t0] / (paid_rho * cost)
+            if self._clears(Fraction(num, den) - alpha[0], rough_slope - alpha[1]):
+                needs_order = needs_order or first < last
+                continue
             paying, weights, rich = self._split(t0, q, split, poor)
             value, slope = self._money(paying, weights, t0)
             cost = engine.cost[q]
@@ -1056,6 +1088,15 @@ class _Proof:
         t's winner's (or equal, where not ``strict``); False if it fails at once."""
         alpha = self._alpha(t)
         return self._holds(bound[0] - alpha[0], bound[1] - alpha[1], strict=strict, soft=True)
+
+    def _clears(self, value: Fraction, slope: Fraction) -> bool:
+        """Does value + slope * delta stay above 0 at least as far as the limit already
+        proven (so that checking it exactly cannot lower the limit)?"""
+        if value <= 0:
+            return False
+        if slope >= 0:
+            return True
+        return self.limit is not None and value > -slope * self.unit * self.limit
 
     def _holds(self, value: Fraction, slope: Fraction, *, strict: bool, soft: bool = False) -> bool:
         """Require value + slope * delta > 0 (>= 0 unless ``strict``) and lower the limit to
