@@ -123,9 +123,10 @@ def main() -> None:
     parser.add_argument(
         "--stepping-timeout", type=float, default=60.0, help="stop stepping after (60) s"
     )
+    parser.add_argument("--only", default="", help="add1 comparison: elections whose name has this")
     args = parser.parse_args()
     if args.add1_only:
-        compare_add1(args.scale, args.stepping_timeout)
+        compare_add1(args.scale, args.stepping_timeout, args.only)
         return
     timeout = args.pabutools_timeout or None
     reference = json.loads((PABULIB_DIR / "reference.json").read_text(encoding="utf-8"))
@@ -164,7 +165,7 @@ def main() -> None:
         f"{whole_process_seconds(big):.2f} s (limit 9.3 s)"
     )
     print()
-    compare_add1(args.scale, args.stepping_timeout)
+    compare_add1(args.scale, args.stepping_timeout, args.only)
 
 
 Election = tuple[list[rules.Project], list[frozenset[str]], Decimal]
@@ -218,7 +219,7 @@ def scaled(election: Election, factor: int) -> Election:
     return [rules.Project(p.id, p.cost * factor) for p in projects], ballots, budget * factor
 
 
-def compare_add1(scale: int, timeout: float) -> None:
+def compare_add1(scale: int, timeout: float, only: str = "") -> None:
     elections: list[tuple[str, Election]] = []
     for path in sorted(PABULIB_DIR.glob("*.pb")):
         election = read_pabulib(path)
@@ -232,6 +233,8 @@ def compare_add1(scale: int, timeout: float) -> None:
         f"{'skipping s':>10} {'stepping s':>11}  same"
     )
     for name, election in elections:
+        if only not in name:
+            continue
         for factor in (1, scale):
             instance = scaled(election, factor)
             increment, runs, seconds, winners = add1_runs(instance, jump=True, timeout=float("inf"))
