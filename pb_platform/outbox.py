@@ -296,9 +296,24 @@ def email_kind(name: str) -> EmailKind:
 # --- Preferences and language -----------------------------------------------------------
 
 
+# Where a read that already joined the person's email language leaves it on the user
+# object for the request (``email_language_remember``), so queueing their email asks the
+# database no more.
+_LANGUAGE_CACHE = "_outbox_email_language"
+
+
 def recipient_language(user: User) -> str:
+    remembered = getattr(user, _LANGUAGE_CACHE, None)
+    if remembered is not None:
+        return str(remembered)
     chosen = EmailLanguage.objects.filter(user=user).values_list("language", flat=True).first()
     return chosen or settings.LANGUAGE_CODE
+
+
+def email_language_remember(user: User, chosen: str | None) -> None:
+    """Keep ``user``'s email language (their ``EmailLanguage`` row's, None without one),
+    read along with something else, for ``recipient_language``."""
+    setattr(user, _LANGUAGE_CACHE, chosen or settings.LANGUAGE_CODE)
 
 
 def email_language_set(*, user: User, language: str) -> None:

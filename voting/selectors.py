@@ -10,12 +10,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from allauth.account.models import EmailAddress
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
+from pb_platform.models import EmailLanguage
 from pb_platform.money import money_from_fraction, money_quantize
+from pb_platform.outbox import email_language_remember
 from pb_platform.users import User
 from proposals.models import BudgetRound, Proposal, ProposalStatus, ResidentProfile, RoundArea
-from voting import explain
+from voting import explain, permissions
 from voting.models import (
     AreaResult,
     Ballot,
@@ -50,6 +53,72 @@ def voter_round_areas(*, profile: ResidentProfile, budget_round: BudgetRound) ->
         .select_related("area", "budget_round")
         .order_by("area__is_city_wide", "area__name")
     )
+
+
+def ballot_round_area(*, round_slug: str, area_slug: str) -> RoundArea | None:
+    """An area of a round that takes ballots on this site (not an imported one), with its
+    round and area, by their addresses' slugs."""
+    return (
+        RoundArea.objects.select_related("area", "budget_round")
+        .filter(
+            budget_round__slug=round_slug,
+            budget_round__is_imported=False,
+            area__slug=area_slug,
+        )
+        .first()
+    )
+
+
+# The ballot's columns read along with the voter's profile by ``ballot_voter``.
+VOTER_BALLOT_COLUMNS = ("id", "channel", "cast_at", "changed_at", "age_declared", "receipt_code")
+
+
+def ballot_voter(
+    *, user: User, round_area: RoundArea
+) -> tuple[ResidentProfile | None, Ballot | None]:
+    """The resident's profile (with their home and pending areas) and their ballot for
+    this area, if any, in one query; with it, on the user object, what the voting
+    policies ask of the account (its role, a verified email) and the language of their
+    emails, so that judging and casting the ballot ask the database no more of them."""
+    theirs = Ballot.objects.filter(round_area=round_area, voter=OuterRef("user_id"))
+    profile = (
+        ResidentProfile.objects.select_related("area", "pending_area")
+        .filter(user=user)
+        .annotate(
+            resident_role=permissions.resident_role_of(OuterRef("user_id")),
+            verified_email=Exists(
+                EmailAddress.objects.filter(user=OuterRef("user_id"), verified=True)
+            ),
+            email_language=Subquery(
+                EmailLanguage.objects.filter(user=OuterRef("user_id")).values("language")
+            ),
+            **{
+                f"ballot_{column}": Subquery(theirs.values(column))
+                for column in VOTER_BALLOT_COLUMNS
+            },
+        )
+        .first()
+    )
+    if profile is None:
+        return None, None
+    user.resident_profile = profile  # the policies read it from the user
+    read: Any = profile  # with the annotations above
+    permissions.resident_role_remember(
+        user, role=read.resident_role, verified_email=read.verified_email
+    )
+    email_language_remember(user, read.email_language)
+    if read.ballot_id is None:
+        return profile, None
+    columns = {column: getattr(read, f"ballot_{column}") for column in VOTER_BALLOT_COLUMNS}
+    return profile, stored_ballot(round_area=round_area, voter=user, **columns)
+
+
+def stored_ballot(*, round_area: RoundArea, voter: User, **columns: Any) -> Ballot:
+    """A stored ballot from columns read along with something else, as if the ORM had
+    read it (saving it updates the row)."""
+    ballot = Ballot(round_area=round_area, voter=voter, **columns)
+    ballot._state.adding = False
+    return ballot
 
 
 def voter_ballots(*, voter: User, budget_round: BudgetRound) -> dict[int, Ballot]:

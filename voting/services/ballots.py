@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -52,7 +53,7 @@ from proposals.models import (
 from proposals.services.register import dob_hash, reference_hash
 from voting import policies
 from voting.models import EQUALITY_ANSWERS, Ballot, BallotChannel, BallotChoice, EqualityTally
-from voting.selectors import area_ballot_proposals
+from voting.selectors import VOTER_BALLOT_COLUMNS, area_ballot_proposals, stored_ballot
 from voting.services.receipts import receipt_enqueue
 
 logger = logging.getLogger(__name__)
@@ -110,26 +111,40 @@ def _voted_in_another_home_area(voter: User, round_area: RoundArea) -> Decision:
         .exclude(round_area=round_area)
         .filter(round_area__area__is_city_wide=False)
         .select_related("round_area__area")
+        .order_by("pk")
         .first()
     )
-    if other is None:
+    return _another_home_area(other.round_area.area.name if other else None, round_area)
+
+
+def _another_home_area(other: str | None, round_area: RoundArea) -> Decision:
+    """The refusal when this person has a ballot for ``other``, another home area."""
+    if other is None or round_area.area.is_city_wide:
         return ALLOW
     return deny(
         _(
             "A ballot for %(other)s in this round is already recorded for this person, so "
             "there cannot also be one for %(area)s. Each person votes for one home area."
         )
-        % {"other": other.round_area.area.name, "area": round_area.area.name}
+        % {"other": other, "area": round_area.area.name}
     )
 
 
-def ballot_choices_check(*, round_area: RoundArea, proposal_ids: Collection[int]) -> list[Proposal]:
-    """The chosen proposals, or a ValidationError saying plainly what is wrong."""
+def ballot_choices_check(
+    *,
+    round_area: RoundArea,
+    proposal_ids: Collection[int],
+    on_ballot: Sequence[Proposal] | None = None,
+) -> list[Proposal]:
+    """The chosen proposals, or a ValidationError saying plainly what is wrong.
+    ``on_ballot``: the area's ballot (``area_ballot_proposals``) if the caller has it."""
     chosen_ids = set(proposal_ids)
     if not chosen_ids:
         raise ValidationError(_("Choose at least one proposal."))
-    on_ballot = {proposal.pk: proposal for proposal in area_ballot_proposals(round_area=round_area)}
-    if not chosen_ids <= on_ballot.keys():
+    if on_ballot is None:
+        on_ballot = area_ballot_proposals(round_area=round_area)
+    by_id = {proposal.pk: proposal for proposal in on_ballot}
+    if not chosen_ids <= by_id.keys():
         raise ValidationError(
             _(
                 "Some of your choices are not on the ballot for %(area)s (they may have been "
@@ -137,7 +152,7 @@ def ballot_choices_check(*, round_area: RoundArea, proposal_ids: Collection[int]
             )
             % {"area": round_area.area.name}
         )
-    chosen = [on_ballot[pk] for pk in sorted(chosen_ids)]
+    chosen = [by_id[pk] for pk in sorted(chosen_ids)]
     budget_round = round_area.budget_round
     limit = budget_round.max_choices
     if limit and len(chosen) > limit:
@@ -217,12 +232,14 @@ def ballot_submit(
     now: datetime,
     age_declared: bool = False,
     equality: Mapping[str, str] | None = None,
+    on_ballot: Sequence[Proposal] | None = None,
 ) -> Ballot:
     """Cast or change the voter's online ballot for an area. The last one counts.
 
     ``equality``: the optional equality questions the voter answered (question ->
     answer), counted with a first ballot in a round that asks them and never stored
-    with it (``_equality_count``); ignored when a ballot is changed.
+    with it (``_equality_count``); ignored when a ballot is changed. ``on_ballot``: the
+    area's ballot, if the caller has just read it.
 
     ``voting.policies.can_vote`` decides, once before the choices are checked (so a
     person who may not vote hears that, not a complaint about their choices) and again
@@ -231,45 +248,238 @@ def ballot_submit(
     Safe under concurrent submissions by the same voter: the profile's row lock
     serialises them (and the unique constraint would let only one insert win), so the
     stored choices are exactly one of the submitted sets.
+
+    This is the round's busiest write (every resident, often in the last evening), so it
+    is kept to five statements in its transaction (BEGIN, one read that locks, one write,
+    the receipt's outbox row, COMMIT) once ``selectors.ballot_voter`` has read the voter.
     """
     enforce(policies.can_vote(voter, round_area, now=now, age_declared=age_declared))
-    chosen = ballot_choices_check(round_area=round_area, proposal_ids=proposal_ids)
+    chosen = ballot_choices_check(
+        round_area=round_area, proposal_ids=proposal_ids, on_ballot=on_ballot
+    )
     answers = _equality_answers(equality or {})
     with transaction.atomic():
-        profile = _lock_voter(voter)
-        if profile is not None:
-            voter.resident_profile = profile  # judge the locked, current row
-        _lock_area_for_voting(round_area)
-        existing = (
-            Ballot.objects.select_for_update().filter(round_area=round_area, voter=voter).first()
-        )
+        locked = _online_lock(voter, round_area)
         enforce(
             first_denial(
                 policies.can_vote(
-                    voter, round_area, now=now, ballot=existing, age_declared=age_declared
+                    voter, round_area, now=now, ballot=locked.ballot, age_declared=age_declared
                 ),
-                _voted_in_another_home_area(voter, round_area),
+                locked.elsewhere,
             )
         )
-        if existing is None:
-            ballot = Ballot.objects.create(
-                round_area=round_area,
-                voter=voter,
-                channel=BallotChannel.ONLINE,
-                receipt_code=receipt_code_new(),
-                cast_at=now,
-                changed_at=now,
-                age_declared=age_declared,
+        ballot = _online_write(
+            voter, round_area, locked.ballot, [p.pk for p in chosen], now, age_declared
+        )
+        if ballot is None:
+            # Refused by what a writer the lock waited for stored: say why, from a
+            # fresh read (this rolls the transaction back).
+            fresh = _online_lock_portable(voter, round_area)
+            enforce(
+                first_denial(
+                    policies.can_vote(voter, round_area, now=now, ballot=fresh.ballot),
+                    fresh.elsewhere,
+                )
             )
-            if round_area.budget_round.asks_equality_questions:
-                _equality_count(round_area.budget_round_id, answers)
-        else:
-            ballot = existing
-            ballot.changed_at = now
-            ballot.age_declared = ballot.age_declared or age_declared
-            ballot.save(update_fields=["changed_at", "age_declared"])
-        _choices_replace(ballot, chosen)
+            raise AssertionError("the ballot was refused with no reason the policies know")
+        if ballot.cast_at == now and round_area.budget_round.asks_equality_questions:
+            _equality_count(round_area.budget_round_id, answers)  # a first ballot
         _receipt_email_after_commit(ballot)
+    return ballot
+
+
+@dataclass(frozen=True)
+class _Locked:
+    ballot: Ballot | None  # the voter's ballot for the area, as stored
+    elsewhere: Decision  # _voted_in_another_home_area's answer
+
+
+# The profile's columns the policies judge a ballot by: if a concurrent change (an
+# officer moving the resident) altered one, the profile is read again in full.
+_JUDGED = (
+    "area_id",
+    "pending_area_id",
+    "pending_since",
+    "eligibility_verified_at",
+    "eligibility_method",
+    "date_of_birth",
+)
+
+
+def _online_lock(voter: User, round_area: RoundArea) -> _Locked:
+    """In one statement: lock the voter's profile (as ``_lock_voter``) and share-lock the
+    area's row (as ``_lock_area_for_voting``), and read what the policies must judge
+    under those locks: the profile's judged columns, the area's closing, the voter's
+    ballot here and any ballot for another home area of the round.
+
+    Other databases (SQLite, for development) read the same with the ORM."""
+    if connection.vendor != "postgresql":
+        return _online_lock_portable(voter, round_area)
+    profile_table = ResidentProfile._meta.db_table
+    ballot_table = Ballot._meta.db_table
+    area_table = Area._meta.db_table
+    round_area_table = RoundArea._meta.db_table
+    judged = ", ".join(f"p.{column}" for column in _JUDGED)
+    ballot_columns = ", ".join(f"b.{column}" for column in VOTER_BALLOT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT {judged}, ra.voting_closed_at, {ballot_columns},
+                   (SELECT a.name FROM {ballot_table} o
+                      JOIN {round_area_table} ora ON ora.id = o.round_area_id
+                      JOIN {area_table} a ON a.id = ora.area_id
+                     WHERE o.voter_id = p.user_id
+                       AND ora.budget_round_id = ra.budget_round_id
+                       AND o.round_area_id <> ra.id
+                       AND NOT a.is_city_wide
+                     ORDER BY o.id LIMIT 1)
+              FROM {profile_table} p
+              JOIN {round_area_table} ra ON ra.id = %s
+              LEFT JOIN {ballot_table} b ON b.round_area_id = ra.id AND b.voter_id = p.user_id
+             WHERE p.user_id = %s
+               FOR UPDATE OF p FOR SHARE OF ra
+            """,  # noqa: S608 (table names from the models; values are parameters)
+            [round_area.pk, voter.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:  # no profile: can_vote refuses before this; nothing to lock
+        return _Locked(None, ALLOW)
+    judged_values = row[: len(_JUDGED)]
+    round_area.voting_closed_at = row[len(_JUDGED)]
+    ballot_values = row[len(_JUDGED) + 1 : len(_JUDGED) + 1 + len(VOTER_BALLOT_COLUMNS)]
+    other_area = row[-1]
+    _profile_refresh(voter, dict(zip(_JUDGED, judged_values, strict=True)))
+    ballot = None
+    if ballot_values[0] is not None:
+        columns = dict(zip(VOTER_BALLOT_COLUMNS, ballot_values, strict=True))
+        ballot = stored_ballot(round_area=round_area, voter=voter, **columns)
+    return _Locked(ballot, _another_home_area(other_area, round_area))
+
+
+def _online_lock_portable(voter: User, round_area: RoundArea) -> _Locked:
+    profile = _lock_voter(voter)
+    if profile is not None:
+        voter.resident_profile = profile
+    _lock_area_for_voting(round_area)
+    ballot = Ballot.objects.filter(round_area=round_area, voter=voter).first()
+    return _Locked(ballot, _voted_in_another_home_area(voter, round_area))
+
+
+def _profile_refresh(voter: User, stored: dict[str, object]) -> None:
+    """Judge the ballot by the locked row: if it differs from the profile read before,
+    read the profile again (areas and all)."""
+    profile = getattr(voter, "resident_profile", None)
+    if profile is not None and all(getattr(profile, k) == v for k, v in stored.items()):
+        return
+    fresh = ResidentProfile.objects.select_related("area", "pending_area").filter(user=voter)
+    voter.resident_profile = fresh.first()
+
+
+def _online_write(
+    voter: User,
+    round_area: RoundArea,
+    existing: Ballot | None,
+    chosen: list[int],
+    now: datetime,
+    age_declared: bool,
+) -> Ballot | None:
+    """Store the ballot and its choices; None if the stored state, read afresh, refuses
+    it (a paper ballot recorded here, or a ballot for another home area, since the
+    voter's row was locked: the locking read's snapshot can predate a writer it waited
+    for). On PostgreSQL one statement does it all: an insert that becomes an update of
+    the voter's online ballot if there is one, the removed choices deleted and the added
+    ones inserted."""
+    if connection.vendor != "postgresql":
+        return _online_write_portable(voter, round_area, existing, chosen, now, age_declared)
+    ballot_table, choice_table = Ballot._meta.db_table, BallotChoice._meta.db_table
+    round_area_table, area_table = RoundArea._meta.db_table, Area._meta.db_table
+    # A whole-council area takes a ballot whatever else the person voted for.
+    one_home_area = (
+        ""
+        if round_area.area.is_city_wide
+        else f"""WHERE NOT EXISTS (
+                SELECT 1 FROM {ballot_table} o
+                  JOIN {round_area_table} ora ON ora.id = o.round_area_id
+                  JOIN {area_table} a ON a.id = ora.area_id
+                 WHERE o.voter_id = %(voter)s AND ora.budget_round_id = %(round)s
+                   AND o.round_area_id <> %(area)s AND NOT a.is_city_wide)"""  # noqa: S608
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH saved AS (
+                INSERT INTO {ballot_table} AS b (round_area_id, voter_id, channel,
+                    receipt_code, cast_at, changed_at, age_declared)
+                SELECT %(area)s, %(voter)s, %(online)s, %(code)s, %(now)s, %(now)s, %(age)s
+                {one_home_area}
+                ON CONFLICT (round_area_id, voter_id) DO UPDATE
+                   SET changed_at = EXCLUDED.changed_at,
+                       age_declared = b.age_declared OR EXCLUDED.age_declared
+                 WHERE b.channel = %(online)s
+                RETURNING b.id, b.cast_at, b.receipt_code, b.age_declared),
+            removed AS (
+                DELETE FROM {choice_table}
+                 WHERE ballot_id IN (SELECT id FROM saved)
+                   AND NOT (proposal_id = ANY(%(chosen)s::bigint[]))),
+            added AS (
+                INSERT INTO {choice_table} (ballot_id, proposal_id)
+                SELECT saved.id, chosen FROM saved, unnest(%(chosen)s::bigint[]) chosen
+                ON CONFLICT (ballot_id, proposal_id) DO NOTHING)
+            SELECT id, cast_at, receipt_code, age_declared FROM saved
+            """,  # noqa: S608 (table names from the models; values are parameters)
+            {
+                "area": round_area.pk,
+                "voter": voter.pk,
+                "round": round_area.budget_round_id,
+                "online": BallotChannel.ONLINE.value,
+                "code": receipt_code_new(),
+                "now": now,
+                "age": age_declared,
+                "chosen": chosen,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    ballot_id, cast_at, receipt_code, stored_age = row
+    return stored_ballot(
+        round_area=round_area,
+        voter=voter,
+        id=ballot_id,
+        channel=BallotChannel.ONLINE,
+        receipt_code=receipt_code,
+        cast_at=cast_at,
+        changed_at=now,
+        age_declared=stored_age,
+    )
+
+
+def _online_write_portable(
+    voter: User,
+    round_area: RoundArea,
+    existing: Ballot | None,
+    chosen: list[int],
+    now: datetime,
+    age_declared: bool,
+) -> Ballot:
+    """The same with the ORM, for other databases (SQLite, in development), where one
+    writer at a time and the reads under ``_online_lock_portable`` suffice."""
+    if existing is None:
+        ballot = Ballot.objects.create(
+            round_area=round_area,
+            voter=voter,
+            channel=BallotChannel.ONLINE,
+            receipt_code=receipt_code_new(),
+            cast_at=now,
+            changed_at=now,
+            age_declared=age_declared,
+        )
+    else:
+        ballot = existing
+        ballot.changed_at = now
+        ballot.age_declared = ballot.age_declared or age_declared
+        ballot.save(update_fields=["changed_at", "age_declared"])
+    _choices_replace(ballot, [Proposal(pk=pk) for pk in chosen])
     return ballot
 
 

@@ -101,20 +101,22 @@ def _ballot_totals(round_area: RoundArea, form: BallotForm, chosen: set[int]) ->
 def ballot(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
     """The ballot for one area. "Check my total" recounts without saving (no JavaScript
     needed); "Save my vote" casts or changes the ballot."""
-    budget_round = _voting_round(slug)
-    round_area = _round_area(budget_round, area_slug)
-    profile = _profile(request)
-    if profile is not None:
-        request.user.resident_profile = profile
-    existing = selectors.voter_ballots(voter=request.user, budget_round=budget_round).get(
-        round_area.pk
-    )
+    round_area = selectors.ballot_round_area(round_slug=slug, area_slug=area_slug)
+    if round_area is None:
+        raise Http404("No such area in a round")
+    budget_round = round_area.budget_round
+    profile, existing = selectors.ballot_voter(user=request.user, round_area=round_area)
     decision = policies.can_vote(request.user, round_area, now=timezone.now(), ballot=existing)
     if not decision:
         messages.error(request, decision.reason)
         return redirect("voting:vote", slug=slug)
 
-    initial = {"proposals": selectors.ballot_choice_ids(ballot=existing)} if existing else {}
+    # The saved choices, to tick on the form (a posted form shows what was posted).
+    initial = (
+        {"proposals": selectors.ballot_choice_ids(ballot=existing)}
+        if existing and request.method != "POST"
+        else {}
+    )
     ballot_proposals = selectors.area_ballot_proposals(round_area=round_area)
     form = BallotForm(
         request.POST or None,
@@ -135,6 +137,7 @@ def ballot(request: HttpRequest, slug: str, area_slug: str) -> HttpResponse:
                     voter=request.user,
                     round_area=round_area,
                     proposal_ids=form.proposal_ids(),
+                    on_ballot=ballot_proposals,
                     now=timezone.now(),
                     age_declared=form.age_is_declared(),
                     equality=form.equality_answers(),
