@@ -3,13 +3,7 @@ adds when (the phase) and where (the voter's areas); views and services ask the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from allauth.account.models import EmailAddress
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.db.models import Exists, OuterRef, Q
-from django.db.models.expressions import Combinable
 
 from pb_platform.users import AnyUser
 from proposals.permissions import has_home_area_and_verified_email
@@ -31,29 +25,15 @@ def has_resident_role(user: AnyUser) -> bool:
     return cached if cached is not None else user.has_perm("voting.cast_ballot")
 
 
-# Where ``resident_role_of`` keeps its answer on the user object for the request.
+# Where ``resident_role_remember`` keeps the answer on the user object for the request.
 _ROLE_CACHE = "_voting_resident_role"
 
 
-def resident_role_of(user_id: Any) -> Combinable:
-    """SQL for ``has_resident_role`` of the user ``user_id`` (an expression such as
-    ``OuterRef("user_id")``), to read along with the voter's profile: Django's model
-    backend grants a permission to an active user who is a superuser, holds it, or is in
-    a group that does (the test compares the two for each kind of account)."""
-    held = Permission.objects.filter(content_type__app_label="voting", codename="cast_ballot")
-    users = get_user_model().objects.filter(pk=user_id, is_active=True)
-    return Exists(
-        users.filter(
-            Q(is_superuser=True)
-            | Exists(held.filter(user=OuterRef("pk")))
-            | Exists(held.filter(group__user=OuterRef("pk")))
-        )
-    )
-
-
 def resident_role_remember(user: AnyUser, *, role: bool, verified_email: bool) -> None:
-    """Keep what a read of the voter's profile learnt (``resident_role_of`` and whether
-    they have a verified email) for ``has_resident_role`` and ``has_verified_email``."""
+    """Keep what a read of the voter's profile learnt (whether Django's permission backend
+    grants them the role, and whether they have a verified email: see
+    ``voting.selectors.ballot_voter``) for ``has_resident_role`` and
+    ``has_verified_email``."""
     setattr(user, _ROLE_CACHE, role)
     setattr(user, _VERIFIED_CACHE, verified_email)
 

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from allauth.account.models import EmailAddress
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.models import Count, F, Model, Q, QuerySet
 
 from pb_platform.models import EmailLanguage
 from pb_platform.money import money_from_fraction, money_quantize
 from pb_platform.outbox import email_language_remember
 from pb_platform.users import User
-from proposals.models import BudgetRound, Proposal, ProposalStatus, ResidentProfile, RoundArea
+from proposals.models import (
+    Area,
+    BudgetRound,
+    Proposal,
+    ProposalStatus,
+    ResidentProfile,
+    RoundArea,
+)
 from voting import explain, permissions
 from voting.models import (
     AreaResult,
@@ -69,6 +80,8 @@ def ballot_round_area(*, round_slug: str, area_slug: str) -> RoundArea | None:
     )
 
 
+_M = TypeVar("_M", bound=Model)
+
 # The ballot's columns read along with the voter's profile by ``ballot_voter``.
 VOTER_BALLOT_COLUMNS = ("id", "channel", "cast_at", "changed_at", "age_declared", "receipt_code")
 
@@ -77,40 +90,87 @@ def ballot_voter(
     *, user: User, round_area: RoundArea
 ) -> tuple[ResidentProfile | None, Ballot | None]:
     """The resident's profile (with their home and pending areas) and their ballot for
-    this area, if any, in one query; with it, on the user object, what the voting
-    policies ask of the account (its role, a verified email) and the language of their
-    emails, so that judging and casting the ballot ask the database no more of them."""
-    theirs = Ballot.objects.filter(round_area=round_area, voter=OuterRef("user_id"))
-    profile = (
-        ResidentProfile.objects.select_related("area", "pending_area")
-        .filter(user=user)
-        .annotate(
-            resident_role=permissions.resident_role_of(OuterRef("user_id")),
-            verified_email=Exists(
-                EmailAddress.objects.filter(user=OuterRef("user_id"), verified=True)
-            ),
-            email_language=Subquery(
-                EmailLanguage.objects.filter(user=OuterRef("user_id")).values("language")
-            ),
-            **{
-                f"ballot_{column}": Subquery(theirs.values(column))
-                for column in VOTER_BALLOT_COLUMNS
-            },
+    this area, if any.
+
+    On PostgreSQL in one plain statement, which also reads what the voting policies ask
+    of the account (its role, a verified email) and the language of their emails and
+    leaves them on the user object, so that judging and casting the ballot ask the
+    database no more of them: this is the busiest page of a round. (The same read through
+    the ORM's annotations cost 13 ms of query building and planning per request.)"""
+    if connection.vendor != "postgresql":
+        profile = (
+            ResidentProfile.objects.select_related("area", "pending_area").filter(user=user).first()
         )
-        .first()
-    )
-    if profile is None:
+        if profile is None:
+            return None, None
+        user.resident_profile = profile  # the policies read it from the user
+        return profile, Ballot.objects.filter(round_area=round_area, voter=user).first()
+    with connection.cursor() as cursor:
+        cursor.execute(_voter_sql(), [round_area.pk, user.pk])
+        row = cursor.fetchone()
+    if row is None:
         return None, None
+    values = iter(row)
+    profile = _model_from(ResidentProfile, values)
+    profile.area = _model_from(Area, values)
+    pending = _model_from(Area, values)
+    profile.pending_area = pending if pending.pk is not None else None
+    profile.user = user
     user.resident_profile = profile  # the policies read it from the user
-    read: Any = profile  # with the annotations above
+    verified, role_held, language = next(values), next(values), next(values)
     permissions.resident_role_remember(
-        user, role=read.resident_role, verified_email=read.verified_email
+        user,
+        # Django's model backend: an active user who is a superuser or holds the role.
+        role=user.is_active and (user.is_superuser or role_held),
+        verified_email=verified,
     )
-    email_language_remember(user, read.email_language)
-    if read.ballot_id is None:
+    email_language_remember(user, language)
+    columns = dict(zip(VOTER_BALLOT_COLUMNS, values, strict=True))
+    if columns["id"] is None:
         return profile, None
-    columns = {column: getattr(read, f"ballot_{column}") for column in VOTER_BALLOT_COLUMNS}
     return profile, stored_ballot(round_area=round_area, voter=user, **columns)
+
+
+def _model_from(model: type[_M], values: Iterator[Any]) -> _M:
+    """An instance of ``model`` from the next of ``values``, one per concrete field."""
+    names = [field.attname for field in model._meta.concrete_fields]
+    return model.from_db(connection.alias, names, [next(values) for _ in names])
+
+
+@cache
+def _voter_sql() -> str:
+    """``ballot_voter``'s statement (parameters: the round area, the user)."""
+
+    def columns(model: type[Model], alias: str) -> str:
+        return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
+
+    held = f"""
+        SELECT 1 FROM {Permission._meta.db_table} perm
+          JOIN {ContentType._meta.db_table} ct ON ct.id = perm.content_type_id
+         WHERE perm.codename = 'cast_ballot' AND ct.app_label = 'voting'"""  # noqa: S608
+    user_permissions = User.user_permissions.through._meta.db_table
+    user_groups = User.groups.through._meta.db_table
+    group_permissions = Group.permissions.through._meta.db_table
+    return f"""
+        SELECT {columns(ResidentProfile, "p")}, {columns(Area, "a")}, {columns(Area, "pa")},
+               EXISTS (SELECT 1 FROM {EmailAddress._meta.db_table} e
+                        WHERE e.user_id = p.user_id AND e.verified),
+               EXISTS ({held} AND perm.id IN (
+                   SELECT up.permission_id FROM {user_permissions} up
+                    WHERE up.user_id = p.user_id
+                   UNION ALL
+                   SELECT gp.permission_id FROM {user_groups} ug
+                     JOIN {group_permissions} gp ON gp.group_id = ug.group_id
+                    WHERE ug.user_id = p.user_id)),
+               (SELECT l.language FROM {EmailLanguage._meta.db_table} l
+                 WHERE l.user_id = p.user_id),
+               {", ".join(f"b.{column}" for column in VOTER_BALLOT_COLUMNS)}
+          FROM {ResidentProfile._meta.db_table} p
+          JOIN {Area._meta.db_table} a ON a.id = p.area_id
+          LEFT JOIN {Area._meta.db_table} pa ON pa.id = p.pending_area_id
+          LEFT JOIN {Ballot._meta.db_table} b ON b.round_area_id = %s AND b.voter_id = p.user_id
+         WHERE p.user_id = %s
+    """  # noqa: S608 (table and column names from the models; values are parameters)
 
 
 def stored_ballot(*, round_area: RoundArea, voter: User, **columns: Any) -> Ballot:

@@ -12,21 +12,28 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Permission, User
 from django.core.handlers.base import BaseHandler
 from django.db import connection
-from django.db.models import OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
 from pb_platform.policies import ALLOW, PolicyDenied
 from pb_platform.roles import RESIDENT, role_grant
-from proposals.models import ProposalStatus
+from proposals.models import ProposalStatus, ResidentProfile
 from proposals.phases import Phase
 from tests.conftest import client_for
-from tests.factories import BudgetRoundFactory, ProposalFactory, RoundAreaFactory, UserFactory
+from tests.factories import (
+    BudgetRoundFactory,
+    ProposalFactory,
+    ResidentProfileFactory,
+    RoundAreaFactory,
+    UserFactory,
+)
 from voting.models import Ballot, BallotChoice
-from voting.permissions import resident_role_of
+from voting.permissions import has_resident_role, has_verified_email
+from voting.selectors import ballot_voter
 from voting.services import ballots
 from voting.services.ballots import paper_ballot_record
 
@@ -109,11 +116,13 @@ def test_casting_and_changing_a_ballot_take_at_most_eight_statements(
     assert len(changed) <= LIMIT, "\n".join(changed)
 
 
-def test_the_resident_role_read_with_the_profile_is_what_django_grants(
-    resident_a, officer, auditor
+@pytest.mark.postgresql  # elsewhere the policies ask Django's permission backend itself
+def test_the_role_and_email_read_with_the_profile_are_what_django_says(
+    resident_a, officer, auditor, ballot_area
 ) -> None:
-    # ballot_voter reads the role in the same query as the profile instead of asking
-    # Django's permission backend: both must agree for every kind of account.
+    # ballot_voter reads the role and the verified email in the same statement as the
+    # profile instead of asking Django's permission backend and allauth: both must agree
+    # for every kind of account.
     direct = UserFactory(email="direct@example.org")
     direct.user_permissions.add(Permission.objects.get(codename="cast_ballot"))
     superuser = UserFactory(email="root@example.org", is_superuser=True)
@@ -123,19 +132,21 @@ def test_the_resident_role_read_with_the_profile_is_what_django_grants(
     inactive.save()
     nobody = UserFactory(email="nobody@example.org")
     accounts = [resident_a, officer, auditor, direct, superuser, inactive, nobody]
+    for user in accounts:
+        if not ResidentProfile.objects.filter(user=user).exists():
+            ResidentProfileFactory(user=user, area=ballot_area.area)
+    EmailAddress.objects.filter(user=nobody).update(verified=False)
 
-    read = dict(
-        User.objects.filter(pk__in=[user.pk for user in accounts])
-        .annotate(role=resident_role_of(OuterRef("pk")))
-        .values_list("pk", "role")
-    )
-
-    granted = {
-        user.pk: User.objects.get(pk=user.pk).has_perm("voting.cast_ballot") for user in accounts
-    }
-    assert read == granted
-    assert granted[resident_a.pk] and granted[direct.pk] and granted[superuser.pk]
-    assert not granted[inactive.pk] and not granted[nobody.pk] and not granted[officer.pk]
+    for account in accounts:
+        read = User.objects.get(pk=account.pk)
+        profile, _ballot = ballot_voter(user=read, round_area=ballot_area)
+        assert profile is not None and profile.user_id == account.pk
+        asked = User.objects.get(pk=account.pk)
+        assert has_resident_role(read) == asked.has_perm("voting.cast_ballot"), account.email
+        verified = EmailAddress.objects.filter(user=asked, verified=True).exists()
+        assert has_verified_email(read) == verified, account.email
+    granted = [User.objects.get(pk=u.pk).has_perm("voting.cast_ballot") for u in accounts]
+    assert granted == [True, False, False, True, True, False, False]
 
 
 @pytest.mark.postgresql  # SQLite has one writer at a time: no read can be stale
